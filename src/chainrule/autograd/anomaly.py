@@ -1,0 +1,94 @@
+"""Anomaly mode: find the first op whose forward or backward produced NaN or Inf, and where."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+# Read by the recording path of every op; when False nothing else here runs.
+enabled = False
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class AnomalyError(RuntimeError):
+    """An op produced NaN or Inf from finite inputs (forward) or finite gradients (backward)."""
+
+
+class detect_anomaly:
+    """Raise at the first op that turns finite numbers into NaN/Inf, naming the user's line.
+
+    ``with cr.autograd.detect_anomaly(): loss = model(x).log().sum(); loss.backward()``
+    """
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> None:
+        global enabled
+        self.prev = enabled
+        enabled = self.check_nan
+
+    def __exit__(self, *exc) -> None:
+        global enabled
+        enabled = self.prev
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    global enabled
+    enabled = bool(mode)
+
+
+def is_anomaly_enabled() -> bool:
+    return enabled
+
+
+def user_location() -> str:
+    """``file:line`` of the innermost frame outside chainrule (the user's code)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
+def _describe(a: np.ndarray) -> str:
+    if a.size == 0:
+        return f"shape {a.shape} (empty)"
+    if a.dtype.kind not in "fc":
+        return f"{a.dtype} shape {a.shape}"
+    if a.size == 1:
+        return f"{a.reshape(()).item():.6g}"
+    return f"shape {a.shape} in [{np.min(a):.6g}, {np.max(a):.6g}]"
+
+
+def _bad(a: np.ndarray) -> str | None:
+    if a.dtype.kind not in "fc" or np.isfinite(a).all():
+        return None
+    return "nan" if np.isnan(a).any() else "inf"
+
+
+def check_forward(node, inputs, out: np.ndarray) -> None:
+    """Record where ``node`` was created; raise if it made NaN/Inf from finite inputs."""
+    node._trace = user_location()
+    bad = _bad(out)
+    if bad is None or any(_bad(t.data) for t in inputs):
+        return
+    op = type(node).__name__.lower()
+    received = ", ".join(_describe(t.data) for t in inputs)
+    raise AnomalyError(f"{op} received {received} -> {bad} at {node._trace} (forward)")
+
+
+def check_backward(node, grads) -> None:
+    """Raise if ``node``'s backward produced NaN/Inf (its incoming gradient was finite)."""
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        bad = _bad(g.data)
+        if bad is not None:
+            where = node._trace or "<created outside anomaly mode>"
+            raise AnomalyError(f"{node.name()} returned {bad} values in its gradient for input "
+                               f"{i} (shape {tuple(g.shape)}); the op was created at {where}")

@@ -1,0 +1,279 @@
+"""The backward sweep: an iterative reverse topological traversal that knows no op by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import anomaly
+from .function import Node
+from .grad_mode import set_grad_enabled
+
+
+def backward(tensors: Sequence[Tensor] | Tensor, grad_tensors=None, retain_graph=None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``.
+
+    ``cr.autograd.backward([loss1, loss2])``
+    """
+    tensors = _as_list(tensors)
+    grads = _root_grads(tensors, grad_tensors)
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        if not inputs:
+            raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
+        _check_differentiable(inputs, "backward")
+    _Sweep(tensors, grads, create_graph, inputs, capture=False).run(
+        create_graph if retain_graph is None else retain_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned instead of accumulated.
+
+    ``(gx,) = cr.autograd.grad(y, x, create_graph=True)``
+    """
+    outputs = _as_list(outputs)
+    inputs = _as_list(inputs)
+    _check_differentiable(inputs, "grad")
+    grads = _root_grads(outputs, grad_outputs)
+    sweep = _Sweep(outputs, grads, create_graph, inputs, capture=True)
+    sweep.run(create_graph if retain_graph is None else retain_graph)
+    result = []
+    for t in inputs:
+        g = sweep.captured.get(_target_key(t))
+        if g is None:
+            if materialize_grads:
+                g = Tensor._make(np.zeros_like(t.data))
+            elif not allow_unused:
+                raise RuntimeError(
+                    "grad: one of the differentiated Tensors (shape "
+                    f"{tuple(t.shape)}) appears to not have been used in the graph. Set "
+                    "allow_unused=True if this is the desired behavior.")
+        result.append(g)
+    return tuple(result)
+
+
+def _as_list(tensors) -> list:
+    if isinstance(tensors, Tensor):
+        return [tensors]
+    return list(tensors)
+
+
+def _check_differentiable(inputs: list, op: str) -> None:
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: inputs[{i}] is {type(t).__name__}, expected a Tensor")
+        if not t._rg:
+            raise RuntimeError(f"{op}: one of the differentiated Tensors (inputs[{i}], shape "
+                               f"{tuple(t.shape)}) does not require grad")
+
+
+def _root_grads(tensors: list, grad_tensors) -> list:
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    else:
+        grad_tensors = _as_list(grad_tensors)
+        if len(grad_tensors) != len(tensors):
+            raise RuntimeError(f"got {len(grad_tensors)} gradients for {len(tensors)} tensors")
+    grads = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: tensors[{i}] is {type(t).__name__}, expected a Tensor")
+        if not t._rg:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (got shape "
+                    f"{tuple(t.shape)}); pass gradient= with the output's shape")
+            g = Tensor._make(np.ones_like(t.data))
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor(np.asarray(g, dtype=t.data.dtype))
+            if g.data.shape != t.data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{tuple(g.shape)} and output[{i}] has a shape of "
+                                   f"{tuple(t.shape)}.")
+            if g.data.dtype != t.data.dtype:
+                g = g.to(t.data.dtype)
+        grads.append(g)
+    return grads
+
+
+def _target_key(t: Tensor):
+    return (id(t.grad_fn), t._output_nr) if t.grad_fn is not None else id(t)
+
+
+def topological_order(roots: Sequence[Node]) -> list[Node]:
+    """Every node reachable from ``roots``, each before the nodes it sends gradients to.
+
+    Iterative post-order depth-first search, reversed: no recursion limit.
+    """
+    order: list[Node] = []
+    visited: set[int] = set()
+    for root in roots:
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(root.next_functions))]
+        while stack:
+            node, edges = stack[-1]
+            for edge in edges:
+                if edge is not None and isinstance(edge[0], Node) and id(edge[0]) not in visited:
+                    child = edge[0]
+                    visited.add(id(child))
+                    stack.append((child, iter(child.next_functions)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+class _Sweep:
+    """One backward pass: gradients flow from the roots to the leaves (or captured targets)."""
+
+    def __init__(self, roots: list, root_grads: list, create_graph: bool, targets, capture: bool):
+        self.create_graph = create_graph
+        self.capture = capture
+        self.captured: dict = {}
+        self.targets = None if targets is None else {_target_key(t): t for t in targets}
+        self.buffers: dict[int, list] = {}
+        self.leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient]
+        self.seen_arrays: set[int] = set()
+        self.shared_arrays: set[int] = set()
+        root_nodes = []
+        for t, g in zip(roots, root_grads):
+            self._mark_delivered(g)
+            self.shared_arrays.add(id(g.data))  # the caller still holds it
+            if t.grad_fn is None:
+                self._to_leaf(t, g)
+            else:
+                self._to_node(t.grad_fn, t._output_nr, g)
+                root_nodes.append(t.grad_fn)
+        self.order = topological_order(root_nodes)
+        self.needed = None if self.targets is None else self._needed_nodes()
+
+    def _needed_nodes(self) -> set[int]:
+        """Nodes on some path to a target: the only ones whose backward must run."""
+        targets = self.targets
+        needed: set[int] = set()
+        for node in reversed(self.order):
+            for edge in node.next_functions:
+                if edge is None:
+                    continue
+                child, nr = edge
+                if isinstance(child, Node):
+                    if id(child) in needed or (id(child), nr) in targets:
+                        needed.add(id(node))
+                        break
+                elif id(child) in targets:
+                    needed.add(id(node))
+                    break
+        return needed
+
+    def run(self, retain_graph: bool) -> None:
+        with set_grad_enabled(self.create_graph):
+            for node in self.order:
+                grads = self.buffers.pop(id(node), None)
+                if grads is None:
+                    continue
+                if node._hooks_by_output or node._retained or self.targets:
+                    self._visit_outputs(node, grads)
+                if self.needed is not None and id(node) not in self.needed:
+                    continue
+                outs = node._backward(grads)
+                if anomaly.enabled:
+                    anomaly.check_backward(node, outs)
+                if not retain_graph:
+                    node._release()
+                for edge, g in zip(node.next_functions, outs):
+                    if g is not None:
+                        self._mark_delivered(g)
+                        child, nr = edge
+                        if isinstance(child, Node):
+                            self._to_node(child, nr, g)
+                        else:
+                            self._to_leaf(child, g)
+            self._finish_leaves()
+
+    def _visit_outputs(self, node: Node, grads: list) -> None:
+        """Tensor hooks, retain_grad and captured targets of a node's outputs."""
+        for nr, g in enumerate(grads):
+            if g is None:
+                continue
+            if node._hooks_by_output and nr in node._hooks_by_output:
+                for hook in list(node._hooks_by_output[nr]):
+                    replaced = hook(g)
+                    if replaced is not None:
+                        g = replaced
+                grads[nr] = g
+            if node._retained and nr in node._retained:
+                tensor = node._retained[nr]()
+                if tensor is not None:
+                    self._accumulate(tensor, g)
+            key = (id(node), nr)
+            if self.targets is not None and key in self.targets:
+                if self.capture:
+                    self.captured[key] = g
+                    self.shared_arrays.add(id(g.data))
+                elif not node._retained or nr not in node._retained:
+                    self._accumulate(self.targets[key], g)
+
+    def _mark_delivered(self, g: Tensor) -> None:
+        key = id(g.data)
+        if key in self.seen_arrays:
+            self.shared_arrays.add(key)
+        else:
+            self.seen_arrays.add(key)
+
+    def _to_node(self, node: Node, nr: int, g: Tensor) -> None:
+        slot = self.buffers.get(id(node))
+        if slot is None:
+            slot = self.buffers[id(node)] = [None] * node._n_outputs
+        # out of place: g may be the same array another node or leaf also received
+        slot[nr] = g if slot[nr] is None else slot[nr] + g
+
+    def _to_leaf(self, leaf: Tensor, g: Tensor) -> None:
+        entry = self.leaf_grads.get(id(leaf))
+        if entry is None:
+            self.leaf_grads[id(leaf)] = [leaf, g]
+        else:
+            entry[1] = entry[1] + g
+
+    def _finish_leaves(self) -> None:
+        for leaf, g in self.leaf_grads.values():
+            if leaf._hooks:
+                for hook in list(leaf._hooks):
+                    replaced = hook(g)
+                    if replaced is not None:
+                        g = replaced
+            if self.targets is not None:
+                if id(leaf) not in self.targets:
+                    continue
+                if self.capture:
+                    self.captured[id(leaf)] = g
+                    continue
+            self._accumulate(leaf, g)
+
+    def _accumulate(self, t: Tensor, g: Tensor) -> None:
+        """``t.grad += g``, owning its array (never an alias of another gradient)."""
+        if t.grad is None:
+            if self.create_graph:
+                t.grad = g
+                return
+            data = g.data
+            if (id(data) in self.shared_arrays or not data.flags.owndata
+                    or not data.flags.writeable):
+                data = data.copy()
+            t.grad = Tensor._make(data)
+        elif self.create_graph or t.grad._rg or t.grad.data.shape != g.data.shape:
+            t.grad = t.grad + g
+        else:
+            np.add(t.grad.data, g.data, out=t.grad.data)
+            t.grad._vc[0] += 1

@@ -1,0 +1,315 @@
+"""Graph nodes: ``Function`` (PyTorch's custom-op contract) and ``Primitive`` (chainrule's ops).
+
+A node is the context of one op call: forward stores on it what backward needs, and the engine
+reads ``next_functions`` (where each input's gradient goes) and calls ``_backward``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .grad_mode import state as _grad_state
+from .grad_mode import set_grad_enabled
+
+# How a saved value is kept: an input tensor, the op's own output (kept as array + version stamp
+# so that node -> output -> node is no reference cycle), or a constant array.
+_INPUT, _OUTPUT, _CONSTANT = 0, 1, 2
+
+
+class Node:
+    """What the engine sees of an op: edges to the inputs' nodes and a backward rule."""
+
+    # next_functions: per input, (node or leaf Tensor, output index), or None (no gradient)
+    next_functions: tuple = ()
+    _meta: tuple = ()  # per input: (shape, dtype), to validate and un-broadcast gradients
+    _saved: tuple | None = ()
+    _released = False
+    _hooks_by_output: dict | None = None
+    _retained: dict | None = None
+    _n_outputs = 1
+    _trace = None  # where the op was created, kept in anomaly mode only
+
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__ + "Backward"
+
+    # ---- saved tensors ---------------------------------------------------------------------
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or "
+                "directly access saved tensors after they have already been freed). Saved "
+                "intermediate values of the graph are freed when you call .backward() or "
+                "autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved tensors after calling "
+                "backward.")
+        return tuple(self._unpack(entry) for entry in self._saved)
+
+    def _unpack(self, entry) -> Tensor | None:
+        if entry is None:
+            return None
+        kind, value, version = entry
+        if kind == _CONSTANT:
+            return Tensor._make(value)
+        if kind == _INPUT:
+            tensor, vc = value, value._vc
+        else:
+            data, vc, output_nr = value
+            tensor = Tensor._make(data, self, output_nr)
+            tensor._vc = vc
+        if vc[0] != version:
+            raise RuntimeError(
+                f"{self.name()}: one of the tensors saved for its gradient (shape "
+                f"{tuple(tensor.shape)}, {tensor.dtype}) has been modified by an in-place "
+                f"operation: it is at version {vc[0]}; expected version {version} instead. Use "
+                "an out-of-place op, or .clone() the tensor before modifying it.")
+        return tensor
+
+    def _release(self) -> None:
+        if self._saved:
+            self._saved = None
+            self._released = True
+
+    # ---- hooks and retained gradients of the node's outputs --------------------------------
+    def _tensor_hooks(self, output_nr: int) -> list:
+        if self._hooks_by_output is None:
+            self._hooks_by_output = {}
+        return self._hooks_by_output.setdefault(output_nr, [])
+
+    def _retain(self, output_nr: int, ref) -> None:
+        if self._retained is None:
+            self._retained = {}
+        self._retained[output_nr] = ref
+
+    def _retains(self, output_nr: int) -> bool:
+        return self._retained is not None and output_nr in self._retained
+
+    # ---- the backward call, validated ------------------------------------------------------
+    def _backward(self, grads: list) -> tuple:
+        """Run the rule and return one checked gradient (or None) per input."""
+        result = self._call_backward(grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != len(self.next_functions):
+            raise RuntimeError(f"{self.name()}: backward returned {len(result)} gradients, "
+                               f"expected {len(self.next_functions)} (one per forward input)")
+        checked = []
+        for i, (g, edge) in enumerate(zip(result, self.next_functions)):
+            if g is None or edge is None:
+                checked.append(None)
+                continue
+            checked.append(self._check_grad(i, g))
+        return tuple(checked)
+
+    def _check_grad(self, i: int, g: Any) -> Tensor:
+        shape, dtype = self._meta[i]
+        if not isinstance(g, Tensor):
+            raise TypeError(f"{self.name()}: backward returned {type(g).__name__} for input {i}; "
+                            "expected a Tensor or None")
+        if g.data.shape != shape:
+            if not _sums_to(g.data.shape, shape):
+                raise RuntimeError(
+                    f"{self.name()}: grad shape {tuple(g.data.shape)} != input shape "
+                    f"{tuple(shape)} for input {i}, and it does not broadcast to it")
+            from ..ops.movement import sum_to
+
+            g = sum_to(g, shape)
+        if g.data.dtype != dtype:
+            if g.data.dtype.kind not in "fc":
+                raise TypeError(f"{self.name()}: backward returned a {g.data.dtype} gradient for "
+                                f"input {i} of dtype {dtype}; expected a floating tensor")
+            g = g.to(dtype)
+        return g
+
+    def _call_backward(self, grads: list):
+        raise NotImplementedError
+
+
+def _sums_to(grad_shape: tuple, shape: tuple) -> bool:
+    """Whether a gradient of ``grad_shape`` is a broadcast of an input of ``shape``."""
+    if len(shape) > len(grad_shape):
+        return False
+    tail = grad_shape[len(grad_shape) - len(shape):]
+    return all(s == 1 or s == gs for s, gs in zip(shape, tail))
+
+
+def _edge(t: Tensor):
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr)
+    return (t, 0) if t._rg else None
+
+
+class Primitive(Node):
+    """chainrule's own ops: ``forward(ctx, *arrays, **params)`` computes with NumPy,
+    ``backward(ctx, g)`` returns one Tensor (or None) per array input, built from Tensor ops.
+
+    Saved values are given to ``ctx.save_for_backward`` as the arrays forward saw: an input's
+    array comes back in backward as that input Tensor, the output array as the output Tensor
+    (linked to this node, so higher derivatives are right), any other array as a constant.
+    """
+
+    # set by ops whose output may share memory with their first input (reshape, slicing, ...)
+    is_view = False
+
+    def save_for_backward(self, *arrays) -> None:
+        self._to_save = arrays
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        if _grad_state.enabled:
+            for t in inputs:
+                if t._rg:
+                    return cls._apply_recording(inputs, params)
+        ctx = object.__new__(cls)
+        out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        result = Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
+        if cls.is_view and np.may_share_memory(result.data, inputs[0].data):
+            result._vc = inputs[0]._vc
+        return result
+
+    @classmethod
+    def _apply_recording(cls, inputs: tuple, params: dict) -> Tensor:
+        ctx = object.__new__(cls)
+        ctx._to_save = None
+        ctx.needs_input_grad = tuple(t._rg for t in inputs)
+        arrays = [t.data for t in inputs]
+        out = cls.forward(ctx, *arrays, **params)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        result = Tensor._make(out, ctx, 0)
+        ctx.next_functions = tuple(
+            (t.grad_fn, t._output_nr) if t.grad_fn is not None else ((t, 0) if t._rg else None)
+            for t in inputs)
+        ctx._meta = tuple((a.shape, a.dtype) for a in arrays)
+        if cls.is_view and np.may_share_memory(out, arrays[0]):
+            source = inputs[0]
+            result._vc = source._vc
+            result._view_of = True
+            source._has_views = True
+        if ctx._to_save is not None:
+            ctx._saved = tuple(ctx._pack(a, inputs, arrays, out, result) for a in ctx._to_save)
+        del ctx._to_save
+        if _anomaly.enabled:
+            _anomaly.check_forward(ctx, inputs, out)
+        return result
+
+    @staticmethod
+    def _pack(a, inputs, arrays, out, result):
+        if a is None:
+            return None
+        for t, arr in zip(inputs, arrays):
+            if a is arr:
+                return (_INPUT, t, t._vc[0])
+        if a is out:
+            return (_OUTPUT, (out, result._vc, 0), result._vc[0])
+        return (_CONSTANT, a, 0)
+
+    def _call_backward(self, grads: list):
+        return type(self).backward(self, grads[0])
+
+    @staticmethod
+    def forward(ctx, *arrays, **params) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        raise NotImplementedError
+
+
+class Function(Node):
+    """A user-defined op, as in PyTorch::
+
+        class Cube(cr.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * x ** 2 * g
+
+        y = Cube.apply(x)
+
+    ``forward`` runs with grad disabled on Tensors; ``backward`` receives and returns Tensors,
+    one per forward argument (None for non-tensor arguments or inputs needing no gradient).
+    """
+
+    def save_for_backward(self, *tensors) -> None:
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize = value
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = cls()
+        ctx._to_save = None
+        ctx._non_differentiable = set()
+        ctx._materialize = True
+        tensor_args = [a for a in args if isinstance(a, Tensor)]
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+        record = _grad_state.enabled and any(ctx.needs_input_grad)
+        with set_grad_enabled(False):
+            outputs = cls.forward(ctx, *args)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        for o in outs:
+            if not isinstance(o, Tensor):
+                raise TypeError(f"{cls.__name__}.forward must return Tensors, got "
+                                f"{type(o).__name__}")
+        if not record:
+            return outputs
+        ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
+        ctx._meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
+                          for a in args)
+        ctx._n_outputs = len(outs)
+        ctx._output_meta = [(o.data.shape, o.data.dtype) for o in outs]
+        input_ids = {id(t) for t in tensor_args}
+        results = []
+        for i, o in enumerate(outs):
+            if id(o) in input_ids:
+                o = Tensor._make(o.data)  # an input returned as is becomes a new output (a view)
+            if id(o) in ctx._non_differentiable or o.data.dtype.kind not in "fc":
+                results.append(o)
+                continue
+            o.grad_fn, o._output_nr, o._rg = ctx, i, True
+            results.append(o)
+        if ctx._to_save is not None:
+            ctx._saved = tuple(ctx._pack(t, outs) for t in ctx._to_save)
+        del ctx._to_save
+        return results[0] if single else tuple(results)
+
+    @staticmethod
+    def _pack(t, outs):
+        if t is None:
+            return None
+        for i, o in enumerate(outs):
+            if t is o:  # an output keeps no reference to its node: no cycle
+                return (_OUTPUT, (o.data, o._vc, i), o._vc[0])
+        return (_INPUT, t, t._vc[0])
+
+    def _call_backward(self, grads: list):
+        if self._materialize:
+            grads = [Tensor._make(np.zeros(shape, dtype)) if g is None else g
+                     for g, (shape, dtype) in zip(grads, self._output_meta)]
+        return type(self).backward(self, *grads)
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError
+
+
+from . import anomaly as _anomaly  # noqa: E402  (anomaly reads Node, defined above)

@@ -1,0 +1,695 @@
+"""Elementwise ops: arithmetic with broadcasting and promotion, math functions, in-place updates.
+
+Each rule's backward returns the gradient at the broadcast output shape; the engine sums it back
+to the input's shape (the one place that un-broadcasts).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtypes
+from ..autograd.function import Primitive
+from ..autograd.grad_mode import state as _grad_state
+from ..tensor import Tensor
+
+# ---- operands ------------------------------------------------------------------------------
+
+
+def as_tensor_like(value, like: np.dtype) -> Tensor:
+    """A Python number or array as a constant Tensor, with PyTorch's scalar promotion."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor._make(value)
+    return Tensor._make(np.array(value, dtype=_dtypes.scalar_dtype(value, like)))
+
+
+def operands(x, y) -> tuple[Tensor, Tensor]:
+    """Two Tensors of one dtype from any mix of Tensors, arrays and Python numbers."""
+    if isinstance(x, Tensor):
+        if not isinstance(y, Tensor):
+            y = as_tensor_like(y, x.data.dtype)
+    elif isinstance(y, Tensor):
+        x = as_tensor_like(x, y.data.dtype)
+    else:
+        raise TypeError(f"expected a Tensor operand, got {type(x).__name__} and "
+                        f"{type(y).__name__}")
+    dx, dy = x.data.dtype, y.data.dtype
+    if dx != dy:
+        # a Python scalar never changes a tensor's dtype within its category
+        dtype = _dtypes.result_type(x.data, y.data)
+        if dx != dtype:
+            x = cast(x, dtype)
+        if dy != dtype:
+            y = cast(y, dtype)
+    return x, y
+
+
+def floating(x: Tensor) -> Tensor:
+    """Integer and bool tensors enter float-valued functions as the default float dtype."""
+    return x if x.data.dtype.kind == "f" else cast(x, _dtypes.get_default_dtype())
+
+
+def zeros_like(x: Tensor) -> Tensor:
+    return Tensor._make(np.zeros_like(x.data))
+
+
+# ---- arithmetic ----------------------------------------------------------------------------
+
+
+class Add(Primitive):
+    @staticmethod
+    def forward(ctx, x, y):
+        return x + y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Primitive):
+    @staticmethod
+    def forward(ctx, x, y):
+        return x - y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g
+
+
+class Mul(Primitive):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        return (g * y if need_x else None), (g * x if need_y else None)
+
+
+class Div(Primitive):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x / y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        return (g / y if need_x else None), (-g * x / (y * y) if need_y else None)
+
+
+class Neg(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Primitive):
+    """x ** y for two tensors; d/dy = x**y log x, taken as 0 where x == 0 and y >= 0."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = x ** y
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, out = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        gx = g * y * x ** (y - 1) if need_x else None
+        gy = None
+        if need_y:
+            log_x = where((x == 0) & (y >= 0), 0.0, floating(x).log())
+            gy = g * out * log_x
+        return gx, gy
+
+
+class PowScalar(Primitive):
+    """x ** e for a Python number e (the common x ** 2), one op cheaper than the general Pow."""
+
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.save_for_backward(x)
+        ctx.exponent = exponent
+        return x ** exponent
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        e = ctx.exponent
+        if e == 0:
+            return zeros_like(g)
+        return g * (x ** (e - 1) * e) if e != 2 else g * (x * 2)
+
+
+class Remainder(Primitive):
+    """x % y with the sign of y (Python's and PyTorch's); d/dy = -floor(x / y)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.mod(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g, (-g * (x / y).floor() if ctx.needs_input_grad[1] else None)
+
+
+def add(x, y) -> Tensor:
+    x, y = operands(x, y)
+    return Add.apply(x, y)
+
+
+def sub(x, y) -> Tensor:
+    x, y = operands(x, y)
+    if x.data.dtype == np.bool_:
+        raise TypeError("sub: subtraction of two bool tensors is not supported; use "
+                        "logical_xor or ~")
+    return Sub.apply(x, y)
+
+
+def mul(x, y) -> Tensor:
+    x, y = operands(x, y)
+    return Mul.apply(x, y)
+
+
+def div(x, y) -> Tensor:
+    x, y = operands(x, y)
+    if x.data.dtype.kind != "f":  # true division of integers gives the default float dtype
+        x, y = floating(x), floating(y)
+    return Div.apply(x, y)
+
+
+def neg(x: Tensor) -> Tensor:
+    if x.data.dtype == np.bool_:
+        raise TypeError("neg: negation of a bool tensor is not supported; use ~ instead")
+    return Neg.apply(x)
+
+
+def pow(x, y) -> Tensor:
+    if isinstance(x, Tensor) and isinstance(y, (int, float)) and not isinstance(y, bool):
+        if x.data.dtype.kind in "iu" and isinstance(y, float):
+            x = floating(x)
+        if x.data.dtype.kind in "iu" and y < 0:
+            raise RuntimeError("pow: integers to negative integer powers are not allowed")
+        return PowScalar.apply(x, exponent=y)
+    x, y = operands(x, y)
+    return Pow.apply(x, y)
+
+
+def remainder(x, y) -> Tensor:
+    x, y = operands(x, y)
+    return Remainder.apply(x, y)
+
+
+def floor_divide(x, y) -> Tensor:
+    x, y = operands(x, y)
+    if x.data.dtype.kind != "f":
+        return Tensor._make(np.floor_divide(x.data, y.data))
+    return floor(div(x, y))
+
+
+# ---- unary math ----------------------------------------------------------------------------
+
+
+class Exp(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Log1p(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x + 1)
+
+
+class Expm1(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out + 1)
+
+
+class Sqrt(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (out * 2)
+
+
+class Rsqrt(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        out = 1 / np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors  # d/dx x^(-1/2) = -1/2 x^(-3/2) = -1/2 out^3
+        return g * (out * out * out) * -0.5
+
+
+class Sin(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.cos()
+
+
+class Cos(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * x.sin()
+
+
+class Tan(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tan(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out * out + 1)
+
+
+class Tanh(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+class Sigmoid(Primitive):
+    """A primitive for stability: 1 / (1 + exp(-x)) overflows for x << 0; this never does."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out * (1 - out))
+
+
+class Relu(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (out > 0)
+
+
+class Abs(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.sign()
+
+
+class Piecewise(Primitive):
+    """sign, floor, ceil, round: piecewise constant, so the gradient is zero (as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return zeros_like(g)
+
+
+def _erf_array(x: np.ndarray) -> np.ndarray:
+    try:  # SciPy's vectorised erf when it is installed; the exact math.erf otherwise
+        from scipy.special import erf
+    except ImportError:
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+    return erf(x).astype(x.dtype, copy=False)
+
+
+class Erf(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _erf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * ((-x * x).exp() * (2 / math.sqrt(math.pi)))
+
+
+class Clamp(Primitive):
+    """Gradient passes where min <= x <= max (bounds included, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        mask = None
+        if ctx.lo is not None:
+            mask = x >= ctx.lo
+        if ctx.hi is not None:
+            upper = x <= ctx.hi
+            mask = upper if mask is None else mask & upper
+        return g * mask
+
+
+def _unary(cls):
+    def op(x: Tensor) -> Tensor:
+        return cls.apply(floating(x))
+
+    op.__name__ = cls.__name__.lower()
+    return op
+
+
+exp = _unary(Exp)
+log = _unary(Log)
+log1p = _unary(Log1p)
+expm1 = _unary(Expm1)
+sqrt = _unary(Sqrt)
+rsqrt = _unary(Rsqrt)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tan = _unary(Tan)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+erf = _unary(Erf)
+
+
+def relu(x: Tensor) -> Tensor:
+    return Relu.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:
+    return Abs.apply(x)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    return div(1.0, floating(x))
+
+
+def sign(x: Tensor) -> Tensor:
+    return Piecewise.apply(x, fn=np.sign)
+
+
+def floor(x: Tensor) -> Tensor:
+    return Piecewise.apply(x, fn=np.floor)
+
+
+def ceil(x: Tensor) -> Tensor:
+    return Piecewise.apply(x, fn=np.ceil)
+
+
+def round(x: Tensor) -> Tensor:
+    return Piecewise.apply(x, fn=np.round)  # half to even, as PyTorch
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
+    if x.data.dtype.kind in "iu" and any(isinstance(b, float) for b in (min, max)):
+        x = floating(x)
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+# ---- two-input selections ------------------------------------------------------------------
+
+
+class Maximum(Primitive):
+    """Ties split the gradient equally between both inputs, as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return _split_by_winner(g, x > y, x == y, ctx.needs_input_grad)
+
+
+class Minimum(Primitive):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return _split_by_winner(g, x < y, x == y, ctx.needs_input_grad)
+
+
+def _split_by_winner(g: Tensor, x_wins: Tensor, tie: Tensor, needs: tuple):
+    share = tie * 0.5
+    gx = g * (x_wins + share) if needs[0] else None
+    gy = g * (~x_wins & ~tie) + g * share if needs[1] else None
+    return gx, gy
+
+
+class Where(Primitive):
+    @staticmethod
+    def forward(ctx, condition, x, y):
+        ctx.save_for_backward(condition)
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        (condition,) = ctx.saved_tensors
+        zero = Tensor._make(np.zeros((), g.data.dtype))
+        _, need_x, need_y = ctx.needs_input_grad
+        return (None, where(condition, g, zero) if need_x else None,
+                where(condition, zero, g) if need_y else None)
+
+
+def maximum(x, y) -> Tensor:
+    x, y = operands(x, y)
+    return Maximum.apply(x, y)
+
+
+def minimum(x, y) -> Tensor:
+    x, y = operands(x, y)
+    return Minimum.apply(x, y)
+
+
+def where(condition, x, y) -> Tensor:
+    """``x`` where ``condition`` holds, else ``y``: ``cr.where(x > 0, x, 0.0)``."""
+    condition = condition if isinstance(condition, Tensor) else Tensor._make(
+        np.asarray(condition))
+    if condition.data.dtype != np.bool_:
+        raise TypeError(f"where: expected a bool condition, got {condition.data.dtype}")
+    x, y = operands(x, y)
+    return Where.apply(condition, x, y)
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    return where(mask, as_tensor_like(value, x.data.dtype).to(x.data.dtype), x)
+
+
+# ---- dtype and copies ----------------------------------------------------------------------
+
+
+class Cast(Primitive):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(ctx._meta[0][1])
+
+
+class Clone(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def cast(x: Tensor, dtype: np.dtype) -> Tensor:
+    if x.data.dtype == dtype:
+        return x
+    if x._rg and dtype.kind not in "fc" and _grad_state.enabled:
+        return Tensor._make(x.data.astype(dtype))  # an integer result carries no gradient
+    return Cast.apply(x, dtype=dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)
+
+
+# ---- comparisons and logic: no gradient ----------------------------------------------------
+
+
+def compare(ufunc, x, y) -> Tensor:
+    if not isinstance(y, (Tensor, np.ndarray, int, float, bool, np.generic)):
+        return NotImplemented
+    x, y = operands(x, y)
+    return Tensor._make(np.asarray(ufunc(x.data, y.data)))
+
+
+def _bool_data(x) -> np.ndarray:
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return data if data.dtype == np.bool_ else data.astype(bool)
+
+
+def logical_not(x: Tensor) -> Tensor:
+    if x.data.dtype.kind in "iu":
+        return Tensor._make(np.invert(x.data))
+    return Tensor._make(np.logical_not(_bool_data(x)))
+
+
+def logical_and(x, y) -> Tensor:
+    return Tensor._make(np.logical_and(_bool_data(x), _bool_data(y)))
+
+
+def logical_or(x, y) -> Tensor:
+    return Tensor._make(np.logical_or(_bool_data(x), _bool_data(y)))
+
+
+def logical_xor(x, y) -> Tensor:
+    return Tensor._make(np.logical_xor(_bool_data(x), _bool_data(y)))
+
+
+# ---- in-place updates ----------------------------------------------------------------------
+
+
+def inplace(x: Tensor, name: str, compute, *others) -> Tensor:
+    """Apply ``x = compute(x)`` in place: the same buffer, a bumped version counter, and, when
+    recording, ``x`` rebased onto the new node (as PyTorch's in-place ops do)."""
+    recording = _grad_state.enabled and (
+        x._rg or any(isinstance(o, Tensor) and o._rg for o in others))
+    if not recording:
+        result = compute(x)
+    else:
+        if x.grad_fn is None and x._rg:
+            raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an "
+                               "in-place operation. Wrap the update in cr.no_grad().")
+        if x._view_of or x._has_views:
+            raise RuntimeError(
+                f"{name}: in-place change of a tensor that shares memory with another one in "
+                "the graph (a view or the base of a view) is not supported while recording; "
+                "use the out-of-place op, or .clone() first.")
+        # compute from a copy: the op may save its input, which is about to be overwritten
+        result = compute(clone(x))
+    if result.data.shape != x.data.shape:
+        raise RuntimeError(f"{name}: output with shape {tuple(x.shape)} doesn't match the "
+                           f"broadcast shape {tuple(result.shape)}")
+    if not np.can_cast(result.data.dtype, x.data.dtype, "same_kind"):
+        raise RuntimeError(f"{name}: result type {result.data.dtype} can't be cast to the "
+                           f"desired output type {x.data.dtype}")
+    if not x.data.flags.writeable:
+        raise RuntimeError(f"{name}: tensor of shape {tuple(x.shape)} is a read-only broadcast "
+                           "view (from expand); clone() it before writing")
+    np.copyto(x.data, result.data, casting="same_kind")
+    x._vc[0] += 1
+    if recording:
+        x.grad_fn, x._output_nr, x._rg = result.grad_fn, result._output_nr, result._rg
+    return x
+
+
+def fill(x: Tensor, value) -> Tensor:
+    """A tensor of ``x``'s shape and dtype holding ``value`` (broadcast), linked to ``value``'s
+    graph; ``x`` itself receives a zero gradient."""
+    everywhere = Tensor._make(np.ones((), dtype=bool))
+    value = as_tensor_like(value, x.data.dtype)
+    return where(everywhere, cast(value, x.data.dtype), x)

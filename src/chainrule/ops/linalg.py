@@ -1,0 +1,158 @@
+"""Matrix products: matmul (batched, broadcasting), mm, bmm, dot, outer, einsum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Primitive
+from ..tensor import Tensor
+from . import elementwise as ew
+from . import movement as mv
+
+
+class Matmul(Primitive):
+    """Both operands at least 2-D; batch dimensions broadcast (the engine sums them back)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.matmul(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        gx = Matmul.apply(g, mv.transpose(y, -1, -2)) if need_x else None
+        gy = Matmul.apply(mv.transpose(x, -1, -2), g) if need_y else None
+        return gx, gy
+
+
+def matmul(x, y) -> Tensor:
+    """``x @ y`` with NumPy's and PyTorch's rules for 1-D operands and batch broadcasting."""
+    x, y = ew.operands(x, y)
+    if x.data.ndim == 0 or y.data.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need to be at least 1D, but they are "
+                           f"{x.data.ndim}D and {y.data.ndim}D")
+    x2 = mv.unsqueeze(x, 0) if x.data.ndim == 1 else x
+    y2 = mv.unsqueeze(y, -1) if y.data.ndim == 1 else y
+    if x2.data.shape[-1] != y2.data.shape[-2]:
+        raise RuntimeError(f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be "
+                           f"multiplied ({x2.data.shape[-1]} != {y2.data.shape[-2]})")
+    try:
+        np.broadcast_shapes(x2.data.shape[:-2], y2.data.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"matmul: batch dimensions of {tuple(x.shape)} and {tuple(y.shape)} "
+                           "do not broadcast") from None
+    out = Matmul.apply(x2, y2)
+    if y.data.ndim == 1:
+        out = mv.squeeze(out, -1)
+    if x.data.ndim == 1:
+        out = mv.squeeze(out, -2 if y.data.ndim > 1 else -1)
+    return out
+
+
+def mm(x: Tensor, y: Tensor) -> Tensor:
+    if x.data.ndim != 2 or y.data.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(x.shape)} and "
+                           f"{tuple(y.shape)}")
+    return matmul(x, y)
+
+
+def bmm(x: Tensor, y: Tensor) -> Tensor:
+    if x.data.ndim != 3 or y.data.ndim != 3 or x.data.shape[0] != y.data.shape[0]:
+        raise RuntimeError(f"bmm: expected 3-D tensors with the same batch size, got shapes "
+                           f"{tuple(x.shape)} and {tuple(y.shape)}")
+    return matmul(x, y)
+
+
+def dot(x: Tensor, y: Tensor) -> Tensor:
+    if x.data.ndim != 1 or y.data.ndim != 1 or x.data.shape != y.data.shape:
+        raise RuntimeError(f"dot: expected two 1-D tensors of the same size, got shapes "
+                           f"{tuple(x.shape)} and {tuple(y.shape)}")
+    return matmul(x, y)
+
+
+def outer(x: Tensor, y: Tensor) -> Tensor:
+    if x.data.ndim != 1 or y.data.ndim != 1:
+        raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {tuple(x.shape)} and "
+                           f"{tuple(y.shape)}")
+    return ew.mul(mv.unsqueeze(x, 1), mv.unsqueeze(y, 0))
+
+
+# ---- einsum ----------------------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
+    """Explicit subscripts (ellipses spelled out as letters) and the output subscript."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum(): the equation has {len(terms)} operands but "
+                         f"{len(shapes)} tensors were given")
+    used = set(equation) - set(".,->")
+    spare = [c for c in _LETTERS if c not in used]
+    ellipsis_rank = max((len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes)
+                         if "..." in t), default=0)
+    ellipsis = "".join(spare[:ellipsis_rank])
+    subscripts = []
+    for t, s in zip(terms, shapes):
+        if "..." in t:
+            n = len(s) - len(t.replace("...", ""))
+            t = t.replace("...", ellipsis[ellipsis_rank - n:])
+        if len(t) != len(s):
+            raise ValueError(f"einsum(): the subscript {t!r} has {len(t)} letters for an operand "
+                             f"of shape {tuple(s)}")
+        if len(set(t)) != len(t):
+            raise NotImplementedError(f"einsum(): repeated subscripts within one operand ({t!r}, "
+                                      "a diagonal) are not supported")
+        subscripts.append(t)
+    if arrow:
+        out = rhs.replace("...", ellipsis)
+    else:
+        counts = {c: "".join(subscripts).count(c) for c in set("".join(subscripts))}
+        out = ellipsis + "".join(sorted(c for c, n in counts.items()
+                                        if n == 1 and c not in ellipsis))
+    return subscripts, out
+
+
+class Einsum(Primitive):
+    @staticmethod
+    def forward(ctx, *arrays, subscripts, out):
+        ctx.subscripts, ctx.out = subscripts, out
+        ctx.save_for_backward(*arrays)
+        return np.einsum(",".join(subscripts) + "->" + out, *arrays, optimize=len(arrays) > 2)
+
+    @staticmethod
+    def backward(ctx, g):
+        operands = ctx.saved_tensors
+        grads = []
+        for i, (sub, needed) in enumerate(zip(ctx.subscripts, ctx.needs_input_grad)):
+            if not needed:
+                grads.append(None)
+                continue
+            others = [(s, t) for j, (s, t) in enumerate(zip(ctx.subscripts, operands)) if j != i]
+            present = set(ctx.out).union(*[set(s) for s, _ in others])
+            kept = "".join(c for c in sub if c in present)  # letters summed away in x alone
+            gi = Einsum.apply(g, *[t for _, t in others], subscripts=[ctx.out] + [
+                s for s, _ in others], out=kept)
+            shape = ctx._meta[i][0]
+            if kept != sub:  # broadcast over the letters that only this operand had
+                gi = mv.expand(mv.reshape(gi, tuple(shape[k] if c in present else 1
+                                                    for k, c in enumerate(sub))), shape)
+            grads.append(gi)
+        return tuple(grads)
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation: ``cr.einsum("bij,bjk->bik", x, y)``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    dtype = operands[0].data.dtype
+    for t in operands[1:]:
+        dtype = np.promote_types(dtype, t.data.dtype)
+    operands = [ew.cast(t, dtype) for t in operands]
+    subscripts, out = _parse_einsum(equation, [t.data.shape for t in operands])
+    return Einsum.apply(*operands, subscripts=subscripts, out=out)

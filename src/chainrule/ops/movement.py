@@ -1,0 +1,437 @@
+"""Shape and indexing ops: reshape, permute, expand, flip, indexing, gather, cat and friends."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Primitive
+from ..tensor import Tensor, _wrap_dim
+from . import elementwise as ew
+
+
+class Reshape(Primitive):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return reshape(g, ctx._meta[0][0])
+
+
+class Permute(Primitive):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return permute(g, tuple(np.argsort(ctx.dims)))
+
+
+class Expand(Primitive):
+    """Broadcasting made explicit; its backward is a sum (the only other place that sums)."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return sum_to(g, ctx._meta[0][0])
+
+
+class SumTo(Primitive):
+    """Sum a broadcast gradient back to ``shape``: the engine's one un-broadcasting step."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+        out = np.sum(x, axis=axes, keepdims=True) if axes else x
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return expand(g, ctx._meta[0][0])
+
+
+class Flip(Primitive):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return np.flip(x, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return flip(g, ctx.axes)
+
+
+def _shape_tuple(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x: Tensor, shape) -> Tensor:
+    shape = _shape_tuple(shape) if isinstance(shape, tuple) else tuple(shape)
+    if shape == x.data.shape:
+        return Reshape.apply(x, shape=shape)
+    known = int(np.prod([s for s in shape if s != -1]))
+    inferred = shape.count(-1)
+    size = x.data.size
+    valid = inferred <= 1 and all(s >= -1 for s in shape) and (
+        known == size if not inferred else known != 0 and size % known == 0)
+    if not valid:
+        raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of shape "
+                           f"{tuple(x.shape)} (size {size})")
+    return Reshape.apply(x, shape=shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.data.ndim == 0:
+        return reshape(x, (1,))
+    start = _wrap_dim(start_dim, x.data.ndim, "flatten")
+    end = _wrap_dim(end_dim, x.data.ndim, "flatten")
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = x.data.shape
+    return reshape(x, shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    axis = _wrap_dim(dim, x.data.ndim, "unflatten")
+    shape = x.data.shape
+    return reshape(x, shape[:axis] + tuple(sizes) + shape[axis + 1:])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    shape = x.data.shape
+    if dim is None:
+        axes = {i for i, s in enumerate(shape) if s == 1}
+    else:
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        axes = {a for a in (_wrap_dim(d, x.data.ndim, "squeeze") for d in dims)
+                if x.data.ndim and shape[a] == 1}
+    return reshape(x, tuple(s for i, s in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    ndim = x.data.ndim
+    if not -ndim - 1 <= dim <= ndim:
+        raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of "
+                         f"[{-ndim - 1}, {ndim}], but got {dim})")
+    axis = dim % (ndim + 1)
+    shape = x.data.shape
+    return reshape(x, shape[:axis] + (1,) + shape[axis:])
+
+
+def permute(x: Tensor, dims) -> Tensor:
+    ndim = x.data.ndim
+    if len(dims) != ndim:
+        raise RuntimeError(f"permute: number of dims {len(dims)} doesn't match the tensor's "
+                           f"{ndim} dimensions (shape {tuple(x.shape)})")
+    axes = tuple(_wrap_dim(d, ndim, "permute") for d in dims)
+    if len(set(axes)) != ndim:
+        raise RuntimeError(f"permute: dims {tuple(dims)} repeat a dimension")
+    return Permute.apply(x, dims=axes)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    ndim = x.data.ndim
+    if ndim == 0:
+        return x
+    axes = list(range(ndim))
+    a, b = _wrap_dim(dim0, ndim, "transpose"), _wrap_dim(dim1, ndim, "transpose")
+    axes[a], axes[b] = axes[b], axes[a]
+    return Permute.apply(x, dims=tuple(axes))
+
+
+def expand(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    ndim = x.data.ndim
+    if len(shape) < ndim:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be "
+                           f"greater or equal to the number of dimensions in the tensor ({ndim})")
+    lead = len(shape) - ndim
+    target = []
+    for i, s in enumerate(shape):
+        current = x.data.shape[i - lead] if i >= lead else 1
+        if s == -1:
+            if i < lead:
+                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing "
+                                   "dimension")
+            s = current
+        elif current != 1 and current != s:
+            raise RuntimeError(
+                f"expand: the expanded size of the tensor ({s}) must match the existing size "
+                f"({current}) at non-singleton dimension {i}. Target sizes: {list(shape)}. "
+                f"Tensor sizes: {list(x.shape)}")
+        target.append(s)
+    target = tuple(target)
+    if target == x.data.shape:
+        return x
+    return Expand.apply(x, shape=target)
+
+
+def sum_to(x: Tensor, shape: tuple) -> Tensor:
+    return x if x.data.shape == shape else SumTo.apply(x, shape=tuple(shape))
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return Flip.apply(x, axes=tuple(_wrap_dim(d, x.data.ndim, "flip") for d in dims))
+
+
+def repeat(x: Tensor, sizes) -> Tensor:
+    """PyTorch's ``repeat`` (NumPy's ``tile``), built from reshape + expand + reshape."""
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < x.data.ndim:
+        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
+                           f"than number of dimensions of tensor ({x.data.ndim})")
+    shape = (1,) * (len(sizes) - x.data.ndim) + x.data.shape
+    interleaved = tuple(d for s in shape for d in (1, s))
+    expanded = tuple(d for r, s in zip(sizes, shape) for d in (r, s))
+    out = expand(reshape(x, interleaved), expanded)
+    return reshape(out, tuple(r * s for r, s in zip(sizes, shape)))
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    dims = tuple(dims)
+    return repeat(x, (1,) * (x.data.ndim - len(dims)) + dims)
+
+
+# ---- indexing ------------------------------------------------------------------------------
+
+
+def _index_key(key):
+    """A user's index with Tensors and lists replaced by arrays; whether it is advanced."""
+    items = key if isinstance(key, tuple) else (key,)
+    converted, advanced = [], False
+    for k in items:
+        if isinstance(k, Tensor):
+            k = k.data
+        elif isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray):
+            if k.dtype.kind not in "biu":
+                raise IndexError(f"tensors used as indices must be long, int or bool tensors, "
+                                 f"got {k.dtype}")
+            advanced = True
+        converted.append(k)
+    return tuple(converted), advanced
+
+
+class Index(Primitive):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, key, advanced):
+        ctx.key, ctx.advanced = key, advanced
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAccumulate.apply(g, key=ctx.key, advanced=ctx.advanced,
+                                     shape=ctx._meta[0][0])
+
+
+class IndexAccumulate(Primitive):
+    """Zeros of ``shape`` with ``g`` added at ``key``; repeated indices accumulate."""
+
+    @staticmethod
+    def forward(ctx, g, key, advanced, shape):
+        ctx.key, ctx.advanced = key, advanced
+        out = np.zeros(shape, dtype=g.dtype)
+        if advanced:
+            np.add.at(out, key, g)
+        else:
+            out[key] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Index.apply(gg, key=ctx.key, advanced=ctx.advanced)
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    key, advanced = _index_key(key)
+    try:
+        return Index.apply(x, key=key, advanced=advanced)
+    except IndexError as e:
+        raise IndexError(f"index {key} is out of range for tensor of shape {tuple(x.shape)}: "
+                         f"{e}") from None
+
+
+class IndexPut(Primitive):
+    """``x`` with ``value`` written at ``key`` (out of place; the in-place ``x[key] = v`` uses it)."""
+
+    @staticmethod
+    def forward(ctx, x, value, key):
+        ctx.key = key
+        out = x.copy()
+        out[key] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_value = ctx.needs_input_grad
+        zero = Tensor._make(np.zeros((), g.data.dtype))
+        gx = IndexPut.apply(g, zero, key=ctx.key) if need_x else None
+        gv = None
+        if need_value:
+            gv = Index.apply(g, key=ctx.key, advanced=True)
+        return gx, gv
+
+
+def setitem(x: Tensor, key, value) -> None:
+    key, _ = _index_key(key)
+    value = ew.as_tensor_like(value, x.data.dtype)
+    ew.inplace(x, "__setitem__", lambda t: IndexPut.apply(t, ew.cast(value, x.data.dtype),
+                                                          key=key), value)
+
+
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    axis = _wrap_dim(dim, x.data.ndim, "index_select")
+    if index.data.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    return getitem(x, (slice(None),) * axis + (index.data.reshape(-1),))
+
+
+class Gather(Primitive):
+    @staticmethod
+    def forward(ctx, x, index, axis):
+        ctx.index, ctx.axis = index, axis
+        region = tuple(slice(None) if a == axis else slice(0, s)
+                       for a, s in enumerate(index.shape))
+        return np.take_along_axis(x[region], index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ScatterAdd.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx._meta[0][0])
+
+
+class ScatterAdd(Primitive):
+    @staticmethod
+    def forward(ctx, g, index, axis, shape):
+        ctx.index, ctx.axis = index, axis
+        out = np.zeros(shape, dtype=g.dtype)
+        positions = list(np.ogrid[tuple(slice(s) for s in index.shape)])
+        positions[axis] = index
+        np.add.at(out, tuple(positions), g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Gather.apply(gg, index=ctx.index, axis=ctx.axis)
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    axis = _wrap_dim(dim, x.data.ndim, "gather")
+    idx = index.data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {idx.dtype}")
+    if idx.ndim != x.data.ndim or any(i > s for a, (i, s) in enumerate(
+            zip(idx.shape, x.data.shape)) if a != axis):
+        raise RuntimeError(f"gather: index of shape {tuple(idx.shape)} does not fit input of "
+                           f"shape {tuple(x.shape)} along dim {dim}")
+    return Gather.apply(x, index=idx, axis=axis)
+
+
+# ---- joining and splitting -----------------------------------------------------------------
+
+
+class Cat(Primitive):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start, axis = [], 0, ctx.axis
+        for (shape, _), needed in zip(ctx._meta, ctx.needs_input_grad):
+            stop = start + shape[axis]
+            grads.append(getitem(g, (slice(None),) * axis + (slice(start, stop),))
+                         if needed else None)
+            start = stop
+        return tuple(grads)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension: ``cr.cat([x, y], dim=1)``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat: expected a non-empty list of Tensors")
+    first = tensors[0]
+    if first.data.ndim == 0:
+        raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
+    axis = _wrap_dim(dim, first.data.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.data.ndim != first.data.ndim or any(
+                a != axis and s != fs for a, (s, fs) in enumerate(zip(t.shape, first.shape))):
+            raise RuntimeError(f"cat: sizes of tensors must match except in dimension {axis}; "
+                               f"tensor 0 has shape {tuple(first.shape)} and tensor {i} has "
+                               f"shape {tuple(t.shape)}")
+    dtype = first.data.dtype
+    for t in tensors[1:]:
+        dtype = np.promote_types(dtype, t.data.dtype)
+    return Cat.apply(*[ew.cast(t, dtype) for t in tensors], axis=axis)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dimension: ``cr.stack([x, y])``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack: expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{tuple(tensors[0].shape)} at entry 0 and {tuple(t.shape)} at "
+                               f"entry {i}")
+    ndim = tensors[0].data.ndim + 1
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"stack: dimension out of range (expected to be in range of "
+                         f"[{-ndim}, {ndim - 1}], but got {dim})")
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    axis = _wrap_dim(dim, x.data.ndim, "split")
+    size = x.data.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0:
+            raise RuntimeError(f"split: split_size must be positive, got {step}")
+        bounds = [(s, min(s + step, size)) for s in range(0, max(size, 1), step)]
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {dim}), but got "
+                               f"split_sizes={sections}")
+        starts = np.cumsum([0] + sections[:-1])
+        bounds = [(int(s), int(s) + n) for s, n in zip(starts, sections)]
+    return tuple(getitem(x, (slice(None),) * axis + (slice(a, b),)) for a, b in bounds)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    size = x.data.shape[_wrap_dim(dim, x.data.ndim, "chunk")]
+    return split(x, max(-(-size // chunks), 1), dim)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    axis = _wrap_dim(dim, x.data.ndim, "unbind")
+    return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(x.data.shape[axis]))

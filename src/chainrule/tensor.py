@@ -1,0 +1,756 @@
+"""Tensor: an ndarray with a gradient, a place in the graph and a version counter."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _dtypes
+from .autograd.grad_mode import state as _grad_state
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``handle.remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    ``x = cr.tensor([1.0, 2.0], requires_grad=True); (x * x).sum().backward(); x.grad``
+    """
+
+    __slots__ = ("data", "grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks", "_view_of",
+                 "_has_views", "__weakref__")
+    # ndarray <op> Tensor must defer to the Tensor's reflected operator, not build object arrays.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        self.data = data if type(data) is np.ndarray else _as_array(data)
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._hooks: list | None = None
+        self._view_of = False
+        self._has_views = False
+        self._rg = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data: np.ndarray, grad_fn=None, output_nr: int = 0) -> Tensor:
+        """The ops' constructor: no conversion, no checks (the op produced ``data``)."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._rg = grad_fn is not None
+        t._vc = [0]
+        t._hooks = None
+        t._view_of = False
+        t._has_views = False
+        return t
+
+    # ---- autograd attributes -------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        flag = bool(flag)
+        if self.grad_fn is not None and not flag:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if flag and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
+        self._rg = flag
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return self: ``w = cr.randn(3).requires_grad_()``."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    def _bump_version(self) -> None:
+        self._vc[0] += 1
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self.grad_fn._retain(self._output_nr, weakref.ref(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn._retains(self._output_nr)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient: ``h = x.register_hook(lambda g: g * 2)``."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            hooks = self.grad_fn._tensor_hooks(self._output_nr)
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Sequence[Tensor] | Tensor | None = None
+                 ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``: ``loss.backward()``."""
+        from .autograd.engine import backward
+
+        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
+                 create_graph=create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory and the version counter)."""
+        t = Tensor._make(self.data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> Tensor:
+        if self._view_of:
+            raise RuntimeError("detach_: can't detach a view in place; use detach()")
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    # ---- plain attributes ----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_wrap_dim(dim, self.data.ndim, "size")]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+                               "to Scalar")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self) -> np.ndarray:
+        if self._rg:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        if self._rg:
+            raise RuntimeError("Can't convert a Tensor that requires grad to a NumPy array. "
+                               "Use tensor.detach().numpy() instead.")
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is "
+                               "ambiguous")
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=1000,
+                               prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (_dtypes.get_default_dtype(), _dtypes.int64, _dtypes.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._rg:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ---- conversion ----------------------------------------------------------------------
+    def to(self, dtype=None, *args, **kwargs) -> Tensor:
+        """Cast to ``dtype`` (differentiable); ``'cpu'`` as a device is accepted and ignored."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            dtype = args[0] if args else kwargs.get("dtype")
+        if dtype is None:
+            return self
+        return _ew.cast(self, np.dtype(dtype))
+
+    def type(self, dtype=None):
+        return str(self.data.dtype) if dtype is None else self.to(dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def float(self) -> Tensor:
+        return self.to(_dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(_dtypes.float64)
+
+    def long(self) -> Tensor:
+        return self.to(_dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(_dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(_dtypes.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def clone(self) -> Tensor:
+        return _ew.clone(self)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    # ---- arithmetic ------------------------------------------------------------------------
+    def __add__(self, other):
+        return _ew.add(self, other)
+
+    def __radd__(self, other):  # other + self
+        return _ew.add(other, self)
+
+    def __sub__(self, other):
+        return _ew.sub(self, other)
+
+    def __rsub__(self, other):  # other - self
+        return _ew.sub(other, self)
+
+    def __mul__(self, other):
+        return _ew.mul(self, other)
+
+    def __rmul__(self, other):  # other * self
+        return _ew.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ew.div(self, other)
+
+    def __rtruediv__(self, other):  # other / self
+        return _ew.div(other, self)
+
+    def __floordiv__(self, other):
+        return _ew.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):  # other // self
+        return _ew.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ew.remainder(self, other)
+
+    def __rmod__(self, other):  # other % self
+        return _ew.remainder(other, self)
+
+    def __pow__(self, other):
+        return _ew.pow(self, other)
+
+    def __rpow__(self, other):  # other ** self
+        return _ew.pow(other, self)
+
+    def __matmul__(self, other):
+        return _la.matmul(self, other)
+
+    def __rmatmul__(self, other):  # other @ self
+        return _la.matmul(other, self)
+
+    def __neg__(self):
+        return _ew.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ew.abs(self)
+
+    def __invert__(self):
+        return _ew.logical_not(self)
+
+    def __and__(self, other):
+        return _ew.logical_and(self, other)
+
+    def __or__(self, other):
+        return _ew.logical_or(self, other)
+
+    def __xor__(self, other):
+        return _ew.logical_xor(self, other)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return _ew.compare(np.equal, self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return _ew.compare(np.not_equal, self, other)
+
+    def __lt__(self, other):
+        return _ew.compare(np.less, self, other)
+
+    def __le__(self, other):
+        return _ew.compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _ew.compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _ew.compare(np.greater_equal, self, other)
+
+    # in-place operators: x += y is x.add_(y), as in PyTorch
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def add(self, other, alpha=1):
+        return _ew.add(self, other if alpha == 1 else _ew.mul(other, alpha))
+
+    def sub(self, other, alpha=1):
+        return _ew.sub(self, other if alpha == 1 else _ew.mul(other, alpha))
+
+    def mul(self, other):
+        return _ew.mul(self, other)
+
+    def div(self, other):
+        return _ew.div(self, other)
+
+    def pow(self, exponent):
+        return _ew.pow(self, exponent)
+
+    def matmul(self, other):
+        return _la.matmul(self, other)
+
+    def mm(self, other):
+        return _la.mm(self, other)
+
+    def bmm(self, other):
+        return _la.bmm(self, other)
+
+    def dot(self, other):
+        return _la.dot(self, other)
+
+    def outer(self, other):
+        return _la.outer(self, other)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    # ---- in-place ops ----------------------------------------------------------------------
+    def add_(self, other, alpha=1):
+        return _ew.inplace(self, "add_", lambda x: x.add(other, alpha=alpha), other)
+
+    def sub_(self, other, alpha=1):
+        return _ew.inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha), other)
+
+    def mul_(self, other):
+        return _ew.inplace(self, "mul_", lambda x: x * other, other)
+
+    def div_(self, other):
+        return _ew.inplace(self, "div_", lambda x: x / other, other)
+
+    def pow_(self, exponent):
+        return _ew.inplace(self, "pow_", lambda x: x ** exponent, exponent)
+
+    def clamp_(self, min=None, max=None):
+        return _ew.inplace(self, "clamp_", lambda x: x.clamp(min, max), min, max)
+
+    clip_ = clamp_
+
+    def zero_(self):
+        return _ew.inplace(self, "zero_", lambda x: _ew.fill(x, 0))
+
+    def fill_(self, value):
+        return _ew.inplace(self, "fill_", lambda x: _ew.fill(x, value), value)
+
+    def copy_(self, src):
+        return _ew.inplace(self, "copy_", lambda x: _ew.fill(x, src), src)
+
+    def masked_fill_(self, mask, value):
+        return _ew.inplace(self, "masked_fill_", lambda x: x.masked_fill(mask, value), value)
+
+    def __setitem__(self, key, value) -> None:
+        _mv.setitem(self, key, value)
+
+    # ---- math ------------------------------------------------------------------------------
+    def exp(self):
+        return _ew.exp(self)
+
+    def log(self):
+        return _ew.log(self)
+
+    def log1p(self):
+        return _ew.log1p(self)
+
+    def expm1(self):
+        return _ew.expm1(self)
+
+    def sqrt(self):
+        return _ew.sqrt(self)
+
+    def rsqrt(self):
+        return _ew.rsqrt(self)
+
+    def sin(self):
+        return _ew.sin(self)
+
+    def cos(self):
+        return _ew.cos(self)
+
+    def tan(self):
+        return _ew.tan(self)
+
+    def tanh(self):
+        return _ew.tanh(self)
+
+    def sigmoid(self):
+        return _ew.sigmoid(self)
+
+    def relu(self):
+        return _ew.relu(self)
+
+    def abs(self):
+        return _ew.abs(self)
+
+    def sign(self):
+        return _ew.sign(self)
+
+    def reciprocal(self):
+        return _ew.reciprocal(self)
+
+    def neg(self):
+        return _ew.neg(self)
+
+    def square(self):
+        return _ew.mul(self, self)
+
+    def erf(self):
+        return _ew.erf(self)
+
+    def floor(self):
+        return _ew.floor(self)
+
+    def ceil(self):
+        return _ew.ceil(self)
+
+    def round(self):
+        return _ew.round(self)
+
+    def clamp(self, min=None, max=None):
+        return _ew.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _ew.maximum(self, other)
+
+    def minimum(self, other):
+        return _ew.minimum(self, other)
+
+    def where(self, condition, other):
+        return _ew.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        return _ew.masked_fill(self, mask, value)
+
+    def logical_not(self):
+        return _ew.logical_not(self)
+
+    def isnan(self):
+        return Tensor._make(np.isnan(self.data))
+
+    def isinf(self):
+        return Tensor._make(np.isinf(self.data))
+
+    def isfinite(self):
+        return Tensor._make(np.isfinite(self.data))
+
+    # ---- reductions ------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return _red.sum(self, dim, keepdim, dtype)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        return _red.mean(self, dim, keepdim, dtype)
+
+    def prod(self, dim=None, keepdim=False):
+        return _red.prod(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return _red.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return _red.min(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        return _red.amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return _red.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return _red.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return _red.argmin(self, dim, keepdim)
+
+    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
+        return _red.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+
+    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
+        return _red.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return _red.norm(self, p, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return _red.logsumexp(self, dim, keepdim)
+
+    def cumsum(self, dim):
+        return _red.cumsum(self, dim)
+
+    def all(self, dim=None, keepdim=False):
+        return _red.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _red.any(self, dim, keepdim)
+
+    def softmax(self, dim):
+        return _nnops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return _nnops.log_softmax(self, dim)
+
+    # ---- shape -----------------------------------------------------------------------------
+    def reshape(self, *shape):
+        return _mv.reshape(self, shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
+            return self.to(shape[0])
+        return _mv.reshape(self, shape)
+
+    def view_as(self, other):
+        return _mv.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return _mv.reshape(self, other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _mv.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim, sizes):
+        return _mv.unflatten(self, dim, sizes)
+
+    def squeeze(self, dim=None):
+        return _mv.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return _mv.unsqueeze(self, dim)
+
+    def transpose(self, dim0, dim1):
+        return _mv.transpose(self, dim0, dim1)
+
+    def t(self):
+        if self.data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.data.ndim}D")
+        return self if self.data.ndim < 2 else _mv.transpose(self, 0, 1)
+
+    @property
+    def T(self):
+        return _mv.permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self):
+        if self.data.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self.data.ndim}-D tensor.")
+        return _mv.transpose(self, -2, -1)
+
+    def permute(self, *dims):
+        return _mv.permute(self, _shape_args(dims))
+
+    def expand(self, *sizes):
+        return _mv.expand(self, _shape_args(sizes))
+
+    def expand_as(self, other):
+        return _mv.expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _mv.expand(self, tuple(shape))
+
+    def repeat(self, *sizes):
+        return _mv.repeat(self, _shape_args(sizes))
+
+    def tile(self, *dims):
+        return _mv.tile(self, _shape_args(dims))
+
+    def flip(self, *dims):
+        return _mv.flip(self, _shape_args(dims))
+
+    def chunk(self, chunks, dim=0):
+        return _mv.chunk(self, chunks, dim)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _mv.split(self, split_size_or_sections, dim)
+
+    def unbind(self, dim=0):
+        return _mv.unbind(self, dim)
+
+    def index_select(self, dim, index):
+        return _mv.index_select(self, dim, index)
+
+    def gather(self, dim, index):
+        return _mv.gather(self, dim, index)
+
+    def __getitem__(self, key):
+        return _mv.getitem(self, key)
+
+
+def _as_array(data: Any, dtype=None) -> np.ndarray:
+    """Convert user data to an ndarray with PyTorch's dtype inference for Python numbers."""
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
+        arr = np.array([_as_array(v) for v in data])
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == np.float64 and not isinstance(data, np.generic):
+            # Python floats take the default dtype; a NumPy float64 scalar keeps its own.
+            arr = arr.astype(_dtypes.get_default_dtype())
+        elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+        elif arr.dtype == object or arr.dtype.kind in "USV":
+            raise TypeError(f"tensor: can't convert {type(data).__name__} to a tensor of numbers")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    return arr
+
+
+def _flat(seq):
+    for v in seq:
+        if isinstance(v, (list, tuple)):
+            yield from _flat(v)
+        else:
+            yield v
+
+
+def _wrap_dim(dim: int, ndim: int, op: str) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _shape_args(args: tuple) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+# Ops import Tensor, so they are bound after the class exists.
+from .ops import elementwise as _ew  # noqa: E402
+from .ops import linalg as _la  # noqa: E402
+from .ops import movement as _mv  # noqa: E402
+from .ops import nn as _nnops  # noqa: E402
+from .ops import reduce as _red  # noqa: E402

@@ -1,0 +1,1 @@
+"""Utilities: data loading (``cr.utils.data``) and gradient checkpointing."""
