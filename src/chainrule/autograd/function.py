@@ -177,9 +177,9 @@ class Primitive(Node):
         ctx._to_save = None
         ctx.needs_input_grad = tuple(t._rg for t in inputs)
         arrays = [t.data for t in inputs]
-        out = cls.forward(ctx, *arrays, **params)
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
+        raw = cls.forward(ctx, *arrays, **params)
+        # NumPy returns scalars for 0-d results; the array made here is the output from now on
+        out = raw if type(raw) is np.ndarray else np.asarray(raw)
         result = Tensor._make(out, ctx, 0)
         ctx.next_functions = tuple(
             (t.grad_fn, t._output_nr) if t.grad_fn is not None else ((t, 0) if t._rg else None)
@@ -191,21 +191,22 @@ class Primitive(Node):
             result._view_of = True
             source._has_views = True
         if ctx._to_save is not None:
-            ctx._saved = tuple(ctx._pack(a, inputs, arrays, out, result) for a in ctx._to_save)
+            ctx._saved = tuple(ctx._pack(a, inputs, arrays, raw, result)
+                               for a in ctx._to_save)
         del ctx._to_save
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
         return result
 
     @staticmethod
-    def _pack(a, inputs, arrays, out, result):
+    def _pack(a, inputs, arrays, raw_out, result):
         if a is None:
             return None
         for t, arr in zip(inputs, arrays):
             if a is arr:
                 return (_INPUT, t, t._vc[0])
-        if a is out:
-            return (_OUTPUT, (out, result._vc, 0), result._vc[0])
+        if a is raw_out or a is result.data:
+            return (_OUTPUT, (result.data, result._vc, 0), result._vc[0])
         return (_CONSTANT, a, 0)
 
     def _call_backward(self, grads: list):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .engine import grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -124,9 +124,10 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, eps: float = 1e-6,
 
     def first_derivatives(*args):
         xs, gos = args[:len(inputs)], args[len(inputs):]
-        outs = [o for o in _outputs(fn, xs) if o.requires_grad]
-        gs = grad(outs, [xs[i] for i in diff_idx], list(gos), create_graph=True,
-                  allow_unused=True)
+        with enable_grad():  # also while the numerical Jacobian evaluates this under no_grad
+            outs = [o for o in _outputs(fn, xs) if o.requires_grad]
+            gs = grad(outs, [xs[i] for i in diff_idx], list(gos), create_graph=True,
+                      allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_derivatives, tuple(inputs) + tuple(grad_outputs[:n_out]), eps=eps,

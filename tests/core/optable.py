@@ -1,0 +1,217 @@
+"""The op table: every differentiable op with an input domain, written once for both libraries.
+
+A program takes a namespace ``m`` (``m.lib`` is chainrule or torch) and tensors, so the same
+entry drives the float64 gradient checks and the differential tests against PyTorch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    program: object
+    shapes: tuple
+    domains: tuple = ()  # one per input; default "any"
+    torch: bool = True  # PyTorch has the same op with the same semantics
+    extra: dict = field(default_factory=dict)
+
+    def arrays(self, rng: np.random.Generator, dtype=np.float64) -> list[np.ndarray]:
+        domains = self.domains or ("any",) * len(self.shapes)
+        return [draw(rng, s, d).astype(dtype) for s, d in zip(self.shapes, domains)]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def draw(rng: np.random.Generator, shape, domain: str) -> np.ndarray:
+    if domain == "any":
+        return rng.standard_normal(shape)
+    if domain == "pos":  # logs, roots, divisors
+        return rng.uniform(0.5, 2.0, shape)
+    if domain == "kink":  # away from 0, where abs/relu/sign have kinks
+        return rng.uniform(0.2, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+    if domain == "unit":  # inside (-1, 1), away from tan's poles
+        return rng.uniform(-0.9, 0.9, shape)
+    if domain == "mod_x":  # x % y away from its jumps (y drawn from "mod_y")
+        return rng.uniform(2.2, 2.8, shape)
+    if domain == "mod_y":
+        return rng.uniform(1.0, 1.05, shape)
+    raise ValueError(domain)
+
+
+UNARY_SHAPES = [(3, 4), (), (0, 3)]
+BROADCAST_PAIRS = [((3, 4), (1, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,)), ((), (3,)),
+                   ((3, 4), (3, 4))]
+REDUCE_DIMS = [None, 0, 1, 2, -1, (0, 1), (0, 2), (1, 2), (0, 1, 2)]
+
+UNARY = {
+    "neg": (lambda m, x: -x, "any"),
+    "exp": (lambda m, x: x.exp(), "any"),
+    "log": (lambda m, x: x.log(), "pos"),
+    "log1p": (lambda m, x: x.log1p(), "pos"),
+    "expm1": (lambda m, x: x.expm1(), "any"),
+    "sqrt": (lambda m, x: x.sqrt(), "pos"),
+    "rsqrt": (lambda m, x: x.rsqrt(), "pos"),
+    "sin": (lambda m, x: x.sin(), "any"),
+    "cos": (lambda m, x: x.cos(), "any"),
+    "tan": (lambda m, x: x.tan(), "unit"),
+    "tanh": (lambda m, x: x.tanh(), "any"),
+    "sigmoid": (lambda m, x: x.sigmoid(), "any"),
+    "relu": (lambda m, x: x.relu(), "kink"),
+    "abs": (lambda m, x: x.abs(), "kink"),
+    "reciprocal": (lambda m, x: x.reciprocal(), "pos"),
+    "erf": (lambda m, x: x.erf(), "any"),
+    "square": (lambda m, x: x.square(), "any"),
+    "pow_2": (lambda m, x: x ** 2, "any"),
+    "pow_3": (lambda m, x: x ** 3, "any"),
+    "pow_half": (lambda m, x: x ** 0.5, "pos"),
+    "pow_neg": (lambda m, x: x ** -1.5, "pos"),
+    "rpow": (lambda m, x: 2.0 ** x, "any"),
+    "clamp": (lambda m, x: x.clamp(-0.5, 0.7), "kink"),
+    "clamp_min": (lambda m, x: x.clamp(min=0.1), "kink"),
+    "sign": (lambda m, x: x.sign() * x, "kink"),
+    "floor": (lambda m, x: x.floor() + x, "kink"),
+    "ceil": (lambda m, x: x.ceil() * x, "kink"),
+    "round": (lambda m, x: x.round() * x, "kink"),
+    "scalar_ops": (lambda m, x: (3.0 - x) / 2 + 1.5 * x - x / 4.0, "any"),
+    "rdiv": (lambda m, x: 1.5 / x, "pos"),
+    "clone": (lambda m, x: x.clone() * 2, "any"),
+}
+
+BINARY = {
+    "add": (lambda m, x, y: x + y, ("any", "any")),
+    "sub": (lambda m, x, y: x - y, ("any", "any")),
+    "mul": (lambda m, x, y: x * y, ("any", "any")),
+    "div": (lambda m, x, y: x / y, ("any", "pos")),
+    "pow": (lambda m, x, y: x ** y, ("pos", "any")),
+    "maximum": (lambda m, x, y: m.lib.maximum(x, y), ("any", "any")),
+    "minimum": (lambda m, x, y: m.lib.minimum(x, y), ("any", "any")),
+    "where": (lambda m, x, y: m.lib.where(x > 0.3, x, y), ("any", "any")),
+    "remainder": (lambda m, x, y: x % y, ("mod_x", "mod_y")),
+    "add_alpha": (lambda m, x, y: x.add(y, alpha=0.5), ("any", "any")),
+}
+
+REDUCTIONS = {
+    "sum": lambda m, x, d, k: x.sum(d, keepdim=k) if d is not None else x.sum(),
+    "mean": lambda m, x, d, k: x.mean(d, keepdim=k) if d is not None else x.mean(),
+    "amax": lambda m, x, d, k: x.amax(() if d is None else d, keepdim=k),
+    "amin": lambda m, x, d, k: x.amin(() if d is None else d, keepdim=k),
+    "var": lambda m, x, d, k: x.var(d, keepdim=k),
+    "std": lambda m, x, d, k: x.std(d, keepdim=k),
+    "var_c0": lambda m, x, d, k: x.var(d, keepdim=k, correction=0),
+    "norm": lambda m, x, d, k: x.norm(2, dim=d, keepdim=k),
+    "norm_1": lambda m, x, d, k: x.norm(1, dim=d, keepdim=k),
+    "norm_3": lambda m, x, d, k: x.norm(3, dim=d, keepdim=k),
+    "logsumexp": lambda m, x, d, k: x.logsumexp(tuple(range(x.ndim)) if d is None else d,
+                                                keepdim=k),
+}
+
+SINGLE_DIM_REDUCTIONS = {
+    "prod": lambda m, x, d, k: x.prod(d, keepdim=k) if d is not None else x.prod(),
+    "max_dim": lambda m, x, d, k: x.max(d, keepdim=k)[0] if d is not None else x.max(),
+    "min_dim": lambda m, x, d, k: x.min(d, keepdim=k)[0] if d is not None else x.min(),
+    "cumsum": lambda m, x, d, k: x.cumsum(d if d is not None else 0),
+    "softmax": lambda m, x, d, k: x.softmax(d if d is not None else -1),
+    "log_softmax": lambda m, x, d, k: x.log_softmax(d if d is not None else 0),
+}
+
+MOVEMENT = [
+    Case("reshape", lambda m, x: x.reshape(4, 3) * 1, ((3, 4),)),
+    Case("reshape_infer", lambda m, x: x.reshape(-1, 2), ((3, 4),)),
+    Case("view", lambda m, x: x.view(12), ((3, 4),)),
+    Case("flatten", lambda m, x: x.flatten(1), ((2, 3, 4),)),
+    Case("unflatten", lambda m, x: x.unflatten(1, (2, 2)), ((3, 4),)),
+    Case("squeeze", lambda m, x: x.squeeze(), ((3, 1, 4, 1),)),
+    Case("squeeze_dim", lambda m, x: x.squeeze(1), ((3, 1, 4),)),
+    Case("unsqueeze", lambda m, x: x.unsqueeze(-1), ((3, 4),)),
+    Case("transpose", lambda m, x: x.transpose(0, 2), ((2, 3, 4),)),
+    Case("permute", lambda m, x: x.permute(2, 0, 1), ((2, 3, 4),)),
+    Case("T", lambda m, x: x.T, ((3, 4),)),
+    Case("mT", lambda m, x: x.mT, ((2, 3, 4),)),
+    Case("expand", lambda m, x: x.expand(2, 3, 4), ((3, 1),)),
+    Case("expand_keep", lambda m, x: x.expand(-1, 4), ((3, 1),)),
+    Case("broadcast_to", lambda m, x: x.broadcast_to((2, 3)), ((3,),)),
+    Case("repeat", lambda m, x: x.repeat(2, 1, 3), ((3, 4),)),
+    Case("tile", lambda m, x: x.tile((2,)), ((3, 4),)),
+    Case("flip", lambda m, x: x.flip(0, 1), ((3, 4),)),
+    Case("index_int", lambda m, x: x[1], ((3, 4),)),
+    Case("index_slice", lambda m, x: x[1:, ::2], ((3, 4),)),
+    Case("index_neg_step", lambda m, x: x[..., None, -2], ((2, 3, 4),)),
+    Case("index_repeat", lambda m, x: x[[0, 2, 0, 0]], ((3, 4),)),
+    Case("index_two_arrays", lambda m, x: x[[0, 1, 1], [3, 3, 0]], ((3, 4),)),
+    Case("index_mask", lambda m, x: x[x > 0], ((3, 4),)),
+    Case("index_mixed", lambda m, x: x[:, [1, 1, 2]], ((3, 4),)),
+    Case("index_select", lambda m, x: x.index_select(1, m.lib.tensor([0, 3, 0])), ((3, 4),)),
+    Case("gather", lambda m, x: x.gather(1, m.lib.tensor([[0, 0], [1, 3], [2, 2]])), ((3, 4),)),
+    Case("masked_fill", lambda m, x: x.masked_fill(x > 0.5, 2.0), ((3, 4),)),
+    Case("cat", lambda m, x, y: m.lib.cat([x, y, x], 1), ((3, 4), (3, 2))),
+    Case("stack", lambda m, x, y: m.lib.stack([x, y], 1), ((3, 4), (3, 4))),
+    Case("split", lambda m, x: x.split(2, 1)[1] * 2, ((3, 5),)),
+    Case("split_sizes", lambda m, x: m.lib.cat(x.split([1, 3], 1)[::-1], 1), ((3, 4),)),
+    Case("chunk", lambda m, x: x.chunk(2, 0)[0], ((3, 4),)),
+    Case("unbind", lambda m, x: x.unbind(1)[2], ((3, 4),)),
+    Case("matmul_2d", lambda m, x, y: x @ y, ((3, 4), (4, 5))),
+    Case("matmul_batched", lambda m, x, y: x @ y, ((2, 3, 4), (4, 5))),
+    Case("matmul_bcast", lambda m, x, y: x @ y, ((2, 1, 3, 4), (3, 4, 2))),
+    Case("matmul_vec_mat", lambda m, x, y: x @ y, ((4,), (2, 4, 5))),
+    Case("matmul_mat_vec", lambda m, x, y: x @ y, ((3, 4), (4,))),
+    Case("matmul_vec_vec", lambda m, x, y: x @ y, ((4,), (4,))),
+    Case("mm", lambda m, x, y: x.mm(y), ((3, 4), (4, 2))),
+    Case("bmm", lambda m, x, y: x.bmm(y), ((2, 3, 4), (2, 4, 2))),
+    Case("dot", lambda m, x, y: x.dot(y), ((4,), (4,))),
+    Case("outer", lambda m, x, y: x.outer(y), ((3,), (4,))),
+    Case("einsum_bmm", lambda m, x, y: m.lib.einsum("bij,bjk->bik", x, y), ((2, 3, 4), (2, 4, 2))),
+    Case("einsum_sum_away", lambda m, x, y: m.lib.einsum("ij,k->i", x, y), ((3, 4), (5,))),
+    Case("einsum_ellipsis", lambda m, x, y: m.lib.einsum("...ij,jk", x, y), ((2, 3, 4), (4, 2))),
+    Case("einsum_three", lambda m, x, y, z: m.lib.einsum("i,ij,j->", x, y, z),
+         ((3,), (3, 4), (4,))),
+    Case("einsum_transpose", lambda m, x: m.lib.einsum("ij->ji", x), ((3, 4),)),
+]
+
+
+def unary_cases() -> list[Case]:
+    return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
+            for name, (fn, domain) in UNARY.items() for s in UNARY_SHAPES]
+
+
+def binary_cases() -> list[Case]:
+    return [Case(f"{name}{list(a)}&{list(b)}", fn, (a, b), domains)
+            for name, (fn, domains) in BINARY.items() for a, b in BROADCAST_PAIRS]
+
+
+def reduction_cases(dims=REDUCE_DIMS) -> list[Case]:
+    cases = []
+    for name, fn in REDUCTIONS.items():
+        for d in dims:
+            for k in (False, True):
+                cases.append(Case(f"{name}(dim={d}, keepdim={k})",
+                                  lambda m, x, fn=fn, d=d, k=k: fn(m, x, d, k), ((2, 3, 4),)))
+        if name not in ("var", "std"):  # one element with Bessel's correction is 0/0 = nan
+            cases.append(Case(f"{name}[scalar]", lambda m, x, fn=fn: fn(m, x, None, False),
+                              ((),)))
+    for name, fn in SINGLE_DIM_REDUCTIONS.items():
+        for d in (None, 0, 1, 2, -1):
+            for k in (False, True):
+                cases.append(Case(f"{name}(dim={d}, keepdim={k})",
+                                  lambda m, x, fn=fn, d=d, k=k: fn(m, x, d, k), ((2, 3, 4),)))
+    return cases
+
+
+def empty_cases() -> list[Case]:
+    return [
+        Case("sum_empty", lambda m, x: x.sum(0), ((0, 3),)),
+        Case("mean_empty_kept_dim", lambda m, x: x.mean(1), ((0, 3),)),
+        Case("matmul_empty", lambda m, x, y: x @ y, ((0, 3), (3, 2))),
+        Case("cat_empty", lambda m, x, y: m.lib.cat([x, y], 0), ((0, 3), (2, 3))),
+        Case("exp_empty", lambda m, x: x.exp(), ((0,),)),
+        Case("softmax_empty", lambda m, x: x.softmax(1), ((0, 3),)),
+    ]
+
+
+def all_cases() -> list[Case]:
+    return unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
