@@ -43,6 +43,9 @@ def result_type(x: np.ndarray, y: np.ndarray) -> np.dtype:
     if dx == dy:
         return dx
     if (x.ndim == 0) == (y.ndim == 0):
+        cx, cy = _category(dx), _category(dy)
+        if cx != cy:  # int64 with float32 is float32: the higher category decides alone
+            return dx if cx > cy else dy
         return np.promote_types(dx, dy)
     dim_dtype, zero_dtype = (dx, dy) if y.ndim == 0 else (dy, dx)
     if _category(zero_dtype) > _category(dim_dtype):

@@ -137,6 +137,12 @@ def _sums_to(grad_shape: tuple, shape: tuple) -> bool:
     return all(s == 1 or s == gs for s, gs in zip(shape, tail))
 
 
+def _forward_error(cls, inputs, error: Exception) -> RuntimeError:
+    """NumPy's complaint (e.g. shapes that do not broadcast) with the op and its inputs named."""
+    described = ", ".join(f"{tuple(t.data.shape)} {t.data.dtype}" for t in inputs)
+    return RuntimeError(f"{cls.__name__.lower()}: {error} (inputs: {described})")
+
+
 def _edge(t: Tensor):
     if t.grad_fn is not None:
         return (t.grad_fn, t._output_nr)
@@ -165,7 +171,10 @@ class Primitive(Node):
                 if t._rg:
                     return cls._apply_recording(inputs, params)
         ctx = object.__new__(cls)
-        out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        try:
+            out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        except (ValueError, TypeError) as e:
+            raise _forward_error(cls, inputs, e) from None
         result = Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
         if cls.is_view and np.may_share_memory(result.data, inputs[0].data):
             result._vc = inputs[0]._vc
@@ -177,7 +186,10 @@ class Primitive(Node):
         ctx._to_save = None
         ctx.needs_input_grad = tuple(t._rg for t in inputs)
         arrays = [t.data for t in inputs]
-        raw = cls.forward(ctx, *arrays, **params)
+        try:
+            raw = cls.forward(ctx, *arrays, **params)
+        except (ValueError, TypeError) as e:
+            raise _forward_error(cls, inputs, e) from None
         # NumPy returns scalars for 0-d results; the array made here is the output from now on
         out = raw if type(raw) is np.ndarray else np.asarray(raw)
         result = Tensor._make(out, ctx, 0)

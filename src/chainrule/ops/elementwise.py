@@ -175,10 +175,11 @@ def add(x, y) -> Tensor:
 
 
 def sub(x, y) -> Tensor:
+    for v in (x, y):
+        if isinstance(v, (bool, np.bool_)) or (isinstance(v, Tensor) and v.data.dtype == bool):
+            raise RuntimeError("sub: subtraction with a bool operand is not supported; to "
+                               "invert a mask use ~ or logical_not()")
     x, y = operands(x, y)
-    if x.data.dtype == np.bool_:
-        raise TypeError("sub: subtraction of two bool tensors is not supported; use "
-                        "logical_xor or ~")
     return Sub.apply(x, y)
 
 

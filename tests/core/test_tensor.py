@@ -1,0 +1,191 @@
+"""Tensor creation, dtypes and promotion, attributes, conversions and clear errors."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from tests.oracle import torch
+
+
+def test_python_floats_take_the_default_dtype_arrays_keep_theirs():
+    assert cr.tensor(1.5).dtype == cr.float32
+    assert cr.tensor([1, 2]).dtype == cr.int64
+    assert cr.tensor([True]).dtype == cr.bool
+    assert cr.tensor(np.zeros(2)).dtype == cr.float64
+    assert cr.tensor([1.0], dtype=cr.float64).dtype == cr.float64
+    assert cr.zeros(2, 3).dtype == cr.float32 and cr.zeros(2, 3).shape == (2, 3)
+    assert cr.arange(5).dtype == cr.int64 and cr.arange(0, 1, 0.25).shape == (4,)
+
+
+def test_set_default_dtype():
+    try:
+        cr.set_default_dtype(cr.float64)
+        assert cr.tensor(1.0).dtype == cr.float64 and cr.randn(2).dtype == cr.float64
+    finally:
+        cr.set_default_dtype(cr.float32)
+    with pytest.raises(TypeError):
+        cr.set_default_dtype(cr.int64)
+
+
+def test_tensor_copies_and_from_numpy_shares():
+    a = np.zeros(3)
+    t, s = cr.tensor(a), cr.from_numpy(a)
+    a[0] = 1
+    assert t[0].item() == 0 and s[0].item() == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.zeros(2, 3), lambda m: m.ones((2,)), lambda m: m.full((2, 2), 7.0),
+    lambda m: m.eye(3), lambda m: m.arange(2, 11, 3), lambda m: m.linspace(0, 1, 5),
+    lambda m: m.zeros_like(m.ones(2, dtype=m.float64)), lambda m: m.arange(3.0),
+    lambda m: m.full((2,), 3),
+])
+def test_creation_matches_torch(make):
+    a, b = make(cr), make(torch)
+    assert a.shape == tuple(b.shape) and str(a.dtype) == str(b.dtype).replace("torch.", "")
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7)
+
+
+def test_random_creation_is_seeded():
+    cr.manual_seed(3)
+    a = cr.randn(4)
+    cr.manual_seed(3)
+    b = cr.randn(4)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    r = cr.randint(0, 5, (1000,))
+    assert r.dtype == cr.int64 and r.min().item() >= 0 and r.max().item() <= 4
+    u = cr.rand(1000)
+    assert 0 <= u.min().item() and u.max().item() < 1
+
+
+@pytest.mark.parametrize("x_dtype, y_dtype, y_zero_dim", [
+    (np.float32, np.float64, False), (np.float32, np.float64, True),
+    (np.int64, np.float64, True), (np.int64, np.float32, False), (np.bool_, np.int64, False),
+    (np.bool_, np.float32, True), (np.float64, np.int64, True),
+])
+def test_type_promotion_matches_torch(x_dtype, y_dtype, y_zero_dim):
+    x = np.ones(3, dtype=x_dtype)
+    y = np.ones(() if y_zero_dim else 3, dtype=y_dtype)
+    ours = (cr.tensor(x) + cr.tensor(y)).dtype
+    theirs = (torch.tensor(x) + torch.tensor(y)).dtype
+    assert str(ours) == str(theirs).replace("torch.", "")
+
+
+@pytest.mark.parametrize("scalar", [2, 2.5, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_python_scalars_keep_the_tensor_dtype_within_its_category(scalar, dtype):
+    x = np.ones(2, dtype=dtype)
+    ops = [lambda a: a + scalar, lambda a: scalar * a]
+    if not isinstance(scalar, bool):
+        ops.append(lambda a: a - scalar)
+    for op in ops:
+        assert str(op(cr.tensor(x)).dtype) == str(op(torch.tensor(x)).dtype).replace(
+            "torch.", "")
+
+
+def test_integer_division_gives_float_and_floor_division_stays_integer():
+    a, b = cr.tensor([7, -7]), cr.tensor([2, 2])
+    assert (a / b).dtype == cr.float32
+    np.testing.assert_array_equal((a // b).numpy(), [3, -4])
+    np.testing.assert_array_equal((a % b).numpy(), [1, 1])
+
+
+def test_comparisons_give_bool_and_no_grad():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    m = x > 1.5
+    assert m.dtype == cr.bool and not m.requires_grad
+    np.testing.assert_array_equal(m.numpy(), [False, True])
+    np.testing.assert_array_equal((~m).numpy(), [True, False])
+    np.testing.assert_array_equal((m | ~m).numpy(), [True, True])
+
+
+def test_attributes():
+    x = cr.zeros(2, 3, 4)
+    assert x.ndim == x.dim() == 3 and x.numel() == 24 and x.size() == (2, 3, 4)
+    assert x.size(-1) == 4 and x.device == "cpu" and x.is_leaf
+    assert cr.tensor(3.5).item() == 3.5 and cr.tensor([[1, 2]]).tolist() == [[1, 2]]
+    assert x.T.shape == (4, 3, 2) and x.mT.shape == (2, 4, 3)
+    assert x.double().dtype == cr.float64 and x.long().dtype == cr.int64
+    assert x.type_as(cr.tensor([1])).dtype == cr.int64 and x.float().dtype == cr.float32
+    assert len(x) == 2 and [t.shape for t in x] == [(3, 4), (3, 4)]
+
+
+def test_repr_shows_grad_fn_and_dtype():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x) == "tensor([1., 2.], requires_grad=True)"
+    assert repr(x * 2).endswith("grad_fn=<MulBackward>)")
+    assert "dtype=float64" in repr(cr.tensor(np.zeros(1)))
+
+
+def test_numpy_of_a_tensor_that_requires_grad_raises():
+    x = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
+        x.numpy()
+    assert x.detach().numpy().tolist() == [1.0]
+
+
+def test_item_of_many_elements_raises():
+    with pytest.raises(RuntimeError, match="3 elements"):
+        cr.zeros(3).item()
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(cr.zeros(3))
+
+
+@pytest.mark.parametrize("bad, pattern", [
+    (lambda: cr.ones(3, 4) @ cr.ones(5, 2), r"matmul: shapes \(3, 4\) and \(5, 2\)"),
+    (lambda: cr.ones(3, 4) + cr.ones(2, 4), r"add: .*broadcast.*\(3, 4\) float32, \(2, 4\)"),
+    (lambda: cr.ones(3).reshape(2, 2), r"reshape: shape \[2, 2\] is invalid.*\(3,\)"),
+    (lambda: cr.ones(2, 3).expand(4, 4), "expanded size"),
+    (lambda: cr.ones(2).sum(3), "dimension out of range"),
+    (lambda: cr.cat([cr.ones(2, 3), cr.ones(2, 4)], 0), r"cat: sizes.*\(2, 4\)"),
+    (lambda: cr.ones(3)[5], r"out of range.*\(3,\)"),
+    (lambda: cr.stack([cr.ones(2), cr.ones(3)]), "equal size"),
+    (lambda: cr.ones(2, 3).mm(cr.ones(3)), "mm: expected 2-D"),
+    (lambda: cr.ones(2).permute(1, 0), "permute"),
+])
+def test_errors_name_the_op_and_shapes(bad, pattern):
+    with pytest.raises((RuntimeError, IndexError, ValueError), match=pattern):
+        bad()
+
+
+def test_bool_subtraction_is_refused_as_in_torch():
+    with pytest.raises(RuntimeError, match="bool"):
+        cr.ones(2) - True
+
+
+def test_inplace_ops_bump_the_version_and_check_dtype_and_shape():
+    x = cr.zeros(3)
+    x.add_(1).mul_(3).sub_(1).div_(2)
+    np.testing.assert_array_equal(x.numpy(), [1.0, 1.0, 1.0])
+    assert x._version == 4
+    x.zero_()
+    x.fill_(2.5)
+    x.clamp_(max=1.0)
+    np.testing.assert_array_equal(x.numpy(), [1.0, 1.0, 1.0])
+    x += 1
+    assert x._version == 8
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        cr.zeros(2, dtype=cr.int64).add_(1.5)
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        cr.zeros(2).add_(cr.ones(3, 2))
+
+
+def test_views_share_memory_and_version():
+    x = cr.zeros(2, 3)
+    v = x[0]
+    x.add_(1.0)
+    assert v._version == x._version == 1
+    assert v.sum().item() == 3.0
+    r = x.reshape(6)
+    r[0] = 5.0
+    assert x[0, 0].item() == 5.0
+
+
+def test_split_chunk_unbind_shapes():
+    x = cr.arange(10.0).reshape(2, 5)
+    assert [t.shape for t in x.split(2, 1)] == [(2, 2), (2, 2), (2, 1)]
+    assert [t.shape for t in x.chunk(3, 1)] == [(2, 2), (2, 2), (2, 1)]
+    assert [t.shape for t in x.unbind(0)] == [(5,), (5,)]
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(indices.numpy(), [4, 4])
+    assert x.argmax().item() == 9 and x.argmin(dim=1).tolist() == [0, 0]

@@ -1,0 +1,155 @@
+"""Graph memory: saved values released by backward, graphs freed by reference counting alone.
+
+ARCHITECTURE.md invariants 3 and 8. No timing here: weakrefs, tracemalloc and gc assertions.
+"""
+
+import gc
+import tracemalloc
+import weakref
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autograd.function import Node
+
+N = 10_000  # elements per intermediate: 80 KB in float64, far above allocator noise
+DEPTH = 200
+
+
+@contextmanager
+def _gc_off():
+    """No cycle collector: only reference counting may free memory inside the block."""
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@contextmanager
+def _traced():
+    tracemalloc.start()
+    try:
+        yield
+    finally:
+        tracemalloc.stop()
+
+
+def _chain(x, w, depth=DEPTH, keep=None):
+    """``depth`` multiplications: each Mul saves both inputs, so the graph holds every
+    intermediate until backward frees it."""
+    h = x
+    for _ in range(depth):
+        h = h * w
+        if keep is not None:
+            keep.append(weakref.ref(h.data))
+    return h.sum()
+
+
+def _leaves(rng):
+    x = cr.tensor(rng.normal(size=N), requires_grad=True)
+    w = cr.tensor(1 + rng.uniform(-1e-3, 1e-3, size=N), requires_grad=True)
+    return x, w
+
+
+def test_backward_frees_saved_intermediates_while_the_output_lives(rng):
+    x, w = _leaves(rng)
+    arrays = []
+    with _gc_off(), _traced():
+        base, _ = tracemalloc.get_traced_memory()
+        loss = _chain(x, w, keep=arrays)
+        held, _ = tracemalloc.get_traced_memory()
+        loss.backward()
+        after, _ = tracemalloc.get_traced_memory()
+    step = N * 8
+    assert held - base > 0.9 * DEPTH * step  # the graph held every intermediate
+    # after backward: the loss and two gradients (x.grad, w.grad) remain, nothing per depth
+    assert after - base < 4 * step
+    assert sum(ref() is not None for ref in arrays) <= 1  # at most the last (its data is
+    assert loss.grad_fn is not None                       # referenced by nothing but loss)
+
+
+def test_retain_graph_keeps_saved_values_until_the_output_goes(rng):
+    x, w = _leaves(rng)
+    arrays = []
+    with _gc_off():
+        loss = _chain(x, w, keep=arrays)
+        loss.backward(retain_graph=True)
+        assert all(ref() is not None for ref in arrays[:-1])
+        g1 = x.grad.numpy().copy()
+        loss.backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * g1, rtol=1e-15)
+        del loss
+        assert all(ref() is None for ref in arrays)
+
+
+def test_dropping_the_output_frees_the_whole_graph_without_gc(rng):
+    x, w = _leaves(rng)
+    with _gc_off():
+        loss = _chain(x, w)
+        nodes = []
+        node = loss.grad_fn
+        while node is not None:  # walk the chain back to the leaves
+            nodes.append(weakref.ref(node))
+            edges = [e for e in node.next_functions if e is not None and isinstance(e[0], Node)]
+            node = edges[0][0] if edges else None
+        assert len(nodes) == DEPTH + 1  # DEPTH Muls and the Sum
+        del loss, node, edges
+        assert all(ref() is None for ref in nodes)
+
+
+@pytest.mark.parametrize("backward_first", [True, False])
+def test_no_reference_cycles_in_a_training_step(rng, backward_first):
+    w1 = cr.tensor(rng.normal(size=(32, 16)) * 0.2, requires_grad=True)
+    w2 = cr.tensor(rng.normal(size=(1, 32)) * 0.2, requires_grad=True)
+    x = cr.tensor(rng.normal(size=(64, 16)))
+    y = cr.tensor(rng.normal(size=(64, 1)))
+    with _gc_off():
+        gc.set_debug(gc.DEBUG_SAVEALL)  # whatever the collector finds lands in gc.garbage
+        try:
+            loss = (((x @ w1.T).relu().log_softmax(1) @ w2.T - y) ** 2).mean()
+            if backward_first:
+                loss.backward()
+            del loss
+            gc.collect()
+            found = [o for o in gc.garbage if isinstance(o, (cr.Tensor, Node))]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+    assert found == []
+
+
+def test_training_loop_memory_is_flat_without_gc(rng):
+    sizes = [(128, 64), (128, 128), (10, 128)]
+    params = [cr.tensor(rng.normal(size=s) * s[1] ** -0.5, requires_grad=True) for s in sizes]
+    x = cr.tensor(rng.normal(size=(64, 64)))
+    target = cr.tensor(rng.integers(0, 10, size=64))
+    one_hot = cr.tensor(np.eye(10)[target.numpy()])
+
+    def step():
+        h = x
+        for i, p in enumerate(params):
+            h = h @ p.T
+            if i < len(params) - 1:
+                h = h.relu()
+        loss = -(h.log_softmax(1) * one_hot).sum(1).mean()
+        loss.backward()
+        with cr.no_grad():
+            for p in params:
+                p.sub_(0.01 * p.grad)
+                p.grad = None
+
+    with _gc_off(), _traced():
+        for _ in range(5):  # warm-up: caches, first gradients
+            step()
+        start, _ = tracemalloc.get_traced_memory()
+        for _ in range(40):
+            step()
+        end, _ = tracemalloc.get_traced_memory()
+    one_activation = 64 * 128 * 8  # a leaked graph would hold several of these per step
+    assert end - start < one_activation
