@@ -145,11 +145,10 @@ class _Sweep:
         self.targets = None if targets is None else {_target_key(t): t for t in targets}
         self.buffers: dict[int, list] = {}
         self.leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient]
-        self.seen_arrays: set[int] = set()
+        # ids of gradient arrays that more than one holder may see: a leaf storing one copies it
         self.shared_arrays: set[int] = set()
         root_nodes = []
         for t, g in zip(roots, root_grads):
-            self._mark_delivered(g)
             self.shared_arrays.add(id(g.data))  # the caller still holds it
             if t.grad_fn is None:
                 self._to_leaf(t, g)
@@ -192,9 +191,10 @@ class _Sweep:
                     anomaly.check_backward(node, outs)
                 if not retain_graph:
                     node._release()
+                if len(outs) > 1:
+                    self._mark_repeated(outs)
                 for edge, g in zip(node.next_functions, outs):
                     if g is not None:
-                        self._mark_delivered(g)
                         child, nr = edge
                         if isinstance(child, Node):
                             self._to_node(child, nr, g)
@@ -217,6 +217,7 @@ class _Sweep:
                 tensor = node._retained[nr]()
                 if tensor is not None:
                     self._accumulate(tensor, g)
+                    self.shared_arrays.add(id(g.data))  # g flows on to the inputs too
             key = (id(node), nr)
             if self.targets is not None and key in self.targets:
                 if self.capture:
@@ -224,13 +225,21 @@ class _Sweep:
                     self.shared_arrays.add(id(g.data))
                 elif not node._retained or nr not in node._retained:
                     self._accumulate(self.targets[key], g)
+                    self.shared_arrays.add(id(g.data))
 
-    def _mark_delivered(self, g: Tensor) -> None:
-        key = id(g.data)
-        if key in self.seen_arrays:
-            self.shared_arrays.add(key)
-        else:
-            self.seen_arrays.add(key)
+    def _mark_repeated(self, outs: list) -> None:
+        """A rule that sends one array to several inputs (``Add``: ``g, g``) shares it.
+
+        Rules otherwise return fresh arrays or views (which a leaf copies), and pass-through
+        keeps the array's identity, so this, the roots and captured gradients are all sharing.
+        """
+        seen = set()
+        for g in outs:
+            if g is not None:
+                key = id(g.data)
+                if key in seen:
+                    self.shared_arrays.add(key)
+                seen.add(key)
 
     def _to_node(self, node: Node, nr: int, g: Tensor) -> None:
         slot = self.buffers.get(id(node))

@@ -32,9 +32,9 @@ class Node:
     _n_outputs = 1
     _trace = None  # where the op was created, kept in anomaly mode only
 
-    @classmethod
-    def name(cls) -> str:
-        return cls.__name__ + "Backward"
+    def name(self) -> str:
+        """PyTorch-style node name, e.g. ``MulBackward``."""
+        return type(self).__name__ + "Backward"
 
     # ---- saved tensors ---------------------------------------------------------------------
     @property
@@ -47,7 +47,7 @@ class Node:
                 "autograd.grad(). Specify retain_graph=True if you need to backward through the "
                 "graph a second time or if you need to access saved tensors after calling "
                 "backward.")
-        return tuple(self._unpack(entry) for entry in self._saved)
+        return tuple([self._unpack(entry) for entry in self._saved])
 
     def _unpack(self, entry) -> Tensor | None:
         if entry is None:
@@ -98,12 +98,14 @@ class Node:
             raise RuntimeError(f"{self.name()}: backward returned {len(result)} gradients, "
                                f"expected {len(self.next_functions)} (one per forward input)")
         checked = []
-        for i, (g, edge) in enumerate(zip(result, self.next_functions)):
+        for i, (g, edge, meta) in enumerate(zip(result, self.next_functions, self._meta)):
             if g is None or edge is None:
                 checked.append(None)
-                continue
-            checked.append(self._check_grad(i, g))
-        return tuple(checked)
+            elif type(g) is Tensor and g.data.shape == meta[0] and g.data.dtype == meta[1]:
+                checked.append(g)
+            else:
+                checked.append(self._check_grad(i, g))
+        return checked
 
     def _check_grad(self, i: int, g: Any) -> Tensor:
         shape, dtype = self._meta[i]
@@ -184,8 +186,21 @@ class Primitive(Node):
     def _apply_recording(cls, inputs: tuple, params: dict) -> Tensor:
         ctx = object.__new__(cls)
         ctx._to_save = None
-        ctx.needs_input_grad = tuple(t._rg for t in inputs)
-        arrays = [t.data for t in inputs]
+        arrays, meta, edges, needs = [], [], [], []
+        for t in inputs:
+            a = t.data
+            arrays.append(a)
+            meta.append((a.shape, a.dtype))
+            if t.grad_fn is not None:
+                edges.append((t.grad_fn, t._output_nr))
+                needs.append(True)
+            elif t._rg:
+                edges.append((t, 0))
+                needs.append(True)
+            else:
+                edges.append(None)
+                needs.append(False)
+        ctx.needs_input_grad = needs
         try:
             raw = cls.forward(ctx, *arrays, **params)
         except (ValueError, TypeError) as e:
@@ -193,19 +208,16 @@ class Primitive(Node):
         # NumPy returns scalars for 0-d results; the array made here is the output from now on
         out = raw if type(raw) is np.ndarray else np.asarray(raw)
         result = Tensor._make(out, ctx, 0)
-        ctx.next_functions = tuple(
-            (t.grad_fn, t._output_nr) if t.grad_fn is not None else ((t, 0) if t._rg else None)
-            for t in inputs)
-        ctx._meta = tuple((a.shape, a.dtype) for a in arrays)
+        ctx.next_functions = edges
+        ctx._meta = meta
         if cls.is_view and np.may_share_memory(out, arrays[0]):
             source = inputs[0]
             result._vc = source._vc
             result._view_of = True
             source._has_views = True
         if ctx._to_save is not None:
-            ctx._saved = tuple(ctx._pack(a, inputs, arrays, raw, result)
-                               for a in ctx._to_save)
-        del ctx._to_save
+            ctx._saved = [ctx._pack(a, inputs, arrays, raw, result) for a in ctx._to_save]
+            ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
         return result

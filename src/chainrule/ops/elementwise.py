@@ -80,6 +80,50 @@ class Sub(Primitive):
         return g, -g
 
 
+class Affine(Primitive):
+    """x * scale + shift for Python numbers: ``x + 1``, ``2 * x``, ``1 - x`` without making a
+    constant tensor for the number (the commonest ops of all, so worth their own rule)."""
+
+    def name(self) -> str:  # named after what the user wrote
+        if self.scale == 1:
+            return "AddBackward"
+        return "MulBackward" if self.shift == 0 else (
+            "RsubBackward" if self.scale == -1 else "AffineBackward")
+
+    @staticmethod
+    def forward(ctx, x, scale, shift):
+        ctx.scale, ctx.shift = scale, shift
+        if scale == 1:
+            return x + shift
+        return x * scale if shift == 0 else x * scale + shift
+
+    @staticmethod
+    def backward(ctx, g):
+        return g if ctx.scale == 1 else Affine.apply(g, scale=ctx.scale, shift=0)
+
+
+class DivScalar(Primitive):
+    """x / c for a Python number c (true division, not x * (1/c), to round as PyTorch)."""
+
+    def name(self) -> str:
+        return "DivBackward"
+
+    @staticmethod
+    def forward(ctx, x, divisor):
+        ctx.divisor = divisor
+        return x / divisor
+
+    @staticmethod
+    def backward(ctx, g):
+        return DivScalar.apply(g, divisor=ctx.divisor)
+
+
+def _takes_number(x, v) -> bool:
+    """Whether ``x op v`` can take the scalar fast path: a float tensor and a Python number."""
+    return (type(v) is float or type(v) is int) and isinstance(x, Tensor) and (
+        x.data.dtype.kind == "f")
+
+
 class Mul(Primitive):
     @staticmethod
     def forward(ctx, x, y):
@@ -140,6 +184,9 @@ class Pow(Primitive):
 class PowScalar(Primitive):
     """x ** e for a Python number e (the common x ** 2), one op cheaper than the general Pow."""
 
+    def name(self) -> str:
+        return "PowBackward"
+
     @staticmethod
     def forward(ctx, x, exponent):
         ctx.save_for_backward(x)
@@ -170,11 +217,19 @@ class Remainder(Primitive):
 
 
 def add(x, y) -> Tensor:
+    if _takes_number(x, y):
+        return Affine.apply(x, scale=1, shift=y)
+    if _takes_number(y, x):
+        return Affine.apply(y, scale=1, shift=x)
     x, y = operands(x, y)
     return Add.apply(x, y)
 
 
 def sub(x, y) -> Tensor:
+    if _takes_number(x, y):
+        return Affine.apply(x, scale=1, shift=-y)
+    if _takes_number(y, x):  # x - y = -y + x
+        return Affine.apply(y, scale=-1, shift=x)
     for v in (x, y):
         if isinstance(v, (bool, np.bool_)) or (isinstance(v, Tensor) and v.data.dtype == bool):
             raise RuntimeError("sub: subtraction with a bool operand is not supported; to "
@@ -184,11 +239,17 @@ def sub(x, y) -> Tensor:
 
 
 def mul(x, y) -> Tensor:
+    if _takes_number(x, y):
+        return Affine.apply(x, scale=y, shift=0)
+    if _takes_number(y, x):
+        return Affine.apply(y, scale=x, shift=0)
     x, y = operands(x, y)
     return Mul.apply(x, y)
 
 
 def div(x, y) -> Tensor:
+    if _takes_number(x, y):
+        return DivScalar.apply(x, divisor=y)
     x, y = operands(x, y)
     if x.data.dtype.kind != "f":  # true division of integers gives the default float dtype
         x, y = floating(x), floating(y)

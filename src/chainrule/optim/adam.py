@@ -8,7 +8,13 @@ import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import (
-    Optimizer, ParamsT, check_betas, check_nonnegative, increment, lerp_, step_tensor,
+    Optimizer,
+    ParamsT,
+    check_betas,
+    check_nonnegative,
+    increment,
+    lerp_,
+    step_tensor,
     zeros_state,
 )
 
@@ -58,7 +64,7 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             x = p.data
             state = self.state[p]
             if not state:

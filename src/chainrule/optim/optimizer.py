@@ -228,13 +228,13 @@ class Optimizer:
         saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
-        for g, s in zip(groups, saved_groups):
+        for g, s in zip(groups, saved_groups, strict=True):
             if len(g["params"]) != len(s["params"]):
                 raise ValueError("loaded state dict contains a parameter group that doesn't "
                                  "match the size of optimizer's group")
         id_map = {}
-        for g, s in zip(groups, saved_groups):
-            for p, i in zip(g["params"], s["params"]):
+        for g, s in zip(groups, saved_groups, strict=True):
+            for p, i in zip(g["params"], s["params"], strict=True):
                 id_map[_index(i)] = p
 
         state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -247,7 +247,7 @@ class Optimizer:
             state[p] = {key: _cast_state(p, i, key, v) for key, v in values.items()}
 
         new_groups = []
-        for g, s in zip(groups, saved_groups):
+        for g, s in zip(groups, saved_groups, strict=True):
             new = dict(s)
             new["params"] = g["params"]
             if "param_names" in g and "param_names" not in new:

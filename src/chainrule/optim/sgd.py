@@ -53,7 +53,7 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = (group["weight_decay"], group["nesterov"],
                                             group["maximize"])
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             x = p.data
             if maximize:
                 g = -g
