@@ -68,27 +68,46 @@ def _describe(a: np.ndarray) -> str:
 def _bad(a: np.ndarray) -> str | None:
     if a.dtype.kind not in "fc" or np.isfinite(a).all():
         return None
-    return "nan" if np.isnan(a).any() else "inf"
+    if np.isnan(a).any():
+        return "nan"
+    pos, neg = bool(np.isposinf(a).any()), bool(np.isneginf(a).any())
+    return "inf and -inf" if pos and neg else "-inf" if neg else "inf"
 
 
-def check_forward(node, inputs, out: np.ndarray) -> None:
-    """Record where ``node`` was created; raise if it made NaN/Inf from finite inputs."""
+def _op(node) -> str:
+    """chainrule's ops by their lower-case name (``log``), a user's Function by its class."""
+    from .function import Primitive
+
+    name = type(node).__name__
+    return name.lower() if isinstance(node, Primitive) else name
+
+
+def check_forward(node, inputs, outs) -> None:
+    """Record where ``node`` was created and what it received; raise if it made NaN/Inf from
+    finite inputs. ``outs``: the output array, or a sequence of them (a custom Function)."""
     node._trace = user_location()
-    bad = _bad(out)
-    if bad is None or any(_bad(t.data) for t in inputs):
+    arrays = [t.data for t in inputs]
+    node._received = ", ".join(_describe(a) for a in arrays)  # for the backward message
+    outs = (outs,) if isinstance(outs, np.ndarray) else outs
+    bad = next((b for b in map(_bad, outs) if b is not None), None)
+    if bad is None or any(_bad(a) for a in arrays):
         return
-    op = type(node).__name__.lower()
-    received = ", ".join(_describe(t.data) for t in inputs)
-    raise AnomalyError(f"{op} received {received} -> {bad} at {node._trace} (forward)")
+    raise AnomalyError(f"{_op(node)} received {node._received} -> {bad} at {node._trace} "
+                       "(forward)")
 
 
-def check_backward(node, grads) -> None:
-    """Raise if ``node``'s backward produced NaN/Inf (its incoming gradient was finite)."""
+def check_backward(node, grads, incoming=()) -> None:
+    """Raise if ``node``'s backward produced NaN/Inf from a finite incoming gradient."""
+    if any(g is not None and _bad(g.data) for g in incoming):
+        return  # not this op's doing: the gradient arrived non-finite (root gradient or a hook)
     for i, g in enumerate(grads):
         if g is None:
             continue
         bad = _bad(g.data)
         if bad is not None:
             where = node._trace or "<created outside anomaly mode>"
-            raise AnomalyError(f"{node.name()} returned {bad} values in its gradient for input "
-                               f"{i} (shape {tuple(g.shape)}); the op was created at {where}")
+            received = getattr(node, "_received", None) or "<inputs not recorded>"
+            g_in = ", ".join(_describe(x.data) for x in incoming if x is not None)
+            raise AnomalyError(
+                f"{_op(node)} received {received} -> {bad} in the gradient of input {i} "
+                f"(incoming gradient {g_in or '?'}) at {where} (backward)")

@@ -135,6 +135,13 @@ def topological_order(roots: Sequence[Node]) -> list[Node]:
     return order
 
 
+def _root_array(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (a view of a shared gradient is shared too)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 class _Sweep:
     """One backward pass: gradients flow from the roots to the leaves (or captured targets)."""
 
@@ -188,7 +195,7 @@ class _Sweep:
                     continue
                 outs = node._backward(grads)
                 if anomaly.enabled:
-                    anomaly.check_backward(node, outs)
+                    anomaly.check_backward(node, outs, grads)
                 if not retain_graph:
                     node._release()
                 if len(outs) > 1:
@@ -277,8 +284,7 @@ class _Sweep:
                 t.grad = g
                 return
             data = g.data
-            if (id(data) in self.shared_arrays or not data.flags.owndata
-                    or not data.flags.writeable):
+            if not data.flags.writeable or id(_root_array(data)) in self.shared_arrays:
                 data = data.copy()
             t.grad = Tensor._make(data)
         elif self.create_graph or t.grad._rg or t.grad.data.shape != g.data.shape:

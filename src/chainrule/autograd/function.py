@@ -311,6 +311,8 @@ class Function(Node):
         if ctx._to_save is not None:
             ctx._saved = tuple(ctx._pack(t, outs) for t in ctx._to_save)
         del ctx._to_save
+        if _anomaly.enabled:
+            _anomaly.check_forward(ctx, tensor_args, [o.data for o in outs])
         return results[0] if single else tuple(results)
 
     @staticmethod

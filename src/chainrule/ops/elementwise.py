@@ -440,7 +440,22 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return g * (out > 0)
+        return MaskGrad.apply(g, mask=out.data > 0)
+
+
+class MaskGrad(Primitive):
+    """g where ``mask`` holds, else 0: the backward of piecewise-linear ops (relu, clamp).
+
+    Linear in g, so its own backward is the same mask; the mask's derivative is zero."""
+
+    @staticmethod
+    def forward(ctx, g, mask):
+        ctx.mask = mask
+        return g * mask
+
+    @staticmethod
+    def backward(ctx, gg):
+        return MaskGrad.apply(gg, mask=ctx.mask)
 
 
 class Abs(Primitive):
@@ -498,14 +513,13 @@ class Clamp(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        mask = None
+        x = ctx.saved_tensors[0].data
+        mask = np.ones(x.shape, dtype=bool)
         if ctx.lo is not None:
-            mask = x >= ctx.lo
+            mask &= x >= ctx.lo
         if ctx.hi is not None:
-            upper = x <= ctx.hi
-            mask = upper if mask is None else mask & upper
-        return g * mask
+            mask &= x <= ctx.hi
+        return MaskGrad.apply(g, mask=mask)
 
 
 def _unary(cls):

@@ -23,7 +23,14 @@ class Matmul(Primitive):
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
         gx = Matmul.apply(g, mv.transpose(y, -1, -2)) if need_x else None
-        gy = Matmul.apply(mv.transpose(x, -1, -2), g) if need_y else None
+        gy = None
+        if need_y:
+            if y.data.ndim == 2 and y.data.flags.f_contiguous and not y.data.flags.c_contiguous:
+                # y is a transposed weight (x @ W.T): (g^T x)^T is the same sum, laid out so
+                # that W's gradient comes back contiguous
+                gy = mv.transpose(Matmul.apply(mv.transpose(g, -1, -2), x), -1, -2)
+            else:
+                gy = Matmul.apply(mv.transpose(x, -1, -2), g)
         return gx, gy
 
 
