@@ -4,23 +4,87 @@
 """
 
 from . import autograd
-from ._dtypes import float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype
 from ._dtypes import bool_ as bool  # noqa: A001  (PyTorch's name: cr.bool)
+from ._dtypes import float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
-    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
-    ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
 )
 from .ops.elementwise import (
-    abs, ceil, clamp, cos, erf, exp, expm1, floor, log, log1p, maximum, minimum, reciprocal,
-    relu, round, rsqrt, sigmoid, sign, sin, sqrt, tan, tanh, where,
+    abs,
+    ceil,
+    clamp,
+    cos,
+    erf,
+    exp,
+    expm1,
+    floor,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    reciprocal,
+    relu,
+    round,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    tan,
+    tanh,
+    where,
 )
 from .ops.linalg import bmm, dot, einsum, matmul, mm, outer
-from .ops.movement import cat, chunk, flatten, gather, index_select, split, squeeze, stack
-from .ops.movement import permute, reshape, transpose, unsqueeze
+from .ops.movement import (
+    cat,
+    chunk,
+    flatten,
+    gather,
+    index_select,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
 from .ops.nn import log_softmax, softmax
 from .ops.reduce import (
-    amax, amin, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod, std, sum, var,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
 )
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor

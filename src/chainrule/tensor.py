@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from . import _dtypes
-from .autograd.grad_mode import state as _grad_state
 
 
 class RemovableHandle:

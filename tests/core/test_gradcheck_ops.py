@@ -6,8 +6,14 @@ import pytest
 import chainrule as cr
 from tests.oracle import namespace
 
-from .optable import BROADCAST_PAIRS, MOVEMENT, all_cases, binary_cases, reduction_cases
-from .optable import unary_cases
+from .optable import (
+    BROADCAST_PAIRS,
+    MOVEMENT,
+    all_cases,
+    binary_cases,
+    reduction_cases,
+    unary_cases,
+)
 
 NS = namespace(cr)
 

@@ -184,14 +184,15 @@ class _Sweep:
         return needed
 
     def run(self, retain_graph: bool) -> None:
+        buffers, needed, targets = self.buffers, self.needed, self.targets
         with set_grad_enabled(self.create_graph):
             for node in self.order:
-                grads = self.buffers.pop(id(node), None)
+                grads = buffers.pop(id(node), None)
                 if grads is None:
                     continue
-                if node._hooks_by_output or node._retained or self.targets:
+                if node._hooks_by_output or node._retained or targets:
                     self._visit_outputs(node, grads)
-                if self.needed is not None and id(node) not in self.needed:
+                if needed is not None and id(node) not in needed:
                     continue
                 outs = node._backward(grads)
                 if anomaly.enabled:
@@ -201,12 +202,13 @@ class _Sweep:
                 if len(outs) > 1:
                     self._mark_repeated(outs)
                 for edge, g in zip(node.next_functions, outs):
-                    if g is not None:
-                        child, nr = edge
-                        if isinstance(child, Node):
-                            self._to_node(child, nr, g)
-                        else:
-                            self._to_leaf(child, g)
+                    if g is None:
+                        continue
+                    child, nr = edge
+                    if isinstance(child, Node):
+                        self._to_node(child, nr, g)
+                    else:
+                        self._to_leaf(child, g)
             self._finish_leaves()
 
     def _visit_outputs(self, node: Node, grads: list) -> None:
@@ -237,8 +239,9 @@ class _Sweep:
     def _mark_repeated(self, outs: list) -> None:
         """A rule that sends one array to several inputs (``Add``: ``g, g``) shares it.
 
-        Rules otherwise return fresh arrays or views (which a leaf copies), and pass-through
-        keeps the array's identity, so this, the roots and captured gradients are all sharing.
+        Rules otherwise return fresh arrays, or their incoming gradient or a view of it (the
+        root array keeps its identity), so this, the roots and captured gradients are all the
+        sharing there is.
         """
         seen = set()
         for g in outs:
@@ -252,7 +255,7 @@ class _Sweep:
         slot = self.buffers.get(id(node))
         if slot is None:
             slot = self.buffers[id(node)] = [None] * node._n_outputs
-        # out of place: g may be the same array another node or leaf also received
+        # out of place: g may be the array another node or leaf also received
         slot[nr] = g if slot[nr] is None else slot[nr] + g
 
     def _to_leaf(self, leaf: Tensor, g: Tensor) -> None:

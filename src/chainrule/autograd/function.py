@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .grad_mode import state as _grad_state
 from .grad_mode import set_grad_enabled
+from .grad_mode import state as _grad_state
 
 # How a saved value is kept: an input tensor, the op's own output (kept as array + version stamp
 # so that node -> output -> node is no reference cycle), or a constant array.

@@ -274,7 +274,7 @@ def getitem(x: Tensor, key) -> Tensor:
 
 
 class IndexPut(Primitive):
-    """``x`` with ``value`` written at ``key`` (out of place; the in-place ``x[key] = v`` uses it)."""
+    """``x`` with ``value`` written at ``key``, out of place (``x[key] = v`` is built on it)."""
 
     @staticmethod
     def forward(ctx, x, value, key):
