@@ -399,3 +399,12 @@ def test_engine_knows_no_op_by_name():
     source = inspect.getsource(engine)
     for op in ("Mul", "Add", "Matmul", "Sum", "Exp", "Sigmoid"):
         assert f"{op}(" not in source and f"{op}Backward" not in source
+
+
+def test_ties_share_the_gradient_as_torch_does():
+    data = np.array([[1.0, 3.0, 3.0, 3.0], [2.0, 2.0, 0.0, -1.0]])
+    x = cr.tensor(data, requires_grad=True)
+    t = torch.tensor(data, requires_grad=True)
+    (x.amax(1).sum() + x.max() + cr.maximum(x, x.flip(1)).sum()).backward()
+    (t.amax(1).sum() + t.max() + torch.maximum(t, t.flip(1)).sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-15)

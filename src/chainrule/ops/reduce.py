@@ -137,7 +137,7 @@ class Extremum(Primitive):
         shape, axes = x.data.shape, ctx.axes
         if not ctx.keepdim:
             out = mv.reshape(out, keepdim_shape(shape, axes))
-        winners = x == out
+        winners = (x == out).to(x.data.dtype)  # in x's precision: a 3-way tie shares exact 1/3s
         share = winners / winners.sum(dim=axes, keepdim=True)
         return expand_reduced(g, shape, axes, ctx.keepdim) * share
 
