@@ -3,7 +3,7 @@
 ``import chainrule as cr; x = cr.tensor(2.0, requires_grad=True); (x ** 3).backward(); x.grad``
 """
 
-from . import autograd
+from . import autograd, utils
 from ._dtypes import bool_ as bool  # noqa: A001  (PyTorch's name: cr.bool)
 from ._dtypes import float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -87,6 +87,7 @@ from .ops.reduce import (
     var,
 )
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
+from .serialization import load, save
 from .tensor import Tensor
 
 float = float32  # noqa: A001

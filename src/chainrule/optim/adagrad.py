@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, increment, step_tensor
+from .optimizer import Optimizer, ParamsT, check_nonnegative, floats, increment, step_tensor
 
 
 class Adagrad(Optimizer):
@@ -55,8 +55,8 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor],
                       grads: list[np.ndarray]) -> None:
-        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
+        lr, lr_decay, eps, weight_decay = floats(group, "lr", "lr_decay", "eps", "weight_decay")
+        maximize = group["maximize"]
         for p, g in zip(params, grads, strict=True):
             x = p.data
             state = self.state[p]

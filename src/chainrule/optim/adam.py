@@ -12,6 +12,7 @@ from .optimizer import (
     ParamsT,
     check_betas,
     check_nonnegative,
+    floats,
     increment,
     lerp_,
     step_tensor,
@@ -61,8 +62,9 @@ class Adam(Optimizer):
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor],
                       grads: list[np.ndarray]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
+        lr, eps, weight_decay = floats(group, "lr", "eps", "weight_decay")
+        beta1, beta2 = (float(b) for b in group["betas"])
+        amsgrad, maximize = group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         for p, g in zip(params, grads, strict=True):
             x = p.data

@@ -13,6 +13,7 @@ from .optimizer import (
     ParamsT,
     check_betas,
     check_nonnegative,
+    floats,
     increment,
     step_tensor,
     zeros_state,
@@ -62,8 +63,9 @@ class LAMB(Optimizer):
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor],
                       grads: list[np.ndarray]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
+        lr, eps, weight_decay = floats(group, "lr", "eps", "weight_decay")
+        beta1, beta2 = (float(b) for b in group["betas"])
+        maximize = group["maximize"]
         for p, g in zip(params, grads, strict=True):
             x = p.data
             state = self.state[p]

@@ -198,6 +198,11 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        # a serialization trip may hand the milestones back as a plain dict
+        self.milestones = Counter({int(k): v for k, v in self.milestones.items()})
+
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
             return _lrs(self.optimizer)

@@ -18,6 +18,9 @@ from .. import _dtypes
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 
+_SET_MESSAGE = ("optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead.")
+
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 
 
@@ -64,6 +67,8 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE)
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
@@ -162,9 +167,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, "
-                            "but the ordering of tensors in sets will change between runs. "
-                            "Please use a list instead.")
+            raise TypeError(_SET_MESSAGE)
         else:
             params = list(params)
         names = [p[0] for p in params if isinstance(p, tuple)]
@@ -286,11 +289,10 @@ def _cast_state(p: Tensor, index: int, key: str, value):
             raise ValueError(f"load_state_dict: state[{index}][{key!r}] has shape "
                              f"{tuple(arr.shape)}, but parameter {index} has shape "
                              f"{tuple(p.data.shape)}")
+        dtype = arr.dtype
         if key != "step" and arr.dtype.kind == "f" and p.data.dtype.kind == "f":
-            arr = arr.astype(p.data.dtype)
-        else:
-            arr = arr.copy()
-        return Tensor._make(np.ascontiguousarray(arr))
+            dtype = p.data.dtype
+        return Tensor._make(np.array(arr, dtype=dtype, copy=True, order="C"))
     return copy.deepcopy(value)
 
 
@@ -321,6 +323,12 @@ def lerp_(x: np.ndarray, end: np.ndarray, weight: float) -> None:
         d = end - x
         d *= 1 - weight
         np.subtract(end, d, out=x)
+
+
+def floats(group: dict[str, Any], *keys: str) -> list[float]:
+    """Hyper-parameters as Python floats: a NumPy float64 scalar (from a schedule, say) would
+    otherwise promote float32 parameters' temporaries and fresh buffers to float64."""
+    return [float(group[k]) for k in keys]
 
 
 def check_number(name: str, value) -> None:

@@ -11,6 +11,7 @@ from .optimizer import (
     Optimizer,
     ParamsT,
     check_nonnegative,
+    floats,
     increment,
     lerp_,
     step_tensor,
@@ -62,8 +63,8 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor],
                       grads: list[np.ndarray]) -> None:
-        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        weight_decay, momentum = group["weight_decay"], group["momentum"]
+        lr, alpha, eps, weight_decay, momentum = floats(group, "lr", "alpha", "eps",
+                                                        "weight_decay", "momentum")
         centered, maximize = group["centered"], group["maximize"]
         for p, g in zip(params, grads, strict=True):
             x = p.data
@@ -87,8 +88,7 @@ class RMSprop(Optimizer):
             if centered:
                 grad_avg = state["grad_avg"].data
                 lerp_(grad_avg, g, 1 - alpha)
-                avg = square_avg - grad_avg * grad_avg
-                np.sqrt(avg, out=avg)
+                avg = np.sqrt(square_avg - grad_avg * grad_avg)
             else:
                 avg = np.sqrt(square_avg)
             avg += eps

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, check_number
+from .optimizer import Optimizer, ParamsT, check_nonnegative, check_number, floats
 
 
 class SGD(Optimizer):
@@ -50,9 +50,9 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any], params: list[Tensor],
                       grads: list[np.ndarray]) -> None:
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov, maximize = (group["weight_decay"], group["nesterov"],
-                                            group["maximize"])
+        lr, momentum, dampening, weight_decay = floats(group, "lr", "momentum", "dampening",
+                                                       "weight_decay")
+        nesterov, maximize = group["nesterov"], group["maximize"]
         for p, g in zip(params, grads, strict=True):
             x = p.data
             if maximize:
