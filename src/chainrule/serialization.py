@@ -8,11 +8,12 @@ Loading parses JSON and raw array bytes only, so it never executes code from the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -63,19 +64,15 @@ class _Encoder:
         return key
 
     def encode(self, obj: Any, where: str) -> Any:
-        if obj is None or isinstance(obj, (bool, str)):
-            return obj
-        if isinstance(obj, int):
-            return obj
-        if isinstance(obj, float):
+        if isinstance(obj, np.generic):  # before float: np.float64 subclasses float
+            return {"$scalar": self._array_key(obj, np.asarray(obj), where)}
+        if obj is None or isinstance(obj, (bool, int, float, str)):
             return obj
         if isinstance(obj, Tensor):
             return {"$tensor": self._array_key(obj, obj.data, where),
                     "requires_grad": obj.requires_grad}
         if isinstance(obj, np.ndarray):
             return {"$ndarray": self._array_key(obj, obj, where)}
-        if isinstance(obj, np.generic):
-            return {"$scalar": self._array_key(obj, np.asarray(obj), where)}
         if isinstance(obj, list):
             return [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]
         if isinstance(obj, tuple):
@@ -154,25 +151,39 @@ def save(obj: Any, f: PathLike | BinaryIO) -> None:
     if hasattr(f, "write"):
         f.write(payload)
         return
-    _write_atomic(Path(f), payload)
+    atomic_write(f, payload)
 
 
-def _write_atomic(path: Path, payload: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
+def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], object]) -> Path:
+    """Write ``data`` (bytes, or a function writing to a binary file) so that ``path`` holds
+    the old content or the new, never part of it: a temp file in the same directory, fsync,
+    ``os.replace``. ``atomic_write('out/history.json', json.dumps(h).encode())``
+    """
+    path = Path(path)
+    directory = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(payload)
+            if callable(data):
+                data(out)
+            else:
+                out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give the usual mode
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     _fsync_dir(directory)
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

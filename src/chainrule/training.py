@@ -213,7 +213,7 @@ class _PlainProgress:
     def begin_epoch(self, epoch: int, epochs: int, steps: int) -> None:
         self.epoch, self.epochs, self.t0 = epoch, epochs, time.perf_counter()
 
-    def update(self, batch: int, loss: float) -> None:
+    def update(self, batch: int, running: dict[str, float]) -> None:
         pass
 
     def end_epoch(self, logs: dict[str, float], steps: int) -> None:
@@ -226,7 +226,8 @@ class _PlainProgress:
 
 
 class _RichProgress:
-    """A live bar per epoch (steps, steps/s, running loss), then the epoch's summary line."""
+    """A live bar per epoch (steps, steps/s, running loss and metrics), then the epoch's
+    summary line."""
 
     def __init__(self) -> None:
         import rich.progress as rp
@@ -234,26 +235,23 @@ class _RichProgress:
         self.progress = rp.Progress(
             rp.TextColumn("epoch {task.fields[epoch]}"), rp.BarColumn(), rp.MofNCompleteColumn(),
             rp.TextColumn("{task.fields[speed]} steps/s"), rp.TimeElapsedColumn(),
-            rp.TextColumn("loss {task.fields[loss]}"), transient=True)
+            rp.TextColumn("{task.fields[logs]}"), transient=True)
         self.progress.start()
         self.task = None
 
     def begin_epoch(self, epoch: int, epochs: int, steps: int) -> None:
         self.epoch, self.epochs, self.t0 = epoch, epochs, time.perf_counter()
-        self.loss_sum, self.seen = 0.0, 0
         label = f"{epoch + 1}/{epochs}"
         if self.task is None:
-            self.task = self.progress.add_task("train", total=steps, epoch=label, loss="-",
+            self.task = self.progress.add_task("train", total=steps, epoch=label, logs="",
                                                speed="-")
         else:
-            self.progress.reset(self.task, total=steps, epoch=label, loss="-", speed="-")
+            self.progress.reset(self.task, total=steps, epoch=label, logs="", speed="-")
 
-    def update(self, batch: int, loss: float) -> None:
-        self.loss_sum += loss
-        self.seen += 1
-        speed = self.seen / max(time.perf_counter() - self.t0, 1e-9)
+    def update(self, batch: int, running: dict[str, float]) -> None:
+        speed = (batch + 1) / max(time.perf_counter() - self.t0, 1e-9)
         self.progress.update(self.task, completed=batch + 1, speed=f"{speed:.1f}",
-                             loss=f"{self.loss_sum / self.seen:.4f}")
+                             logs=_format_logs(running))
 
     def end_epoch(self, logs: dict[str, float], steps: int) -> None:
         elapsed = max(time.perf_counter() - self.t0, 1e-9)
@@ -352,6 +350,10 @@ def _is_plateau(scheduler: Any) -> bool:
 
 
 # ---- checkpoints ---------------------------------------------------------------------------
+class ResumeError(ValueError):
+    """``fit(resume=path)``: the checkpoint is unreadable or does not fit this model/optimizer."""
+
+
 def _loader_rng(loader: Any) -> dict | None:
     gen = getattr(loader, "generator", None)
     return gen.get_state() if gen is not None else None
@@ -401,10 +403,13 @@ def _restore(path: str | os.PathLike, state: TrainState, train_loader: Any, val_
              ) -> None:
     from .serialization import load
 
-    ckpt = load(path)
+    try:
+        ckpt = load(path)
+    except (OSError, ValueError) as e:
+        raise ResumeError(f"cannot resume: {e}") from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{os.fspath(path)}: not a training checkpoint written by fit "
-                         f"(expected format {CHECKPOINT_FORMAT!r})")
+        raise ResumeError(f"{os.fspath(path)}: not a training checkpoint written by fit "
+                          f"(expected format {CHECKPOINT_FORMAT!r})")
     try:
         state.model.load_state_dict(ckpt["model"])
         state.optimizer.load_state_dict(ckpt["optimizer"])
@@ -423,7 +428,7 @@ def _restore(path: str | os.PathLike, state: TrainState, train_loader: Any, val_
             if gen is not None:
                 gen.set_state(ckpt[key])
     except (KeyError, RuntimeError, TypeError, ValueError) as e:
-        raise ValueError(f"cannot resume from {os.fspath(path)}: {e}") from e
+        raise ResumeError(f"cannot resume from {os.fspath(path)}: {e}") from e
     set_rng_state(ckpt["rng"])
     state.epoch, state.step = int(ckpt["epoch"]), int(ckpt["step"])
     state.history.history = History(ckpt["history"]).history
@@ -529,7 +534,7 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
         values = {"loss": state.loss}
         values.update({name: float(fn(state.output, target)) for name, fn in metrics})
         meter.add(_batch_len(target), values)
-        bar.update(i, state.loss)
+        bar.update(i, meter.means())
         dispatch("on_batch_end", state)
     if state.batch < 0:
         raise ValueError("fit: the training loader yielded no batches")

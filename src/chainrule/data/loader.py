@@ -16,8 +16,8 @@ def default_collate(batch: Sequence[Any]) -> Any:
     """Stack a list of samples into batched Tensors, keeping the samples' structure.
 
     Tensors are stacked, ndarrays and NumPy scalars become Tensors of their dtype, Python floats
-    float64, ints int64 and bools bool (as PyTorch); strings stay a list; tuples, lists and dicts
-    are collated field by field (a tuple sample gives a list, as PyTorch).
+    float64, ints int64 and bools bool (as PyTorch); strings are left as they come; tuples, lists
+    and dicts are collated field by field (a tuple sample gives a list, as PyTorch).
     ``default_collate([(x0, 0), (x1, 1)])`` -> ``[stack([x0, x1]), tensor([0, 1])]``
     """
     if len(batch) == 0:
@@ -40,17 +40,17 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, float):
         return Tensor(np.array(batch, dtype=np.float64))
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch
     if isinstance(elem, Mapping):
         return {key: default_collate([d[key] for d in batch]) for key in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch, strict=True)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch, strict=True)))
     if isinstance(elem, Sequence):
         size = len(elem)
         if any(len(b) != size for b in batch):
             raise ValueError("default_collate: every sample in a batch must have the same "
                              f"number of fields (got {sorted({len(b) for b in batch})})")
-        return [default_collate(list(samples)) for samples in zip(*batch, strict=True)]
+        return [default_collate(samples) for samples in zip(*batch, strict=True)]
     raise TypeError(f"default_collate: samples must be Tensors, arrays, numbers, strings, or "
                     f"tuples/lists/dicts of them (got {type(elem).__name__})")
 

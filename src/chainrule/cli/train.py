@@ -1,0 +1,217 @@
+"""``chainrule train``: fit an MLP to a built-in dataset, then write plots and a checkpoint.
+
+``chainrule train --data moons --hidden 64,32 --activation relu --optimizer adam --lr 0.01
+--epochs 50 --batch-size 32 --seed 0 --out runs/moons``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import UsageError
+
+# option name -> (class name in chainrule.nn / chainrule.optim, default learning rate)
+ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU",
+               "leaky_relu": "LeakyReLU", "elu": "ELU", "silu": "SiLU"}
+OPTIMIZERS = {"sgd": ("SGD", 0.1), "adam": ("Adam", 1e-3), "adamw": ("AdamW", 1e-3),
+              "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-2)}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    # Values are parsed in run(), not by argparse, so a bad one is a one-line UsageError.
+    p = subparsers.add_parser(
+        "train", help="train an MLP on a built-in dataset",
+        description="Train an MLP (Linear + activation) on a built-in dataset: cross-entropy "
+                    "for classification, MSE for regression. Writes loss/accuracy plots "
+                    "(PNG), history.json and checkpoints into --out.")
+    p.add_argument("--data", metavar="NAME", help="dataset: regression, xor, moons, circles, "
+                   "spiral, blobs, digits, mnist1d (the last two need chainrule[datasets])")
+    p.add_argument("--hidden", default="64,32", metavar="SIZES",
+                   help="hidden layer widths, comma-separated (default 64,32; '' for none)")
+    p.add_argument("--activation", default="relu", metavar="NAME",
+                   help=f"{', '.join(ACTIVATIONS)} (default relu)")
+    p.add_argument("--optimizer", default="adam", metavar="NAME",
+                   help=f"{', '.join(OPTIMIZERS)} (default adam)")
+    p.add_argument("--lr", default=None, metavar="LR",
+                   help="learning rate (default: 0.1 for sgd, 0.01 adagrad, else 0.001)")
+    p.add_argument("--epochs", default="20", metavar="N", help="total epochs (default 20)")
+    p.add_argument("--batch-size", default="32", metavar="B", help="batch size (default 32)")
+    p.add_argument("--seed", default="0", metavar="S", help="random seed (default 0)")
+    p.add_argument("--out", metavar="DIR", help="output directory (created if needed)")
+    p.add_argument("--resume", metavar="CKPT",
+                   help="continue from a checkpoint written by an earlier run (up to --epochs)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+# ---- option parsing --------------------------------------------------------------------------
+def _int(value: str, option: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{option}: expected an integer, got {value!r}") from None
+    if number < minimum:
+        raise UsageError(f"{option}: must be >= {minimum}, got {number}")
+    return number
+
+
+def _hidden(value: str) -> list[int]:
+    if value.strip().lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(s) for s in value.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(s < 1 for s in sizes):
+        raise UsageError(f"--hidden: expected comma-separated positive integers like 64,32, "
+                         f"got {value!r}")
+    return sizes
+
+
+def _lr(value: str | None, optimizer: str) -> float:
+    if value is None:
+        return OPTIMIZERS[optimizer][1]
+    try:
+        lr = float(value)
+    except ValueError:
+        raise UsageError(f"--lr: expected a number, got {value!r}") from None
+    if not lr > 0 or lr == float("inf"):
+        raise UsageError(f"--lr: must be a positive number, got {value!r}")
+    return lr
+
+
+def _choice(value: str, option: str, choices: dict) -> str:
+    key = value.lower()
+    if key not in choices:
+        raise UsageError(f"{option}: unknown {option[2:]} {value!r}; choose one of "
+                         f"{', '.join(choices)}")
+    return key
+
+
+# ---- the run ---------------------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    import chainrule as cr
+    from chainrule import nn, optim
+    from chainrule.data import DATASETS, DataLoader, load_dataset
+    from chainrule.training import ResumeError, evaluate, fit
+
+    if not args.data:
+        raise UsageError(f"--data is required; choose one of {', '.join(DATASETS)}")
+    if not args.out:
+        raise UsageError("--out DIR is required")
+    hidden = _hidden(args.hidden)
+    activation = _choice(args.activation, "--activation", ACTIVATIONS)
+    opt_name = _choice(args.optimizer, "--optimizer", OPTIMIZERS)
+    lr = _lr(args.lr, opt_name)
+    epochs = _int(args.epochs, "--epochs", 1)
+    batch_size = _int(args.batch_size, "--batch-size", 1)
+    seed = _int(args.seed, "--seed", 0)
+    if args.resume is not None and not Path(args.resume).is_file():
+        raise UsageError(f"--resume: no such checkpoint file: {args.resume}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a directory")
+
+    if args.data not in DATASETS:
+        raise UsageError(f"--data: unknown dataset {args.data!r}; choose one of "
+                         f"{', '.join(DATASETS)}")
+    try:
+        # the real datasets keep their fixed split; the synthetic ones follow --seed
+        data = load_dataset(args.data) if args.data in ("digits", "mnist1d") \
+            else load_dataset(args.data, seed=seed)
+    except (ImportError, ValueError) as e:
+        raise UsageError(f"--data {args.data}: {e}") from None
+
+    cr.manual_seed(seed)
+    model = _mlp(nn, data.num_features, hidden, data.num_outputs, ACTIVATIONS[activation])
+    optimizer = getattr(optim, OPTIMIZERS[opt_name][0])(model.parameters(), lr=lr)
+    classify = data.task == "classification"
+    loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
+    metrics = ["accuracy"] if classify else []
+    train_loader = DataLoader(data.train, batch_size, shuffle=True,
+                              generator=cr.Generator().manual_seed(seed))
+    test_loader = DataLoader(data.test, batch_size)
+
+    out.mkdir(parents=True, exist_ok=True)
+    shape = _model_summary(data.num_features, hidden, activation, data.num_outputs)
+    print(f"chainrule train: {data.name} ({data.task}, {len(data.train)} train / "
+          f"{len(data.test)} test), MLP {shape}, {opt_name} lr {lr:g}, {epochs} epochs, "
+          f"batch {batch_size}, seed {seed}")
+    try:
+        history = fit(model, loss_fn, optimizer, train_loader, epochs=epochs,
+                      val_loader=test_loader, metrics=metrics, checkpoint_dir=out / "checkpoints",
+                      resume=args.resume, progress=not args.quiet)
+    except ResumeError as e:
+        raise UsageError(f"--resume: {str(e).splitlines()[0]}") from None
+
+    final = evaluate(model, loss_fn, test_loader, metrics)
+    _write_json(out / "history.json", {"data": data.name, "history": history.state_dict(),
+                                       "test": final})
+    plots = _plots(history, out, classify, data.name)
+    print("final: " + "  ".join(f"train {k} {v:.4f}" for k, v in history.last().items()
+                                if not k.startswith("val_") and k != "lr")
+          + "  " + "  ".join(f"test {k} {v:.4f}" for k, v in final.items()))
+    written = [*plots, out / "history.json", out / "checkpoints" / "last.safetensors"]
+    print("wrote: " + ", ".join(str(p) for p in written if p.exists()))
+    return 0
+
+
+def _model_summary(n_in: int, hidden: list[int], activation: str, n_out: int) -> str:
+    return " -> ".join(str(n) for n in [n_in, *hidden, n_out]) + f" ({activation})"
+
+
+def _mlp(nn: Any, n_in: int, hidden: list[int], n_out: int, activation: str):
+    layers, width = [], n_in
+    for h in hidden:
+        layers += [nn.Linear(width, h), getattr(nn, activation)()]
+        width = h
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+# ---- outputs -----------------------------------------------------------------------------------
+def _write_json(path: Path, obj: Any) -> None:
+    from chainrule.serialization import atomic_write
+
+    atomic_write(path, json.dumps(obj, indent=2).encode())
+
+
+def _plots(history: Any, out: Path, classify: bool, name: str) -> list[Path]:
+    """loss.png (and accuracy.png for classification); no pyplot, so no global state."""
+    from chainrule.serialization import atomic_write
+
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        print("chainrule train: plots skipped (matplotlib missing): pip install chainrule[plot]",
+              file=sys.stderr)
+        return []
+    written = []
+    panels = [("loss", "loss")] + ([("accuracy", "accuracy")] if classify else [])
+    for key, label in panels:
+        fig = Figure(figsize=(6, 4), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        epochs = range(1, len(history[key]) + 1)
+        ax.plot(epochs, history[key], marker="o", markersize=3, label=f"train {label}")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], marker="o", markersize=3,
+                    label=f"test {label}")
+        ax.set_title(f"{name}: {label}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        if key == "loss" and min(min(history[key]), min(history.history.get("val_loss",
+                                                                          [1]))) > 0:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = out / f"{key}.png"
+        atomic_write(path, lambda fh, fig=fig: fig.savefig(fh, format="png"))
+        written.append(path)
+    return written
