@@ -3,7 +3,7 @@
 ``import chainrule as cr; x = cr.tensor(2.0, requires_grad=True); (x ** 3).backward(); x.grad``
 """
 
-from . import autograd, utils
+from . import autograd, inspect, utils
 from ._dtypes import bool_ as bool  # noqa: A001  (PyTorch's name: cr.bool)
 from ._dtypes import float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -408,3 +408,19 @@ def test_ties_share_the_gradient_as_torch_does():
     (x.amax(1).sum() + x.max() + cr.maximum(x, x.flip(1)).sum()).backward()
     (t.amax(1).sum() + t.max() + torch.maximum(t, t.flip(1)).sum()).backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-15)
+
+
+def test_node_hook_sees_each_recorded_op_and_can_be_removed():
+    seen = []
+    handle = cr.autograd.graph.register_node_hook(
+        lambda node, xs, outs, params: seen.append((node.name(), [x.shape for x in xs],
+                                                    outs[0].shape, dict(params))))
+    x = leaf([1.0, 2.0])
+    y = (x * 3).sum(0)
+    with cr.no_grad():
+        x * 2  # records nothing, so no hook call
+    handle.remove()
+    x * 4
+    assert seen == [("MulBackward", [(2,)], (2,), {"scale": 3, "shift": 0}),
+                    ("SumBackward", [(2,)], (), {"axes": (0,), "keepdim": False})]
+    assert y.item() == 9.0

@@ -1,5 +1,6 @@
 """Reverse-mode automatic differentiation: the engine, grad mode, custom Functions, checks."""
 
+from . import graph
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .engine import backward, grad
 from .function import Function

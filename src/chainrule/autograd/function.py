@@ -13,6 +13,7 @@ import numpy as np
 from ..tensor import Tensor
 from .grad_mode import set_grad_enabled
 from .grad_mode import state as _grad_state
+from .graph import node_hooks
 
 # How a saved value is kept: an input tensor, the op's own output (kept as array + version stamp
 # so that node -> output -> node is no reference cycle), or a constant array.
@@ -220,6 +221,9 @@ class Primitive(Node):
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
+        if node_hooks:
+            for hook in list(node_hooks):
+                hook(ctx, arrays, [out], params)
         return result
 
     @staticmethod
@@ -313,6 +317,10 @@ class Function(Node):
         del ctx._to_save
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, tensor_args, [o.data for o in outs])
+        if node_hooks:
+            arrays = [a.data if isinstance(a, Tensor) else None for a in args]
+            for hook in list(node_hooks):
+                hook(ctx, arrays, [o.data for o in results], {})
         return results[0] if single else tuple(results)
 
     @staticmethod

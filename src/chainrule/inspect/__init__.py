@@ -1,25 +1,15 @@
 """Look inside backprop: ``explain`` (chain-rule trace), ``draw`` (graph), ``GradientFlow``
 (per-layer statistics and a verdict) and ``doctor`` (common mistakes, each with its fix).
 
-Imported lazily, so ``import chainrule`` stays light.
+Each lives in its own module; the names here are the functions (imported eagerly so that a
+submodule never shadows its function). Plotting and graphviz load only when used.
 """
 
-from __future__ import annotations
+from ._graph import keep_values, track_modules
+from .doctor import DoctorReport, doctor
+from .draw import draw
+from .explain import Explanation, explain
+from .flow import Finding, FlowThresholds, GradientFlow
 
-import importlib
-
-_WHERE = {
-    "explain": "explain", "Explanation": "explain",
-    "draw": "draw",
-    "GradientFlow": "flow",
-    "doctor": "doctor",
-}
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = sorted(_WHERE)
+__all__ = ["DoctorReport", "Explanation", "Finding", "FlowThresholds", "GradientFlow", "doctor",
+           "draw", "explain", "keep_values", "track_modules"]
