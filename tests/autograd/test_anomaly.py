@@ -1,4 +1,4 @@
-"""Anomaly mode: the first NaN/Inf of the forward or the backward pass, its op and the user's line."""
+"""Anomaly mode: the first NaN/Inf of the forward or backward pass, its op and the user's line."""
 
 from __future__ import annotations
 

@@ -11,6 +11,8 @@ import numpy as np
 enabled = False
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the command-line demos build models inside the package; their lines are the "user's" lines
+_DEMO_DIR = os.path.join(_PACKAGE_DIR, "cli")
 
 
 class AnomalyError(RuntimeError):
@@ -48,7 +50,8 @@ def is_anomaly_enabled() -> bool:
 def user_location() -> str:
     """``file:line`` of the innermost frame outside chainrule (the user's code)."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not (
+            frame.f_code.co_filename.startswith(_DEMO_DIR)):
         frame = frame.f_back
     if frame is None:
         return "<unknown>"
