@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import math
-import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -519,13 +518,3 @@ def _stale(optimizer, steps: int) -> list[Finding]:
         "call optimizer.zero_grad() (or model.zero_grad()) before each loss.backward()",
         "backward adds to .grad; without zero_grad every step follows the sum of all "
         "gradients so far, an ever larger and older direction.")]
-
-
-# Importing this submodule binds ``chainrule.inspect.doctor`` to the module, shadowing the lazy
-# function (requested fix: .core_requests/explain.md #1); until then the module is callable too.
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs) -> DoctorReport:
-        return doctor(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,475 @@
+"""Reading a computation graph without changing it, for ``explain`` and ``draw``.
+
+``walk(output)`` collects the nodes (backward order), the leaves, every tensor's shape and what
+is known of its forward value; ``sweep`` runs the graph's backward node by node, keeping the
+graph and never touching ``.grad``; ``keep_values()`` and ``track_modules()`` record, while a
+graph is built, what each op saw and which module created it. All walks are iterative.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect as _pyinspect
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..autograd.engine import topological_order
+from ..autograd.function import _INPUT, _OUTPUT, Node, Primitive
+from ..autograd.grad_mode import set_grad_enabled
+from ..autograd.graph import register_node_hook
+from ..tensor import Tensor
+
+# Ops whose Jacobian is diagonal (elementwise, after broadcasting): backward of a ones gradient,
+# before the engine sums it to the input's shape, is exactly the local derivative.
+ELEMENTWISE = frozenset({
+    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowScalar", "Remainder", "Exp", "Log", "Log1p",
+    "Expm1", "Sqrt", "Rsqrt", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Relu", "Abs", "Piecewise",
+    "Erf", "Clamp", "Maximum", "Minimum", "Where", "Cast", "Clone", "Affine", "DivScalar",
+    "MaskGrad", "LogSigmoid", "Softplus", "BinaryCrossEntropy",
+})
+
+
+class GraphFreedError(RuntimeError):
+    """The graph's saved values were freed by a backward pass without ``retain_graph=True``."""
+
+
+def op_name(node: Node) -> str:
+    """The op's class name: ``Mul`` for a ``MulBackward`` node."""
+    return type(node).__name__
+
+
+def display_name(node: Node) -> str:
+    """What the user wrote: ``Add`` for ``x + 1`` (an Affine node named AddBackward)."""
+    name = node.name()
+    return name[:-len("Backward")] if name.endswith("Backward") else name
+
+
+def tensor_key(t: Tensor):
+    """The identity of a tensor in the graph: its (node, output index), or the leaf itself."""
+    return (id(t.grad_fn), t._output_nr) if t.grad_fn is not None else id(t)
+
+
+def edge_key(edge):
+    child, nr = edge
+    return (id(child), nr) if isinstance(child, Node) else id(child)
+
+
+def const_key(node: Node, i: int):
+    """A constant input (an edge of None: no gradient flows there) of ``node``."""
+    return ("const", id(node), i)
+
+
+@dataclass
+class Graph:
+    """What ``walk`` learnt: nodes root first, leaves, shapes, forward values and consumers."""
+
+    root: Tensor
+    nodes: list  # backward order: each node before the nodes it sends gradients to
+    leaves: list  # leaf tensors that require grad, in order of first use
+    meta: dict  # key -> (shape, dtype) of every tensor (node outputs and leaves)
+    values: dict  # key -> ndarray, where the forward value is known
+    consumers: dict  # key -> [(node, input index)], in forward order
+    params: dict = field(default_factory=dict)  # id(node) -> forward keyword parameters, if kept
+
+    @property
+    def root_key(self):
+        return tensor_key(self.root)
+
+    def forward_nodes(self) -> list:
+        return self.nodes[::-1]
+
+
+def walk(output: Tensor) -> Graph:
+    """Every node and leaf behind ``output``, with shapes and the forward values we can know."""
+    root_nodes = [output.grad_fn] if output.grad_fn is not None else []
+    nodes = topological_order(root_nodes)
+    meta: dict = {tensor_key(output): (output.data.shape, output.data.dtype)}
+    consumers: dict = {}
+    leaves: list = []
+    seen_leaves: set = set()
+    if output.grad_fn is None and output._rg:
+        leaves.append(output)
+        seen_leaves.add(id(output))
+    for node in reversed(nodes):  # forward order: consumers listed as the forward ran
+        for i, edge in enumerate(node.next_functions):
+            if edge is None:
+                continue
+            key = edge_key(edge)
+            consumers.setdefault(key, []).append((node, i))
+            if node._meta and node._meta[i] is not None:
+                meta.setdefault(key, node._meta[i][:2])
+            child = edge[0]
+            if not isinstance(child, Node) and id(child) not in seen_leaves:
+                seen_leaves.add(id(child))
+                leaves.append(child)
+    graph = Graph(output, nodes, leaves, meta, {}, consumers)
+    _collect_values(graph)
+    return graph
+
+
+# ---- forward values ----------------------------------------------------------------------------
+
+
+def _collect_values(graph: Graph) -> None:
+    """Known forward values: leaves, the output, what ops saved or kept, then recomputation."""
+    values = graph.values
+    for leaf in graph.leaves:
+        values[id(leaf)] = leaf.data
+    values[graph.root_key] = graph.root.data
+    for node in graph.nodes:
+        kept = getattr(node, "_kept", None)
+        if kept is not None:
+            inputs, outputs, params = kept
+            graph.params[id(node)] = params
+            for nr, out in enumerate(outputs):
+                if out is not None:
+                    values.setdefault((id(node), nr), out)
+            for i, (edge, arr) in enumerate(zip(node.next_functions, inputs)):
+                if arr is not None:
+                    values.setdefault(edge_key(edge) if edge is not None else const_key(node, i),
+                                      arr)
+        _values_from_saved(node, values)
+    _recompute(graph)
+
+
+def _values_from_saved(node: Node, values: dict) -> None:
+    saved = node._saved
+    if not saved:
+        return
+    edge_keys = [edge_key(e) if e is not None else None for e in node.next_functions]
+    unmatched = []
+    for entry in saved:
+        if entry is None:
+            continue
+        kind, value, version = entry
+        if kind == _INPUT:
+            if value._vc[0] != version:
+                continue  # changed in place since the forward: not the value the op saw
+            key = tensor_key(value)
+            if key in edge_keys:
+                values.setdefault(key, value.data)
+            else:
+                unmatched.append(value)
+        elif kind == _OUTPUT:
+            data, vc, nr = value
+            if vc[0] == version:
+                values.setdefault((id(node), nr), data)
+    # A saved input that matches no edge is a constant (needs no gradient): give it to the
+    # edge-less input of the same shape and dtype.
+    for i, edge in enumerate(node.next_functions):
+        if edge is not None or not unmatched or not node._meta or node._meta[i] is None:
+            continue
+        shape, dtype = node._meta[i][:2]
+        for t in unmatched:
+            if t.data.shape == shape and t.data.dtype == dtype:
+                values.setdefault(const_key(node, i), t.data)
+                unmatched.remove(t)
+                break
+
+
+def _recompute(graph: Graph) -> None:
+    """Re-run the forward of ops whose output is unknown but whose inputs are known."""
+    values = graph.values
+    for node in graph.forward_nodes():
+        if (id(node), 0) in values or not isinstance(node, Primitive) or node._n_outputs != 1:
+            continue
+        arrays = []
+        for i, edge in enumerate(node.next_functions):
+            key = edge_key(edge) if edge is not None else const_key(node, i)
+            if key not in values:
+                break
+            arrays.append(values[key])
+        else:
+            out = _rerun_forward(node, arrays, graph)
+            if out is not None:
+                values[(id(node), 0)] = out
+
+
+@functools.lru_cache(maxsize=512)
+def _forward_params(cls) -> tuple | None:
+    try:
+        return tuple(_pyinspect.signature(cls.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return None
+
+
+def _rerun_forward(node: Node, arrays: list, graph: Graph) -> np.ndarray | None:
+    cls = type(node)
+    params = _forward_params(cls)
+    if params is None:
+        return None
+    kept = graph.params.get(id(node))
+    key = (id(node), 0)
+    shape = graph.meta.get(key, (None, None))[0]
+    kwargs = {}
+    n_arrays = len(arrays)
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            n_arrays = 0
+            continue
+        if n_arrays > 0 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n_arrays -= 1
+            continue
+        if p.kind == p.VAR_KEYWORD:
+            continue
+        # a forward parameter: as kept, as the op stored it on its context, or the output shape
+        if kept is not None and p.name in kept:
+            kwargs[p.name] = kept[p.name]
+        elif p.name in vars(node):
+            kwargs[p.name] = vars(node)[p.name]
+        elif p.name == "shape" and shape is not None:
+            kwargs[p.name] = shape
+        elif p.default is not p.empty:
+            continue
+        else:
+            return None
+    scratch = object.__new__(cls)  # a throwaway context: the real node stays untouched
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(cls.forward(scratch, *arrays, **kwargs))
+    except Exception:  # noqa: BLE001  (best effort: an unknown value is shown as unknown)
+        return None
+    if shape is not None and out.shape != tuple(shape):
+        return None
+    return out
+
+
+# ---- the private backward sweep ----------------------------------------------------------------
+
+
+def check_alive(graph: Graph, who: str) -> None:
+    for node in graph.nodes:
+        if node._released:
+            raise GraphFreedError(
+                f"{who}: the graph's saved values were freed by an earlier backward() "
+                f"(first freed node: {node.name()}). Call {who} before backward(), or "
+                "backward(retain_graph=True).")
+
+
+def sweep(graph: Graph, seed: Tensor,
+          visit: Callable[[Node, list, tuple], None]) -> None:
+    """Run the graph's backward from ``graph.root`` with gradient ``seed``, keeping the graph.
+
+    ``visit(node, grads, outs)`` sees each node's accumulated incoming gradients (one per output)
+    and the checked gradient it sends to each input (summed to the input's shape). Tensor hooks
+    are not run and no ``.grad`` is touched.
+    """
+    root = graph.root
+    if root.grad_fn is None:
+        return
+    buffers: dict = {id(root.grad_fn): [None] * root.grad_fn._n_outputs}
+    buffers[id(root.grad_fn)][root._output_nr] = seed
+    with set_grad_enabled(False):
+        for node in graph.nodes:
+            grads = buffers.pop(id(node), None)
+            if grads is None:
+                continue  # every path to it carried no gradient (e.g. a None from backward)
+            outs = node._backward(list(grads))
+            visit(node, grads, outs)
+            for edge, g in zip(node.next_functions, outs):
+                if g is None or edge is None or not isinstance(edge[0], Node):
+                    continue
+                child, nr = edge
+                slot = buffers.get(id(child))
+                if slot is None:
+                    slot = buffers[id(child)] = [None] * child._n_outputs
+                slot[nr] = g if slot[nr] is None else slot[nr] + g
+
+
+def local_derivatives(node: Node, graph: Graph) -> tuple | None:
+    """d out / d input for each input where that is one number per element, else None.
+
+    True for elementwise ops (any shapes) and for any op whose inputs and output are scalars.
+    Computed as the node's own rule applied to a gradient of ones, before un-broadcasting.
+    """
+    if node._n_outputs != 1:
+        return None
+    shape, dtype = graph.meta.get((id(node), 0), (None, None))
+    if shape is None:
+        return None
+    scalars = int(np.prod(shape)) == 1 and all(
+        m is not None and int(np.prod(m[0])) == 1 for m in node._meta)
+    if op_name(node) not in ELEMENTWISE and not scalars:
+        return None
+    if np.dtype(dtype).kind not in "fc":
+        return None
+    ones = Tensor._make(np.ones(shape, dtype))
+    with set_grad_enabled(False):
+        raw = node._call_backward([ones])
+    if not isinstance(raw, tuple):
+        raw = (raw,)
+    return tuple(g.data if isinstance(g, Tensor) else None for g in raw)
+
+
+# ---- names -------------------------------------------------------------------------------------
+
+
+def named_tensors(names) -> list[tuple[str, Tensor]]:
+    """``[(name, tensor)]`` from a mapping name -> Tensor, or a module's ``named_parameters()``."""
+    if names is None:
+        return []
+    if hasattr(names, "named_parameters") and not isinstance(names, Mapping):
+        items = list(names.named_parameters())
+    elif isinstance(names, Mapping):
+        items = list(names.items())
+    else:
+        raise TypeError(f"names: expected a mapping name -> Tensor or an nn.Module, got "
+                        f"{type(names).__name__}")
+    for name, t in items:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"names: {name!r} maps to {type(t).__name__}, expected a Tensor")
+    return [(str(name), t) for name, t in items]
+
+
+# ---- recording while the graph is built ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def observe_recording(observer: Callable) -> Iterator[None]:
+    """Call ``observer(node, input_arrays, output_arrays, params)`` for every node recorded
+    inside the block (``cr.autograd.graph.register_node_hook`` for the block's duration)."""
+    handle = register_node_hook(observer)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def _keep(node: Node, inputs: tuple, outputs: tuple, params: dict) -> None:
+    # arrays only (never Tensors): node -> array makes no reference cycle
+    node._kept = (inputs, outputs, dict(params))
+
+
+@contextlib.contextmanager
+def keep_values() -> Iterator[None]:
+    """Make every op recorded inside the block keep its input and output arrays, so that
+    ``explain`` shows every forward value (constants included)::
+
+        with keep_values():
+            loss = (w * x + 1) ** 2
+        print(explain(loss))
+
+    Costs the memory of every intermediate value while the graph lives.
+    """
+    with observe_recording(_keep):
+        yield
+
+
+# node -> (module path, module class name), for draw(collapse='module')
+MODULE_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def track_modules(model) -> Iterator[None]:
+    """Tag every node created inside ``model``'s submodules with the innermost module's name,
+    for ``draw(..., collapse='module')``::
+
+        with track_modules(model):
+            loss = loss_fn(model(x), y)
+        draw(loss, collapse="module")
+    """
+    if not hasattr(model, "named_modules"):
+        raise TypeError(f"track_modules: expected an nn.Module, got {type(model).__name__}")
+    stack: list = []
+    undo: list = []
+
+    def enter(path: str, module) -> None:
+        stack.append((path or type(module).__name__, type(module).__name__))
+
+    def leave() -> None:
+        if stack:
+            stack.pop()
+
+    for path, module in model.named_modules():
+        if hasattr(module, "register_forward_pre_hook") and hasattr(
+                module, "register_forward_hook"):
+            h1 = module.register_forward_pre_hook(
+                lambda m, inputs, _p=path: enter(_p, m))
+            h2 = module.register_forward_hook(lambda m, inputs, output: leave())
+            undo.extend([h1.remove, h2.remove])
+        else:
+            undo.append(_wrap_forward(module, path, enter, leave))
+
+    def tag(node, inputs, outputs, params) -> None:
+        if stack and node not in MODULE_OF:
+            MODULE_OF[node] = stack[-1]
+
+    try:
+        with observe_recording(tag):
+            yield
+    finally:
+        for fn in reversed(undo):
+            fn()
+
+
+def _wrap_forward(module, path: str, enter, leave) -> Callable[[], None]:
+    """Push/pop the module around its ``forward`` (for modules without pre-hooks)."""
+    original = module.forward
+
+    def forward(*args, **kwargs):
+        enter(path, module)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            leave()
+
+    object.__setattr__(module, "forward", forward)
+
+    def restore() -> None:
+        if "forward" in vars(module):
+            object.__delattr__(module, "forward")
+
+    return restore
+
+
+# ---- numbers and tensors as short text ---------------------------------------------------------
+
+
+def fmt_number(v, precision: int = 4) -> str:
+    """6 -> '6', 0.41998 -> '0.4200', 1.5e-07 -> '1.500e-07'."""
+    v = float(v)
+    if not np.isfinite(v):
+        return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))  # also turns -0.0 into '0'
+    a = abs(v)
+    if 1e-3 <= a < 1e5:
+        return f"{v:.{precision}f}"
+    return f"{v:.{max(precision - 1, 0)}e}"
+
+
+def fmt_literal(v) -> str:
+    """A number as one would type it: 0.5, 2, 1e-08."""
+    if v is None:
+        return "None"
+    v = float(v)
+    if np.isfinite(v) and v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return f"{v:.6g}"
+
+
+def summarize(a, precision: int = 4, max_values: int = 6) -> str:
+    """A number for a single value; shape and a few values (plus the norm) for a tensor."""
+    if a is None:
+        return "?"
+    a = np.asarray(a)
+    if a.size == 1:
+        return fmt_number(a.reshape(()), precision)
+    if a.dtype.kind not in "fciub":
+        return f"{a.dtype} {tuple(a.shape)}"
+    flat = a.reshape(-1)
+    if a.size <= max_values:
+        if a.ndim == 1:
+            return "[" + ", ".join(fmt_number(v, precision) for v in flat) + "]"
+        return f"{tuple(a.shape)} [" + ", ".join(fmt_number(v, precision) for v in flat) + "]"
+    head = ", ".join(fmt_number(v, precision) for v in flat[:3])
+    norm = float(np.linalg.norm(flat.astype(np.float64)))
+    return f"{tuple(a.shape)} [{head}, …] ‖·‖={fmt_number(norm, precision)}"
+
+
+def fmt_shape(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
