@@ -56,8 +56,14 @@ SCHEDULERS = [
 
 
 def ids(config) -> str:
+    """A stable test id (no object addresses: pytest-xdist workers must agree on it)."""
+    def show(v):
+        if isinstance(v, (list, tuple)):
+            return "[" + ",".join(str(show(x)) for x in v) + "]"
+        return getattr(v, "__name__", v)
+
     name, options = config
-    return name + "-" + "-".join(f"{k}={getattr(v, '__name__', v)}" for k, v in options.items())
+    return name + "-" + "-".join(f"{k}={show(v)}" for k, v in options.items())
 
 
 def momenta(opt):
