@@ -233,8 +233,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=1000,
-                               prefix="tensor(")
+        body = np.array2string(self.data, separator=", ", threshold=1000, edgeitems=3,
+                               prefix="tensor(", formatter=_float_formatter(self.data))
         extras = []
         if self.data.dtype not in (_dtypes.get_default_dtype(), _dtypes.int64, _dtypes.bool_):
             extras.append(f"dtype={self.data.dtype}")
@@ -731,6 +731,30 @@ def _flat(seq):
             yield from _flat(v)
         else:
             yield v
+
+
+def _float_formatter(a: np.ndarray) -> dict | None:
+    """PyTorch's way of printing floats: ``1.`` when every value is whole, four decimals
+    otherwise, scientific when the magnitudes span more than 1000x; all one width."""
+    if a.dtype.kind != "f" or a.size == 0:
+        return None
+    sample = a.reshape(-1) if a.size <= 1000 else np.concatenate(
+        [a.reshape(-1)[:3000], a.reshape(-1)[-3000:]])
+    finite = np.abs(sample[np.isfinite(sample)]).astype(np.float64)
+    nonzero = finite[finite != 0]
+    if finite.size and np.all(finite == np.round(finite)) and (
+            not nonzero.size or nonzero.max() < 1e8):
+        def fmt(v):
+            return f"{v:.0f}." if np.isfinite(v) else str(v)
+    elif nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8
+                           or nonzero.min() < 1e-4):
+        def fmt(v):
+            return f"{v:.4e}"
+    else:
+        def fmt(v):
+            return f"{v:.4f}"
+    width = max(len(fmt(float(v))) for v in sample)
+    return {"float_kind": lambda v: fmt(float(v)).rjust(width)}
 
 
 def _wrap_dim(dim: int, ndim: int, op: str) -> int:

@@ -189,3 +189,11 @@ def test_split_chunk_unbind_shapes():
     values, indices = x.max(dim=1)
     np.testing.assert_array_equal(indices.numpy(), [4, 4])
     assert x.argmax().item() == 9 and x.argmin(dim=1).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("values", [
+    [1.0, 2.5], [1.0, 2.0], [[1e-5, 3.0], [2.0, 4.0]], [-0.5, 123.25], [float("nan"), 1.5],
+    3.14159, [1e9, 1.0], [0.0, 0.0], list(range(12)),
+])
+def test_float_repr_matches_torch(values):
+    assert repr(cr.tensor(values)) == repr(torch.tensor(values))

@@ -38,41 +38,48 @@ class CrossEntropy(Primitive):
     def forward(ctx, x, *weight, target, axis, ignore_index, smoothing, reduction):
         w = weight[0] if weight else None
         n_classes = x.shape[axis]
-        shifted = x - np.amax(x, axis=axis, keepdims=True)
+        shifted = x - x.max(axis=axis, keepdims=True)  # ndarray methods: less call overhead
         e = np.exp(shifted)
-        total = np.sum(e, axis=axis, keepdims=True)
+        total = e.sum(axis=axis, keepdims=True)
         logp = shifted - np.log(total)
         valid = target != ignore_index
-        safe = np.where(valid, target, 0)
-        index = np.expand_dims(safe, axis)
-        picked = np.squeeze(np.take_along_axis(logp, index, axis), axis)
-        w_y = valid.astype(x.dtype) if w is None else w[safe] * valid
-        nll = -(w_y * picked)
+        all_valid = bool(valid.all())
+        safe = target if all_valid else np.where(valid, target, 0)
+        picked = _at_targets(logp, safe, axis)
+        # w_y: each element's weight (0 where ignored); None stands for "all ones"
+        if w is None:
+            w_y = None if all_valid else valid.astype(x.dtype)
+        else:
+            w_y = w[safe] if all_valid else w[safe] * valid
+        nll = -picked if w_y is None else -(w_y * picked)
+        ctx.axis, ctx.safe, ctx.smoothing, ctx.reduction = axis, safe, smoothing, reduction
+        ctx.w_y, ctx.valid, ctx.n_classes = w_y, valid, n_classes
+        ctx.w_b = ctx.w_sum = None
         if smoothing > 0:
             w_b = None if w is None else w.reshape([-1 if a == axis else 1
                                                      for a in range(x.ndim)])
             smooth = -np.sum(logp if w_b is None else logp * w_b, axis=axis)
-            smooth = np.where(valid, smooth, 0).astype(x.dtype, copy=False)
-        ctx.axis, ctx.index, ctx.smoothing, ctx.reduction = axis, index, smoothing, reduction
-        ctx.w_y = w_y
-        ctx.valid = valid
-        ctx.w_b = w_b if smoothing > 0 else None
-        ctx.w_sum = (n_classes if w is None else np.sum(w)) if smoothing > 0 else None
-        ctx.n_classes = n_classes
+            if not all_valid:
+                smooth = np.where(valid, smooth, 0).astype(x.dtype, copy=False)
+            ctx.w_b, ctx.w_sum = w_b, (n_classes if w is None else np.sum(w))
         ctx.save_for_backward(x, e / total)
         if reduction == "none":
             if smoothing == 0:
                 return nll
             return (1 - smoothing) * nll + smooth * (smoothing / n_classes)
-        scale = None
+        out = nll.sum()
+        if smoothing > 0:
+            smooth_sum = smooth.sum()
         if reduction == "mean":
-            scale = np.sum(w_y)
+            scale = target.size if w_y is None else w_y.sum()
             ctx.scale = scale
-        with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: 0/0 = nan, as torch
-            out = np.sum(nll) if scale is None else np.sum(nll) / scale
+            if scale == 0:  # every target ignored: 0/0, nan as in PyTorch
+                return np.asarray(np.nan, x.dtype)
+            out = out / scale
             if smoothing > 0:
-                s = np.sum(smooth) if scale is None else np.sum(smooth) / scale
-                out = (1 - smoothing) * out + s * (smoothing / n_classes)
+                smooth_sum = smooth_sum / scale
+        if smoothing > 0:
+            out = (1 - smoothing) * out + smooth_sum * (smoothing / n_classes)
         return np.asarray(out, dtype=x.dtype)
 
     @staticmethod
@@ -81,45 +88,70 @@ class CrossEntropy(Primitive):
             raise RuntimeError("CrossEntropyBackward: the derivative for 'weight' is not "
                                "implemented (as in PyTorch); detach the class weights")
         x, p = ctx.saved_tensors
-        axis, eps, n_classes = ctx.axis, ctx.smoothing, ctx.n_classes
-        # per-element coefficients of the two terms (target-shaped, before the output gradient)
-        c_nll = ctx.w_y * (1 - eps) if eps > 0 else ctx.w_y
-        c_smooth = ctx.valid * (eps / n_classes) if eps > 0 else None
+        axis, eps, dtype = ctx.axis, ctx.smoothing, x.data.dtype
+        none = (None,) * (len(ctx.needs_input_grad) - 1)
+        # per-element coefficients of the two terms, before the output gradient: arrays
+        # shaped like x with the class axis of size 1, or plain numbers
+        c_nll = 1.0 - eps if ctx.w_y is None else ctx.w_y * (1 - eps)
+        c_smooth = None
+        if eps > 0:
+            c_smooth = eps / ctx.n_classes if ctx.w_y is None else ctx.valid * (
+                eps / ctx.n_classes)
         if ctx.reduction == "mean":
-            # every target ignored: the loss is nan (0/0) but, as in PyTorch, no element
-            # received any gradient, so it is zero rather than nan
+            # all ignored: the loss is nan but no element received a gradient, so it is zero
+            # (as in PyTorch) rather than nan
             scale = ctx.scale if ctx.scale != 0 else np.inf
             c_nll = c_nll / scale
             c_smooth = None if c_smooth is None else c_smooth / scale
-        c_nll = np.expand_dims(c_nll, axis).astype(x.data.dtype, copy=False)
-        if c_smooth is not None:
-            c_smooth = np.expand_dims(c_smooth, axis).astype(x.data.dtype, copy=False)
+        c_nll = _class_axis(c_nll, axis, dtype)
+        c_smooth = None if c_smooth is None else _class_axis(c_smooth, axis, dtype)
         g_e = mv.unsqueeze(g, axis) if ctx.reduction == "none" else g
         if not _grad_state.enabled:
-            return (Tensor._make(_ce_grad_array(p.data, g_e.data, c_nll, c_smooth, ctx)),) + (
-                (None,) * (len(ctx.needs_input_grad) - 1))
+            return (Tensor._make(_ce_grad_array(p.data, g_e.data, c_nll, c_smooth, ctx)),) + none
         # differentiable form: softmax recomputed from the saved logits
         p = nnops.softmax(x, axis)
-        onehot = np.zeros(x.data.shape, x.data.dtype)
-        np.put_along_axis(onehot, ctx.index, 1, axis)
+        onehot = np.zeros(x.data.shape, dtype)
+        _add_at_targets(onehot, ctx.safe, axis, 1)
         gx = (p - _const(onehot)) * (g_e * _const(c_nll))
         if c_smooth is not None:
             w_term = p * ctx.w_sum - (1.0 if ctx.w_b is None else _const(ctx.w_b))
             gx = gx + w_term * (g_e * _const(c_smooth))
-        return (gx,) + (None,) * (len(ctx.needs_input_grad) - 1)
+        return (gx,) + none
 
 
-def _ce_grad_array(p: np.ndarray, g: np.ndarray, c_nll: np.ndarray, c_smooth, ctx) -> np.ndarray:
+def _class_axis(c, axis: int, dtype) -> np.ndarray:
+    """A per-element coefficient as an array that broadcasts against x (class axis of 1)."""
+    c = np.asarray(c)
+    return (np.expand_dims(c, axis) if c.ndim else c).astype(dtype, copy=False)
+
+
+def _at_targets(a: np.ndarray, safe: np.ndarray, axis: int) -> np.ndarray:
+    """``a``'s entries at the target classes (the class axis removed)."""
+    if a.ndim == 2 and axis == 1:  # the common (N, C) case: plain fancy indexing is faster
+        return a[np.arange(a.shape[0]), safe]
+    return np.squeeze(np.take_along_axis(a, np.expand_dims(safe, axis), axis), axis)
+
+
+def _add_at_targets(a: np.ndarray, safe: np.ndarray, axis: int, values) -> None:
+    """``a[target positions] += values`` in place (each position occurs once)."""
+    if a.ndim == 2 and axis == 1:
+        values = np.asarray(values)
+        a[np.arange(a.shape[0]), safe] += values.reshape(-1) if values.ndim else values
+        return
+    index = np.expand_dims(safe, axis)
+    current = np.take_along_axis(a, index, axis)
+    np.put_along_axis(a, index, current + values, axis)
+
+
+def _ce_grad_array(p: np.ndarray, g: np.ndarray, c_nll: np.ndarray, c_smooth,
+                   ctx) -> np.ndarray:
     """The first-order cross-entropy gradient with NumPy only (no graph is being recorded)."""
     coef = g * c_nll
     gx = p * coef
-    at_target = np.take_along_axis(gx, ctx.index, ctx.axis) - np.broadcast_to(
-        coef, ctx.index.shape)
-    np.put_along_axis(gx, ctx.index, at_target, ctx.axis)
+    _add_at_targets(gx, ctx.safe, ctx.axis, -coef)
     if c_smooth is not None:
-        cs = g * c_smooth
         w = 1.0 if ctx.w_b is None else ctx.w_b
-        gx += (p * ctx.w_sum - w) * cs
+        gx += (p * ctx.w_sum - w) * (g * c_smooth)
     return gx
 
 

@@ -1,0 +1,331 @@
+"""``nn.functional``: every layer, activation and loss as a function (PyTorch's names and
+arguments): ``F.relu(x)``, ``F.linear(x, w, b)``, ``F.cross_entropy(logits, y)``.
+
+Activations and layer functions are here; the losses are in ``loss_functions.py`` and are
+re-exported at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..ops import elementwise as ew
+from ..ops import losses as _losses
+from ..ops import nn as _nnops
+from ..ops import reduce as red
+from ..random import Generator, rng
+from ..tensor import Tensor
+from . import primitives as _prim
+
+# ---- activations -----------------------------------------------------------------------------
+
+
+def _maybe_inplace(input: Tensor, inplace: bool, name: str, fn) -> Tensor:
+    if inplace:
+        return ew.inplace(input, name, fn)
+    return fn(input)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0): ``F.relu(x)``."""
+    return _maybe_inplace(input, inplace, "relu_", ew.relu)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else ``negative_slope * x``: ``F.leaky_relu(x, 0.2)``."""
+    def fn(x):
+        return ew.where(x > 0, x, x * negative_slope)
+    return _maybe_inplace(input, inplace, "leaky_relu_", fn)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else ``alpha * (exp(x) - 1)``; exp only sees x <= 0 (no overflow)."""
+    def fn(x):
+        x = ew.floating(x)
+        return ew.where(x > 0, x, ew.expm1(ew.clamp(x, max=0)) * alpha)
+    return _maybe_inplace(input, inplace, "elu_", fn)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) with the exact normal CDF (erf), or its tanh approximation:
+    ``F.gelu(x, approximate='tanh')``."""
+    x = ew.floating(input)
+    if approximate == "none":
+        return x * 0.5 * (ew.erf(x * math.sqrt(0.5)) + 1)
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * (math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5)
+        return x * 0.5 * (ew.tanh(inner) + 1)
+    raise RuntimeError(f"gelu: approximate argument must be either 'none' or 'tanh', got "
+                       f"{approximate!r}")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish): ``F.silu(x)``."""
+    def fn(x):
+        return x * ew.sigmoid(x)
+    return _maybe_inplace(ew.floating(input), inplace, "silu_", fn)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), stable for any x: ``F.sigmoid(x)``."""
+    return ew.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return ew.tanh(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above ``threshold``; no overflow at x = 1e4."""
+    return _losses.softplus(input, beta, threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), exact at large |x|: ``F.logsigmoid(x)``."""
+    return _losses.log_sigmoid(input)
+
+
+def _softmax_dim(name: str, ndim: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``: ``F.softmax(logits, dim=1)``."""
+    if dim is None:
+        dim = _softmax_dim("softmax", input.ndim)
+    return _nnops.softmax(input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None
+                ) -> Tensor:
+    """x - logsumexp(x) along ``dim``, exact at large logits: ``F.log_softmax(logits, 1)``."""
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.ndim)
+    return _nnops.log_softmax(input, dim, dtype)
+
+
+# ---- layers ----------------------------------------------------------------------------------
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` for input (*, in), weight (out, in): ``F.linear(x, w, b)``."""
+    if weight.ndim != 2 or input.ndim == 0:
+        out = input @ weight.T
+        return out if bias is None else out + bias
+    if input.shape[-1] != weight.shape[1]:
+        rows = int(np.prod(input.shape[:-1]))
+        raise RuntimeError(f"linear: mat1 and mat2 shapes cannot be multiplied ({rows}x"
+                           f"{input.shape[-1]} and {weight.shape[1]}x{weight.shape[0]}): input "
+                           f"{tuple(input.shape)}, weight {tuple(weight.shape)}")
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise RuntimeError(f"linear: input ({input.dtype}), weight ({weight.dtype})"
+                           + ("" if bias is None else f" and bias ({bias.dtype})")
+                           + " must have the same dtype; cast the input with .to(dtype)")
+    if bias is None:
+        return _prim.Linear.apply(input, weight)
+    if bias.shape not in ((weight.shape[0],), ()):
+        raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match "
+                           f"out_features={weight.shape[0]}")
+    return _prim.Linear.apply(input, weight, bias)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Generator | None = None) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` when
+    ``training``; the identity otherwise. Draws from ``cr.manual_seed``'s generator."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    x = ew.floating(input)
+    keep = 1.0 - p
+    if keep == 0.0:
+        noise = np.zeros(x.shape, x.dtype)
+    else:
+        draws = rng(generator).random(x.shape, dtype=np.float64)
+        noise = ((draws < keep) / keep).astype(x.dtype)
+    return _maybe_inplace(x, inplace, "dropout_", lambda t: t * Tensor._make(noise))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows of an index tensor: ``F.one_hot(cr.tensor([0, 2]), 3)``."""
+    data = tensor.data
+    if data.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot is only applicable to index tensor of integer type, got "
+                           f"{data.dtype}")
+    if num_classes == -1:
+        if data.size == 0:
+            raise RuntimeError("one_hot: can not infer total number of classes from empty "
+                               "tensor.")
+        num_classes = int(data.max()) + 1
+    if data.size:
+        if data.min() < 0:
+            raise RuntimeError("one_hot: Class values must be non-negative.")
+        if data.max() >= num_classes:
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
+                               f"({num_classes}); got {int(data.max())}.")
+    return Tensor._make((data[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
+        ) -> Tensor:
+    """Pad the last dimensions: ``pad=(left, right)`` for the last, then ``(top, bottom)`` for
+    the one before, ...; negative amounts crop. Only ``mode='constant'`` is implemented:
+    ``F.pad(x, (1, 1), value=0.0)``."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented; only 'constant' is")
+    pad = [int(v) for v in pad]
+    if len(pad) % 2:
+        raise ValueError(f"pad: padding length must be divisible by 2, got {len(pad)}")
+    if len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: padding length {len(pad)} is too large for a {input.ndim}-D "
+                         f"input (at most {2 * input.ndim})")
+    widths = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    for d, ((b, a), s) in enumerate(zip(widths, input.shape)):
+        if s + b + a < 0:
+            raise RuntimeError(f"pad: the input size {s} at dimension {d}, plus negative "
+                               f"padding {b} and {a}, resulted in a negative output size")
+    return _prim.ConstantPad.apply(input, widths=tuple(widths),
+                                   value=0 if value is None else value)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` at the integer ``input``: output ``input.shape + (dim,)``; the row
+    ``padding_idx`` receives no gradient. ``F.embedding(cr.tensor([[0, 2]]), w)``"""
+    if max_norm is not None:
+        raise NotImplementedError("embedding: max_norm (renormalising rows in place) is not "
+                                  "implemented; renormalise the weight explicitly")
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported; use "
+                                  "sparse=False")
+    indices = input.data
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: expected integer indices (int64 or int32), got "
+                           f"{indices.dtype}")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: weight must be 2-D, got shape {tuple(weight.shape)}")
+    rows = weight.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        bad = indices[(indices < 0) | (indices >= rows)].reshape(-1)[0]
+        raise IndexError(f"embedding: index {int(bad)} is out of range for a weight with "
+                         f"{rows} rows")
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within "
+                             f"num_embeddings ({rows})")
+        padding_idx %= rows
+    scale = None
+    if scale_grad_by_freq:
+        counts = np.bincount(indices.reshape(-1), minlength=rows)
+        scale = 1.0 / counts[indices]
+    return _prim.Embedding.apply(weight, indices=indices.astype(np.int64, copy=False),
+                                 padding_idx=padding_idx, scale=scale)
+
+
+# ---- normalization ---------------------------------------------------------------------------
+
+
+def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the last ``len(normalized_shape)`` dimensions (biased variance), then
+    scale and shift: ``F.layer_norm(x, (4,), w, b)``."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        normalized_shape)
+    k = len(shape)
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"layer_norm: given normalized_shape={list(shape)}, expected input "
+                           f"with shape [*, {', '.join(map(str, shape))}], but got input of "
+                           f"size {list(input.shape)}")
+    axes = tuple(range(input.ndim - k, input.ndim))
+    x = ew.floating(input)
+    centered = x - red.mean(x, axes, keepdim=True)
+    var = red.mean(centered * centered, axes, keepdim=True)
+    out = centered * ew.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel (dim 1) over the batch and any trailing dims. In training, batch
+    statistics are used and the running ones updated in place (``new = (1 - momentum) * old +
+    momentum * stat``, unbiased variance); otherwise the running statistics are used."""
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected at least 2-D input (N, C, *), got shape "
+                         f"{tuple(input.shape)}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    count = int(np.prod([input.shape[a] for a in axes]))
+    channel_shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    x = ew.floating(input)
+    if training:
+        if count == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {tuple(input.shape)}")
+        mean = red.mean(x, axes, keepdim=True)
+        centered = x - mean
+        var = red.mean(centered * centered, axes, keepdim=True)
+        with no_grad():
+            if running_mean is not None:
+                new = running_mean.data * (1 - momentum) + mean.data.reshape(-1) * momentum
+                _assign(running_mean, new)
+            if running_var is not None:
+                unbiased = var.data.reshape(-1) * (count / (count - 1))
+                _assign(running_var, running_var.data * (1 - momentum) + unbiased * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be given when "
+                               "training=False")
+        centered = x - running_mean.reshape(channel_shape)
+        var = running_var.reshape(channel_shape)
+    out = centered * ew.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight.reshape(channel_shape)
+    if bias is not None:
+        out = out + bias.reshape(channel_shape)
+    return out
+
+
+def _assign(t: Tensor, value: np.ndarray) -> None:
+    """Overwrite a buffer in place (same array, version bumped) under no_grad."""
+    np.copyto(t.data, value, casting="unsafe")
+    t._bump_version()
+
+
+from .loss_functions import (  # noqa: E402  (re-exported; loss_functions does not import us)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    sigmoid_focal_loss,
+    smooth_l1_loss,
+)
+
+__all__ = [
+    "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "dropout", "elu", "embedding", "gelu", "huber_loss", "l1_loss", "layer_norm", "leaky_relu",
+    "linear", "log_softmax", "logsigmoid", "mse_loss", "nll_loss", "one_hot", "pad", "relu",
+    "relu_", "sigmoid", "sigmoid_focal_loss", "silu", "smooth_l1_loss", "softmax", "softplus",
+    "tanh",
+]
