@@ -110,6 +110,6 @@ def numel(x: Tensor) -> int:
     return x.numel()
 
 
-from . import nn, optim  # noqa: E402  (they build on the names above)
+from . import data, nn, optim  # noqa: E402  (they build on the names above)
 
 __version__ = "0.1.0"
