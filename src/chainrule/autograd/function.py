@@ -146,6 +146,25 @@ def _forward_error(cls, inputs, error: Exception) -> RuntimeError:
     return RuntimeError(f"{cls.__name__.lower()}: {error} (inputs: {described})")
 
 
+def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> list:
+    """What ``save_for_backward`` was given, kept as inputs, the output, or constants."""
+    saved = []
+    for a in arrays:
+        if a is None:
+            saved.append(None)
+            continue
+        for t in inputs:
+            if a is t.data:
+                saved.append((_INPUT, t, t._vc[0]))
+                break
+        else:
+            if a is raw_out or a is result.data:
+                saved.append((_OUTPUT, (result.data, result._vc, 0), result._vc[0]))
+            else:
+                saved.append((_CONSTANT, a, 0))
+    return saved
+
+
 def _edge(t: Tensor):
     if t.grad_fn is not None:
         return (t.grad_fn, t._output_nr)
@@ -175,7 +194,13 @@ class Primitive(Node):
                     return cls._apply_recording(inputs, params)
         ctx = object.__new__(cls)
         try:
-            out = cls.forward(ctx, *[t.data for t in inputs], **params)
+            # spelled out for one and two inputs: this line runs for every op, recorded or not
+            if len(inputs) == 1:
+                out = cls.forward(ctx, inputs[0].data, **params)
+            elif len(inputs) == 2:
+                out = cls.forward(ctx, inputs[0].data, inputs[1].data, **params)
+            else:
+                out = cls.forward(ctx, *[t.data for t in inputs], **params)
         except (ValueError, TypeError) as e:
             raise _forward_error(cls, inputs, e) from None
         result = Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
@@ -217,7 +242,7 @@ class Primitive(Node):
             result._view_of = True
             source._has_views = True
         if ctx._to_save is not None:
-            ctx._saved = [ctx._pack(a, inputs, arrays, raw, result) for a in ctx._to_save]
+            ctx._saved = _pack_saved(ctx._to_save, inputs, raw, result)
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
@@ -225,17 +250,6 @@ class Primitive(Node):
             for hook in list(node_hooks):
                 hook(ctx, arrays, [out], params)
         return result
-
-    @staticmethod
-    def _pack(a, inputs, arrays, raw_out, result):
-        if a is None:
-            return None
-        for t, arr in zip(inputs, arrays):
-            if a is arr:
-                return (_INPUT, t, t._vc[0])
-        if a is raw_out or a is result.data:
-            return (_OUTPUT, (result.data, result._vc, 0), result._vc[0])
-        return (_CONSTANT, a, 0)
 
     def _call_backward(self, grads: list):
         return type(self).backward(self, grads[0])
