@@ -246,7 +246,7 @@ class _Sweep:
         seen = set()
         for g in outs:
             if g is not None:
-                key = id(g.data)
+                key = id(_root_array(g.data))  # g and a view of g share memory too
                 if key in seen:
                     self.shared_arrays.add(key)
                 seen.add(key)
@@ -259,6 +259,12 @@ class _Sweep:
         slot[nr] = g if slot[nr] is None else slot[nr] + g
 
     def _to_leaf(self, leaf: Tensor, g: Tensor) -> None:
+        if self.targets is None and not self.create_graph and not leaf._hooks:
+            # straight into .grad (in place after the first contribution): holding every
+            # weight's gradient until the sweep ends would double the peak memory
+            self._accumulate(leaf, g)
+            return
+        # hooks must see the summed gradient once; grad() and create_graph sum first too
         entry = self.leaf_grads.get(id(leaf))
         if entry is None:
             self.leaf_grads[id(leaf)] = [leaf, g, False]

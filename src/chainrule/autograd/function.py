@@ -146,6 +146,10 @@ def _forward_error(cls, inputs, error: Exception) -> RuntimeError:
     return RuntimeError(f"{cls.__name__.lower()}: {error} (inputs: {described})")
 
 
+# one shared needs_input_grad tuple per pattern (there are few) instead of one per node
+_NEEDS: dict[tuple, tuple] = {}
+
+
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> list:
     """What ``save_for_backward`` was given, kept as inputs, the output, or constants."""
     saved = []
@@ -226,7 +230,7 @@ class Primitive(Node):
             else:
                 edges.append(None)
                 needs.append(False)
-        ctx.needs_input_grad = needs
+        ctx.needs_input_grad = _NEEDS.setdefault(tuple(needs), tuple(needs))
         try:
             raw = cls.forward(ctx, *arrays, **params)
         except (ValueError, TypeError) as e:
@@ -234,8 +238,8 @@ class Primitive(Node):
         # NumPy returns scalars for 0-d results; the array made here is the output from now on
         out = raw if type(raw) is np.ndarray else np.asarray(raw)
         result = Tensor._make(out, ctx, 0)
-        ctx.next_functions = edges
-        ctx._meta = meta
+        ctx.next_functions = tuple(edges)  # tuples: a graph of 100,000 nodes holds them all
+        ctx._meta = tuple(meta)
         if cls.is_view and np.may_share_memory(out, arrays[0]):
             source = inputs[0]
             result._vc = source._vc
