@@ -25,7 +25,8 @@ test: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 tests
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/op_overhead.py
+	-$(BIN)/pip install -q -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
