@@ -13,7 +13,6 @@ import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,13 +59,41 @@ def run_worker(framework: str, bench: str, threads: int = 1, unset_blas_override
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"framework": framework, "bench": bench, "error": f"timed out after {timeout:.0f} s"}
+        return {"framework": framework, "bench": bench, "threads": threads,
+                "variant": options.get("variant"), "error": f"timed out after {timeout:.0f} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        return {"framework": framework, "bench": bench,
-                "error": f"exit {proc.returncode}: {tail[:300]}"}
+        return {"framework": framework, "bench": bench, "threads": threads,
+                "variant": options.get("variant"), "error": f"exit {proc.returncode}: {tail[:300]}"}
     return json.loads(lines[-1])
+
+
+def best_of_rounds(jobs: list[tuple[str, Callable[[], dict]]], rounds: int) -> list[dict]:
+    """Run every ``(label, job)`` ``rounds`` times, interleaved (A B C A B C ...), and keep for
+    each label the round with the lowest median: on a machine shared with other work, load that
+    comes and goes then hits every framework alike instead of whichever ran during it. A job
+    that fails is not retried."""
+    best: dict[str, dict] = {}
+    medians: dict[str, list] = {}
+    for _ in range(rounds):
+        for label, job in jobs:
+            if label in best and "error" in best[label]:
+                continue
+            r = job()
+            r["label"] = label
+            if "error" in r:
+                best[label] = r
+                continue
+            medians.setdefault(label, []).append(r["median_s"])
+            if label not in best or r["median_s"] < best[label]["median_s"]:
+                best[label] = r
+    out = []
+    for label, _ in jobs:
+        r = best[label]
+        r["round_medians_s"] = medians.get(label, [])
+        out.append(r)
+    return out
 
 
 # ---- inside a worker -----------------------------------------------------------------------
@@ -116,25 +143,6 @@ def rss_kib() -> tuple[int, int]:
             if line.startswith(("VmRSS:", "VmHWM:")):
                 values[line.split(":")[0]] = int(line.split()[1])
     return values.get("VmRSS", -1), values.get("VmHWM", -1)
-
-
-class TracedPeak:
-    """Peak bytes that Python and NumPy allocated inside the block, above the level at entry."""
-
-    def __enter__(self) -> TracedPeak:
-        self.started = not tracemalloc.is_tracing()
-        if self.started:
-            tracemalloc.start()
-        tracemalloc.reset_peak()
-        self.base, _ = tracemalloc.get_traced_memory()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        current, peak = tracemalloc.get_traced_memory()
-        self.peak = peak - self.base
-        self.retained = current - self.base
-        if self.started:
-            tracemalloc.stop()
 
 
 # ---- describing the machine ------------------------------------------------------------------

@@ -98,7 +98,11 @@ def checkpoint(fn: Callable, *args: Any, preserve_rng_state: bool = True) -> Any
     Gradients equal those of ``fn(*args)``. Tensors that ``fn`` uses without receiving them as
     arguments (parameters) get their ``.grad`` during the recomputation, as with PyTorch's
     reentrant checkpoint; for the same reason ``autograd.grad`` and ``backward(inputs=...)``
-    through a checkpoint still accumulate into those tensors' ``.grad``.
+    through a checkpoint still accumulate into those tensors' ``.grad``, and double backward
+    (``create_graph=True``) raises. ``preserve_rng_state`` restores the global generator
+    (``cr.manual_seed``'s), not explicitly passed ``cr.Generator`` objects. When no argument
+    requires grad the output still does (parameters inside ``fn`` may), even if nothing in
+    ``fn`` turns out to need a gradient.
     """
     if not callable(fn):
         raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
