@@ -243,13 +243,9 @@ class _Sweep:
         root array keeps its identity), so this, the roots and captured gradients are all the
         sharing there is.
         """
-        seen = set()
-        for g in outs:
-            if g is not None:
-                key = id(_root_array(g.data))  # g and a view of g share memory too
-                if key in seen:
-                    self.shared_arrays.add(key)
-                seen.add(key)
+        roots = [id(_root_array(g.data)) for g in outs if g is not None]  # a view shares too
+        if len(set(roots)) < len(roots):  # rare: most rules return fresh arrays
+            self.shared_arrays.update(k for k in roots if roots.count(k) > 1)
 
     def _to_node(self, node: Node, nr: int, g: Tensor) -> None:
         slot = self.buffers.get(id(node))
