@@ -26,7 +26,7 @@ class Node:
     # next_functions: per input, (node or leaf Tensor, output index), or None (no gradient)
     next_functions: tuple = ()
     _meta: tuple = ()  # per input: (shape, dtype), to validate and un-broadcast gradients
-    _saved: tuple | None = ()
+    _saved: list | tuple | None = ()  # packed saved values; None once freed
     _released = False
     _hooks_by_output: dict | None = None
     _retained: dict | None = None
@@ -90,7 +90,7 @@ class Node:
         return self._retained is not None and output_nr in self._retained
 
     # ---- the backward call, validated ------------------------------------------------------
-    def _backward(self, grads: list) -> tuple:
+    def _backward(self, grads: list) -> list:
         """Run the rule and return one checked gradient (or None) per input."""
         result = self._call_backward(grads)
         if not isinstance(result, tuple):
