@@ -18,7 +18,26 @@ def _index(size: int, idx: Any) -> int:
     return idx % size
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """Children named 0..n-1: deletion, length and iteration shared by Sequential and
+    ModuleList."""
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)
+        doomed = keys[idx] if isinstance(idx, slice) else [keys[_index(len(self), idx)]]
+        for key in doomed:
+            delattr(self, key)
+        # renumber so that the names stay 0..n-1, as PyTorch does
+        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_NumberedModules):
     """Modules applied one after the other: ``nn.Sequential(nn.Linear(2, 8), nn.ReLU(),
     nn.Linear(8, 1))``; an ``OrderedDict`` names the steps."""
 
@@ -45,20 +64,6 @@ class Sequential(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         key = list(self._modules)[_index(len(self), idx)]
         setattr(self, key, module)
-
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)
-        doomed = keys[idx] if isinstance(idx, slice) else [keys[_index(len(self), idx)]]
-        for key in doomed:
-            delattr(self, key)
-        # renumber so that the names stay 0..n-1, as PyTorch does
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
@@ -103,7 +108,7 @@ class Sequential(Module):
         return module
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules whose parameters the parent sees: ``self.layers =
     nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])``."""
 
@@ -119,19 +124,6 @@ class ModuleList(Module):
 
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(str(_index(len(self), idx)), module)
-
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)
-        doomed = keys[idx] if isinstance(idx, slice) else [keys[_index(len(self), idx)]]
-        for key in doomed:
-            delattr(self, key)
-        self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
