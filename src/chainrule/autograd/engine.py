@@ -151,12 +151,13 @@ class _Sweep:
         self.captured: dict = {}
         self.targets = None if targets is None else {_target_key(t): t for t in targets}
         self.buffers: dict[int, list] = {}
-        self.leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient]
+        # id(leaf) -> [leaf, summed gradient, whether this sweep owns the sum's array]
+        self.leaf_grads: dict[int, list] = {}
         # ids of gradient arrays that more than one holder may see: a leaf storing one copies it
         self.shared_arrays: set[int] = set()
         root_nodes = []
         for t, g in zip(roots, root_grads):
-            self.shared_arrays.add(id(g.data))  # the caller still holds it
+            self.shared_arrays.add(id(_root_array(g.data)))  # the caller still holds it
             if t.grad_fn is None:
                 self._to_leaf(t, g)
             else:
@@ -226,15 +227,15 @@ class _Sweep:
                 tensor = node._retained[nr]()
                 if tensor is not None:
                     self._accumulate(tensor, g)
-                    self.shared_arrays.add(id(g.data))  # g flows on to the inputs too
+                    self.shared_arrays.add(id(_root_array(g.data)))  # g flows on to the inputs too
             key = (id(node), nr)
             if self.targets is not None and key in self.targets:
                 if self.capture:
                     self.captured[key] = g
-                    self.shared_arrays.add(id(g.data))
+                    self.shared_arrays.add(id(_root_array(g.data)))
                 elif not node._retained or nr not in node._retained:
                     self._accumulate(self.targets[key], g)
-                    self.shared_arrays.add(id(g.data))
+                    self.shared_arrays.add(id(_root_array(g.data)))
 
     def _mark_repeated(self, outs: list) -> None:
         """A rule that sends one array to several inputs (``Add``: ``g, g``) shares it.
