@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -155,6 +156,8 @@ class _Sweep:
         self.leaf_grads: dict[int, list] = {}
         # ids of gradient arrays that more than one holder may see: a leaf storing one copies it
         self.shared_arrays: set[int] = set()
+        # nodes that have received a gradient and wait for their backward, as (-seq, node)
+        self.ready: list[tuple[int, Node]] = []
         root_nodes = []
         for t, g in zip(roots, root_grads):
             self.shared_arrays.add(id(_root_array(g.data)))  # the caller still holds it
@@ -163,14 +166,13 @@ class _Sweep:
             else:
                 self._to_node(t.grad_fn, t._output_nr, g)
                 root_nodes.append(t.grad_fn)
-        self.order = topological_order(root_nodes)
-        self.needed = None if self.targets is None else self._needed_nodes()
+        self.needed = None if self.targets is None else self._needed_nodes(root_nodes)
 
-    def _needed_nodes(self) -> set[int]:
+    def _needed_nodes(self, root_nodes: list[Node]) -> set[int]:
         """Nodes on some path to a target: the only ones whose backward must run."""
         targets = self.targets
         needed: set[int] = set()
-        for node in reversed(self.order):
+        for node in reversed(topological_order(root_nodes)):
             for edge in node.next_functions:
                 if edge is None:
                     continue
@@ -185,20 +187,25 @@ class _Sweep:
         return needed
 
     def run(self, retain_graph: bool) -> None:
-        buffers, needed, targets = self.buffers, self.needed, self.targets
+        """Run the waiting node created last until none waits.
+
+        Every consumer of a node's outputs was created after it, so when a node comes first
+        its gradient is complete: no topological sort is needed (PyTorch orders by creation
+        too).
+        """
+        buffers, needed, targets, ready = self.buffers, self.needed, self.targets, self.ready
         with set_grad_enabled(self.create_graph):
-            for node in self.order:
-                grads = buffers.pop(id(node), None)
-                if grads is None:
-                    continue
+            while ready:
+                node = heappop(ready)[1]
+                grads = buffers.pop(id(node))
                 if node._hooks_by_output or node._retained or targets:
                     self._visit_outputs(node, grads)
-                if needed is not None and id(node) not in needed:
-                    continue
+                    if needed is not None and id(node) not in needed:
+                        continue
                 outs = node._backward(grads)
                 if anomaly.enabled:
                     anomaly.check_backward(node, outs, grads)
-                if not retain_graph:
+                if not retain_graph and node._saved:
                     node._release()
                 if len(outs) > 1:
                     self._mark_repeated(outs)
@@ -206,10 +213,16 @@ class _Sweep:
                     if g is None:
                         continue
                     child, nr = edge
-                    if isinstance(child, Node):
-                        self._to_node(child, nr, g)
-                    else:
+                    if isinstance(child, Tensor):  # a leaf (Parameter is a Tensor too)
                         self._to_leaf(child, g)
+                        continue
+                    # _to_node, inlined: this runs once per edge of the graph
+                    slot = buffers.get(id(child))
+                    if slot is None:
+                        slot = buffers[id(child)] = [None] * child._n_outputs
+                        heappush(ready, (-child._seq, child))
+                    # out of place: g may be the array another node or leaf also received
+                    slot[nr] = g if slot[nr] is None else slot[nr] + g
             self._finish_leaves()
 
     def _visit_outputs(self, node: Node, grads: list) -> None:
@@ -244,7 +257,8 @@ class _Sweep:
         root array keeps its identity), so this, the roots and captured gradients are all the
         sharing there is.
         """
-        roots = [id(_root_array(g.data)) for g in outs if g is not None]  # a view shares too
+        roots = [id(g.data if g.data.base is None else _root_array(g.data))  # a view shares too
+                 for g in outs if g is not None]
         if len(set(roots)) < len(roots):  # rare: most rules return fresh arrays
             self.shared_arrays.update(k for k in roots if roots.count(k) > 1)
 
@@ -252,6 +266,7 @@ class _Sweep:
         slot = self.buffers.get(id(node))
         if slot is None:
             slot = self.buffers[id(node)] = [None] * node._n_outputs
+            heappush(self.ready, (-node._seq, node))
         # out of place: g may be the array another node or leaf also received
         slot[nr] = g if slot[nr] is None else slot[nr] + g
 

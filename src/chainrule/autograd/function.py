@@ -6,6 +6,7 @@ reads ``next_functions`` (where each input's gradient goes) and calls ``_backwar
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,10 @@ from .graph import node_hooks
 # so that node -> output -> node is no reference cycle), or a constant array.
 _INPUT, _OUTPUT, _CONSTANT = 0, 1, 2
 
+# Creation order of the nodes: a node's inputs always exist before it, so a node has a smaller
+# number than every node that consumes its outputs (the engine's schedule rests on that).
+_sequence = itertools.count()
+
 
 class Node:
     """What the engine sees of an op: edges to the inputs' nodes and a backward rule."""
@@ -31,6 +36,7 @@ class Node:
     _hooks_by_output: dict | None = None
     _retained: dict | None = None
     _n_outputs = 1
+    _seq = -1  # creation number; set for every recorded node
     _trace = None  # where the op was created, kept in anomaly mode only
 
     def name(self) -> str:
@@ -90,23 +96,30 @@ class Node:
         return self._retained is not None and output_nr in self._retained
 
     # ---- the backward call, validated ------------------------------------------------------
-    def _backward(self, grads: list) -> list:
+    def _backward(self, grads: list) -> list | tuple:
         """Run the rule and return one checked gradient (or None) per input."""
         result = self._call_backward(grads)
-        if not isinstance(result, tuple):
+        if type(result) is not tuple:
             result = (result,)
-        if len(result) != len(self.next_functions):
+        edges = self.next_functions
+        if len(result) != len(edges):
             raise RuntimeError(f"{self.name()}: backward returned {len(result)} gradients, "
-                               f"expected {len(self.next_functions)} (one per forward input)")
-        checked = []
-        for i, (g, edge, meta) in enumerate(zip(result, self.next_functions, self._meta)):
-            if g is None or edge is None:
-                checked.append(None)
+                               f"expected {len(edges)} (one per forward input)")
+        checked = None  # the rule's own tuple while every gradient is already right
+        for i, meta in enumerate(self._meta):
+            g = result[i]
+            if g is None:
+                continue
+            if edges[i] is None:
+                fixed = None
             elif type(g) is Tensor and g.data.shape == meta[0] and g.data.dtype == meta[1]:
-                checked.append(g)
+                continue
             else:
-                checked.append(self._check_grad(i, g))
-        return checked
+                fixed = self._check_grad(i, g)
+            if checked is None:
+                checked = list(result)
+            checked[i] = fixed
+        return result if checked is None else checked
 
     def _check_grad(self, i: int, g: Any) -> Tensor:
         shape, dtype = self._meta[i]
@@ -215,6 +228,7 @@ class Primitive(Node):
     @classmethod
     def _apply_recording(cls, inputs: tuple, params: dict) -> Tensor:
         ctx = object.__new__(cls)
+        ctx._seq = next(_sequence)
         ctx._to_save = None
         arrays, meta, edges, needs = [], [], [], []
         for t in inputs:
@@ -315,6 +329,7 @@ class Function(Node):
                                 f"{type(o).__name__}")
         if not record:
             return outputs
+        ctx._seq = next(_sequence)
         ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
         ctx._meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
                           for a in args)
