@@ -207,7 +207,7 @@ class _Sweep:
                     anomaly.check_backward(node, outs, grads)
                 if not retain_graph and node._saved:
                     node._release()
-                if len(outs) > 1:
+                if len(outs) > 1 and self._may_share(outs):
                     self._mark_repeated(outs)
                 for edge, g in zip(node.next_functions, outs):
                     if g is None:
@@ -250,7 +250,18 @@ class _Sweep:
                     self._accumulate(self.targets[key], g)
                     self.shared_arrays.add(id(_root_array(g.data)))
 
-    def _mark_repeated(self, outs: list) -> None:
+    @staticmethod
+    def _may_share(outs: list | tuple) -> bool:
+        """False when the gradients are distinct fresh arrays (no view, no repeat): the rule."""
+        if len(outs) == 2:
+            g0, g1 = outs
+            if g0 is None or g1 is None:
+                return False
+            x, y = g0.data, g1.data
+            return x is y or x.base is not None or y.base is not None
+        return True
+
+    def _mark_repeated(self, outs: list | tuple) -> None:
         """A rule that sends one array to several inputs (``Add``: ``g, g``) shares it.
 
         Rules otherwise return fresh arrays, or their incoming gradient or a view of it (the

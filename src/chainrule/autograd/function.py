@@ -54,7 +54,15 @@ class Node:
                 "autograd.grad(). Specify retain_graph=True if you need to backward through the "
                 "graph a second time or if you need to access saved tensors after calling "
                 "backward.")
-        return tuple([self._unpack(entry) for entry in self._saved])
+        tensors = []
+        for entry in self._saved:
+            if entry is not None and entry[0] == _INPUT:  # the common case, inlined
+                tensor, version = entry[1], entry[2]
+                if tensor._vc[0] == version:
+                    tensors.append(tensor)
+                    continue
+            tensors.append(self._unpack(entry))
+        return tuple(tensors)
 
     def _unpack(self, entry) -> Tensor | None:
         if entry is None:
@@ -159,23 +167,25 @@ def _forward_error(cls, inputs, error: Exception) -> RuntimeError:
     return RuntimeError(f"{cls.__name__.lower()}: {error} (inputs: {described})")
 
 
+_make = Tensor._make  # bound once: the ops' constructor is called for every op
+
 # one shared needs_input_grad tuple per pattern (there are few) instead of one per node
 _NEEDS: dict[tuple, tuple] = {}
+_NEEDS_ONE = (True,)
 
 
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> list:
     """What ``save_for_backward`` was given, kept as inputs, the output, or constants."""
     saved = []
     for a in arrays:
-        if a is None:
-            saved.append(None)
-            continue
         for t in inputs:
             if a is t.data:
                 saved.append((_INPUT, t, t._vc[0]))
                 break
         else:
-            if a is raw_out or a is result.data:
+            if a is None:
+                saved.append(None)
+            elif a is raw_out or a is result.data:
                 saved.append((_OUTPUT, (result.data, result._vc, 0), result._vc[0]))
             else:
                 saved.append((_CONSTANT, a, 0))
@@ -220,7 +230,7 @@ class Primitive(Node):
                 out = cls.forward(ctx, *[t.data for t in inputs], **params)
         except (ValueError, TypeError) as e:
             raise _forward_error(cls, inputs, e) from None
-        result = Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
+        result = _make(out if type(out) is np.ndarray else np.asarray(out))
         if cls.is_view and np.may_share_memory(result.data, inputs[0].data):
             result._vc = inputs[0]._vc
         return result
@@ -230,30 +240,41 @@ class Primitive(Node):
         ctx = object.__new__(cls)
         ctx._seq = next(_sequence)
         ctx._to_save = None
-        arrays, meta, edges, needs = [], [], [], []
-        for t in inputs:
-            a = t.data
-            arrays.append(a)
-            meta.append((a.shape, a.dtype))
-            if t.grad_fn is not None:
-                edges.append((t.grad_fn, t._output_nr))
-                needs.append(True)
-            elif t._rg:
-                edges.append((t, 0))
-                needs.append(True)
-            else:
-                edges.append(None)
-                needs.append(False)
-        ctx.needs_input_grad = _NEEDS.setdefault(tuple(needs), tuple(needs))
+        # (comprehensions are calls before Python 3.12: plain loops here, the hottest path)
+        if len(inputs) == 1:  # the commonest arity; apply saw that x requires grad
+            x = inputs[0]
+            a = x.data
+            arrays = (a,)
+            ctx.next_functions = ((x.grad_fn, x._output_nr) if x.grad_fn is not None
+                                  else (x, 0),)
+            ctx._meta = ((a.shape, a.dtype),)
+            ctx.needs_input_grad = _NEEDS_ONE
+        else:
+            arrays, meta, edges, needs = [], [], [], []
+            for t in inputs:
+                a = t.data
+                arrays.append(a)
+                meta.append((a.shape, a.dtype))
+                if t.grad_fn is not None:
+                    edges.append((t.grad_fn, t._output_nr))
+                    needs.append(True)
+                elif t._rg:
+                    edges.append((t, 0))
+                    needs.append(True)
+                else:
+                    edges.append(None)
+                    needs.append(False)
+            ctx.next_functions = tuple(edges)  # tuples: a graph of 100,000 nodes holds them all
+            ctx._meta = tuple(meta)
+            needs = tuple(needs)
+            ctx.needs_input_grad = _NEEDS.get(needs) or _NEEDS.setdefault(needs, needs)
         try:
             raw = cls.forward(ctx, *arrays, **params)
         except (ValueError, TypeError) as e:
             raise _forward_error(cls, inputs, e) from None
         # NumPy returns scalars for 0-d results; the array made here is the output from now on
         out = raw if type(raw) is np.ndarray else np.asarray(raw)
-        result = Tensor._make(out, ctx, 0)
-        ctx.next_functions = tuple(edges)  # tuples: a graph of 100,000 nodes holds them all
-        ctx._meta = tuple(meta)
+        result = _make(out, ctx, 0)
         if cls.is_view and np.may_share_memory(out, arrays[0]):
             source = inputs[0]
             result._vc = source._vc
@@ -266,7 +287,7 @@ class Primitive(Node):
             _anomaly.check_forward(ctx, inputs, out)
         if node_hooks:
             for hook in list(node_hooks):
-                hook(ctx, arrays, [out], params)
+                hook(ctx, list(arrays), [out], params)
         return result
 
     def _call_backward(self, grads: list):

@@ -134,7 +134,8 @@ class Mul(Primitive):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
-        return (g * y if need_x else None), (g * x if need_y else None)
+        # g, x and y share one dtype (``operands`` cast them): the rule applies Mul directly
+        return (Mul.apply(g, y) if need_x else None), (Mul.apply(g, x) if need_y else None)
 
 
 class Div(Primitive):
