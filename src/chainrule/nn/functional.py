@@ -124,7 +124,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         out = input @ weight.T
         return out if bias is None else out + bias
     if input.shape[-1] != weight.shape[1]:
-        rows = int(np.prod(input.shape[:-1]))
+        rows = math.prod(input.shape[:-1])
         raise RuntimeError(f"linear: mat1 and mat2 shapes cannot be multiplied ({rows}x"
                            f"{input.shape[-1]} and {weight.shape[1]}x{weight.shape[0]}): input "
                            f"{tuple(input.shape)}, weight {tuple(weight.shape)}")
@@ -273,7 +273,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ValueError(f"batch_norm: expected at least 2-D input (N, C, *), got shape "
                          f"{tuple(input.shape)}")
     axes = (0,) + tuple(range(2, input.ndim))
-    count = int(np.prod([input.shape[a] for a in axes]))
+    count = math.prod(input.shape[a] for a in axes)
     channel_shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     x = ew.floating(input)
     if training:

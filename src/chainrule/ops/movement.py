@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Primitive
@@ -14,11 +16,11 @@ class Reshape(Primitive):
 
     @staticmethod
     def forward(ctx, x, shape):
-        return np.reshape(x, shape)
+        return x.reshape(shape)  # ndarray methods: a fifth of np.reshape's call overhead
 
     @staticmethod
     def backward(ctx, g):
-        return reshape(g, ctx._meta[0][0])
+        return Reshape.apply(g, shape=ctx._meta[0][0])  # a valid shape: no reshape() checks
 
 
 class Permute(Primitive):
@@ -27,11 +29,27 @@ class Permute(Primitive):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return np.transpose(x, dims)
+        return x.transpose(dims)
 
     @staticmethod
     def backward(ctx, g):
         return permute(g, tuple(np.argsort(ctx.dims)))
+
+
+def broadcast_view(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """``np.broadcast_to(x, shape)``: a read-only view with zero strides on the broadcast axes,
+    made directly for a contiguous ``x`` (np.broadcast_to builds an iterator: 3 us a call)."""
+    lead = len(shape) - x.ndim
+    if lead < 0 or x.size == 0 or not x.flags.c_contiguous:
+        return np.broadcast_to(x, shape)
+    strides = [0] * lead
+    for n, s, stride in zip(x.shape, shape[lead:], x.strides):
+        if n != s and n != 1:
+            raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
+        strides.append(stride if n == s else 0)
+    view = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
+    view.flags.writeable = False
+    return view
 
 
 class Expand(Primitive):
@@ -41,7 +59,7 @@ class Expand(Primitive):
 
     @staticmethod
     def forward(ctx, x, shape):
-        return np.broadcast_to(x, shape)
+        return broadcast_view(x, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -56,12 +74,12 @@ class SumTo(Primitive):
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
-        out = np.sum(x, axis=axes, keepdims=True) if axes else x
+        out = x.sum(axis=axes, keepdims=True) if axes else x
         return out.reshape(shape)
 
     @staticmethod
     def backward(ctx, g):
-        return expand(g, ctx._meta[0][0])
+        return Expand.apply(g, shape=ctx._meta[0][0])  # a valid shape: no expand() checks
 
 
 class Flip(Primitive):
@@ -87,7 +105,7 @@ def reshape(x: Tensor, shape) -> Tensor:
     shape = _shape_tuple(shape) if isinstance(shape, tuple) else tuple(shape)
     if shape == x.data.shape:
         return Reshape.apply(x, shape=shape)
-    known = int(np.prod([s for s in shape if s != -1]))
+    known = math.prod(s for s in shape if s != -1)
     inferred = shape.count(-1)
     size = x.data.size
     valid = inferred <= 1 and all(s >= -1 for s in shape) and (
@@ -106,7 +124,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shape = x.data.shape
-    return reshape(x, shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+    return reshape(x, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:

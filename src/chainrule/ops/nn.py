@@ -15,8 +15,8 @@ class Softmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        e = np.exp(x - np.amax(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        e = np.exp(x - x.max(axis=axis, keepdims=True))  # ndarray methods: less overhead
+        out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
@@ -32,8 +32,8 @@ class LogSoftmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        shifted = x - np.amax(x, axis=axis, keepdims=True)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -40,16 +41,18 @@ def keepdim_shape(shape: tuple, axes: tuple) -> tuple:
 
 def expand_reduced(g: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes (the backward of a sum)."""
+    # the shapes are right by construction: the primitives directly, without the user-facing
+    # checks of reshape() and expand()
     if not keepdim:
-        g = mv.reshape(g, keepdim_shape(shape, axes))
-    return mv.expand(g, shape)
+        g = mv.Reshape.apply(g, shape=keepdim_shape(shape, axes))
+    return g if g.data.shape == shape else mv.Expand.apply(g, shape=shape)
 
 
 class Sum(Primitive):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
-        return np.sum(x, axis=axes, keepdims=keepdim)
+        return x.sum(axis=axes, keepdims=keepdim)  # the method: half np.sum's overhead
 
     @staticmethod
     def backward(ctx, g):
@@ -71,7 +74,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x.data.dtype}")
     axes = reduced_axes(dim, x.data.ndim, "mean")
-    count = int(np.prod([x.data.shape[a] for a in axes]))
+    count = math.prod(x.data.shape[a] for a in axes)
     total = Sum.apply(x, axes=axes, keepdim=keepdim)
     return total / count if count else total * np.nan
 
@@ -221,7 +224,7 @@ def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=No
     if unbiased is not None:
         correction = 1 if unbiased else 0
     axes = reduced_axes(dim, x.data.ndim, "var")
-    count = int(np.prod([x.data.shape[a] for a in axes]))
+    count = math.prod(x.data.shape[a] for a in axes)
     centered = x - mean(x, axes, keepdim=True)
     total = sum(centered * centered, axes, keepdim=keepdim)
     denominator = count - correction
