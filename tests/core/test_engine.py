@@ -49,6 +49,31 @@ def test_hundred_thousand_op_chain_backpropagates():
     np.testing.assert_allclose(x.grad.item(), 1.0000001 ** 100_000, rtol=1e-9)
 
 
+def test_a_node_runs_once_with_every_path_summed_however_unequal_their_depths():
+    # the engine runs nodes newest first; h's consumers (a 200-op branch, a 1-op branch and
+    # one made after a second leaf was used) must all have delivered before h's hook fires
+    x, w = leaf([0.5, -1.0]), leaf(0.3)
+    h = x.tanh()
+    seen = []
+    h.register_hook(lambda g: seen.append(g.numpy().copy()))
+    deep = h
+    for _ in range(100):
+        deep = (deep * w).sin()
+    y = (deep + h * 2 + (w * h).exp()).sum()
+    y.backward()
+    t, tw = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in ([0.5, -1.0], 0.3))
+    th = t.tanh()
+    th.retain_grad()
+    tdeep = th
+    for _ in range(100):
+        tdeep = (tdeep * tw).sin()
+    (tdeep + th * 2 + (tw * th).exp()).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], th.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w.grad.item(), tw.grad.item(), rtol=1e-12)
+
+
 def test_grad_accumulates_across_backward_calls():
     x = leaf([1.0, -2.0])
     (x * 2).sum().backward()

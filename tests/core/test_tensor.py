@@ -197,3 +197,28 @@ def test_split_chunk_unbind_shapes():
 ])
 def test_float_repr_matches_torch(values):
     assert repr(cr.tensor(values)) == repr(torch.tensor(values))
+
+
+@pytest.mark.parametrize("shape, target", [
+    ((), (3, 4)), ((1,), (2, 3)), ((3, 1), (2, 3, 4)), ((1, 1), (32, 1)), ((4,), (4,)),
+    ((2, 3), (5, 2, 3)), ((0, 1), (0, 3)), ("strided", (4, 2, 2))])
+def test_broadcast_view_is_numpys_broadcast_to(shape, target):
+    from chainrule.ops.movement import broadcast_view
+
+    if shape == "strided":
+        x = np.arange(6.0).reshape(2, 3)[:, ::2]  # not contiguous: NumPy's own path
+    else:
+        x = np.arange(1, int(np.prod(shape)) + 1, dtype=np.float32).reshape(shape)
+    view, expected = broadcast_view(x, target), np.broadcast_to(x, target)
+    assert view.shape == expected.shape and view.dtype == x.dtype
+    np.testing.assert_array_equal(view, expected)
+    assert not view.flags.writeable
+    assert x.size == 0 or np.shares_memory(view, x)
+
+
+@pytest.mark.parametrize("shape, target", [((3,), (4,)), ((2, 3), (3,)), ((2, 1), (3, 3))])
+def test_broadcast_view_refuses_what_does_not_broadcast(shape, target):
+    from chainrule.ops.movement import broadcast_view
+
+    with pytest.raises(ValueError):
+        broadcast_view(np.ones(shape), target)
