@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,13 +117,18 @@ def time_steps(step: Callable[[], object], steps: int, warmup: int) -> dict:
     for _ in range(warmup):
         step()
     times = []
+    faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(steps):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
     times.sort()
+    # minor page faults: memory the allocator handed back to the OS and takes again each step
+    # (glibc trims the heap after large frees); they can cost more than the arithmetic
     return {"median_s": statistics.median(times), "p10_s": times[len(times) // 10],
-            "p90_s": times[(len(times) * 9) // 10], "n": len(times)}
+            "p90_s": times[(len(times) * 9) // 10], "n": len(times),
+            "page_faults_per_step": faults / len(times)}
 
 
 def reset_peak_rss() -> bool:

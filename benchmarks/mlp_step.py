@@ -35,11 +35,11 @@ def report(results: list[dict], floor_label="hand-written NumPy", ref_label="PyT
     ok = {r["label"]: r for r in results if "error" not in r}
     floor, ref = ok.get(floor_label), ok.get(ref_label)
     lines = [f"| framework | step (median) | p10-p90 | vs {floor_label} | vs {ref_label} | "
-             "first loss | BLAS kernel | medians of all rounds |",
-             "|---|---:|---:|---:|---:|---:|---|---|"]
+             "first loss | page faults / step | BLAS kernel | medians of all rounds |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['label']} | failed: {r['error']} | | | | | | |")
+            lines.append(f"| {r['label']} | failed: {r['error']} | | | | | | | |")
             continue
         kernel = ", ".join(f"{b.get('internal_api')} {b.get('architecture')}"
                            for b in r.get("blas", []) if b.get("internal_api")) or "—"
@@ -47,7 +47,8 @@ def report(results: list[dict], floor_label="hand-written NumPy", ref_label="PyT
         vs_ref = f"{r['median_s'] / ref['median_s']:.2f}x" if ref else "—"
         lines.append(f"| {r['label']} | {H.fmt_time(r['median_s'])} | "
                      f"{H.fmt_time(r['p10_s'])}-{H.fmt_time(r['p90_s'])} | {vs_floor} | "
-                     f"{vs_ref} | {r['first_loss']:.6f} | {kernel} | "
+                     f"{vs_ref} | {r['first_loss']:.6f} | {r['page_faults_per_step']:.0f} | "
+                     f"{kernel} | "
                      + " / ".join(H.fmt_time(m) for m in r.get("round_medians_s", [])) + " |")
     return "\n".join(lines)
 
