@@ -172,6 +172,7 @@ _make = Tensor._make  # bound once: the ops' constructor is called for every op
 # one shared needs_input_grad tuple per pattern (there are few) instead of one per node
 _NEEDS: dict[tuple, tuple] = {}
 _NEEDS_ONE = (True,)
+_NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))  # [x][y]
 
 
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> list:
@@ -249,24 +250,27 @@ class Primitive(Node):
                                   else (x, 0),)
             ctx._meta = ((a.shape, a.dtype),)
             ctx.needs_input_grad = _NEEDS_ONE
+        elif len(inputs) == 2:  # binary ops, spelled out too
+            x, y = inputs
+            a, b = x.data, y.data
+            arrays = (a, b)
+            edge_x = ((x.grad_fn, x._output_nr) if x.grad_fn is not None
+                      else (x, 0) if x._rg else None)
+            edge_y = ((y.grad_fn, y._output_nr) if y.grad_fn is not None
+                      else (y, 0) if y._rg else None)
+            ctx.next_functions = (edge_x, edge_y)
+            ctx._meta = ((a.shape, a.dtype), (b.shape, b.dtype))
+            ctx.needs_input_grad = _NEEDS_TWO[edge_x is not None][edge_y is not None]
         else:
-            arrays, meta, edges, needs = [], [], [], []
+            arrays, meta, edges = [], [], []
             for t in inputs:
                 a = t.data
                 arrays.append(a)
                 meta.append((a.shape, a.dtype))
-                if t.grad_fn is not None:
-                    edges.append((t.grad_fn, t._output_nr))
-                    needs.append(True)
-                elif t._rg:
-                    edges.append((t, 0))
-                    needs.append(True)
-                else:
-                    edges.append(None)
-                    needs.append(False)
+                edges.append(_edge(t))
             ctx.next_functions = tuple(edges)  # tuples: a graph of 100,000 nodes holds them all
             ctx._meta = tuple(meta)
-            needs = tuple(needs)
+            needs = tuple([e is not None for e in edges])
             ctx.needs_input_grad = _NEEDS.get(needs) or _NEEDS.setdefault(needs, needs)
         try:
             raw = cls.forward(ctx, *arrays, **params)
