@@ -194,6 +194,8 @@ class _Sweep:
         too).
         """
         buffers, needed, targets, ready = self.buffers, self.needed, self.targets, self.ready
+        # leaf gradients go straight into .grad unless hooks, grad() or create_graph sum first
+        direct = targets is None and not self.create_graph
         with set_grad_enabled(self.create_graph):
             while ready:
                 node = heappop(ready)[1]
@@ -206,7 +208,7 @@ class _Sweep:
                 if anomaly.enabled:
                     anomaly.check_backward(node, outs, grads)
                 if not retain_graph and node._saved:
-                    node._release()
+                    node._saved = None  # frees what it saved; a second backward raises
                 if len(outs) > 1 and self._may_share(outs):
                     self._mark_repeated(outs)
                 for edge, g in zip(node.next_functions, outs):
@@ -214,7 +216,10 @@ class _Sweep:
                         continue
                     child, nr = edge
                     if isinstance(child, Tensor):  # a leaf (Parameter is a Tensor too)
-                        self._to_leaf(child, g)
+                        if direct and not child._hooks:
+                            self._accumulate(child, g)
+                        else:
+                            self._to_leaf(child, g)
                         continue
                     # _to_node, inlined: this runs once per edge of the graph
                     slot = buffers.get(id(child))

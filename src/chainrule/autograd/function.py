@@ -31,8 +31,7 @@ class Node:
     # next_functions: per input, (node or leaf Tensor, output index), or None (no gradient)
     next_functions: tuple = ()
     _meta: tuple = ()  # per input: (shape, dtype), to validate and un-broadcast gradients
-    _saved: list | tuple | None = ()  # packed saved values; None once freed
-    _released = False
+    _saved: list | tuple | None = ()  # packed saved values; None once backward freed them
     _hooks_by_output: dict | None = None
     _retained: dict | None = None
     _n_outputs = 1
@@ -46,7 +45,7 @@ class Node:
     # ---- saved tensors ---------------------------------------------------------------------
     @property
     def saved_tensors(self) -> tuple:
-        if self._released:
+        if self._saved is None:
             raise RuntimeError(
                 f"{self.name()}: trying to backward through the graph a second time (or "
                 "directly access saved tensors after they have already been freed). Saved "
@@ -84,10 +83,9 @@ class Node:
                 "an out-of-place op, or .clone() the tensor before modifying it.")
         return tensor
 
-    def _release(self) -> None:
-        if self._saved:
-            self._saved = None
-            self._released = True
+    @property
+    def _released(self) -> bool:
+        return self._saved is None
 
     # ---- hooks and retained gradients of the node's outputs --------------------------------
     def _tensor_hooks(self, output_nr: int) -> list:
