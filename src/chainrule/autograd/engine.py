@@ -258,13 +258,18 @@ class _Sweep:
     @staticmethod
     def _may_share(outs: list | tuple) -> bool:
         """False when the gradients are distinct fresh arrays (no view, no repeat): the rule."""
-        if len(outs) == 2:
-            g0, g1 = outs
-            if g0 is None or g1 is None:
-                return False
-            x, y = g0.data, g1.data
-            return x is y or x.base is not None or y.base is not None
-        return True
+        arrays: list = []
+        for g in outs:
+            if g is None:
+                continue
+            a = g.data
+            if a.base is not None:
+                return True
+            for seen in arrays:  # identity, never ==: a handful of arrays
+                if a is seen:
+                    return True
+            arrays.append(a)
+        return False
 
     def _mark_repeated(self, outs: list | tuple) -> None:
         """A rule that sends one array to several inputs (``Add``: ``g, g``) shares it.
