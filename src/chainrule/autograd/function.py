@@ -105,7 +105,7 @@ class Node:
     def _backward(self, grads: list) -> list | tuple:
         """Run the rule and return one checked gradient (or None) per input."""
         result = self._call_backward(grads)
-        if type(result) is not tuple:
+        if not isinstance(result, tuple):
             result = (result,)
         edges = self.next_functions
         if len(result) != len(edges):
