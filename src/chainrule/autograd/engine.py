@@ -120,14 +120,13 @@ def topological_order(roots: Sequence[Node]) -> list[Node]:
         if id(root) in visited:
             continue
         visited.add(id(root))
-        stack = [(root, iter(root.next_functions))]
+        stack = [(root, iter(root._edge_fns))]
         while stack:
-            node, edges = stack[-1]
-            for edge in edges:
-                if edge is not None and isinstance(edge[0], Node) and id(edge[0]) not in visited:
-                    child = edge[0]
+            node, children = stack[-1]
+            for child in children:
+                if isinstance(child, Node) and id(child) not in visited:
                     visited.add(id(child))
-                    stack.append((child, iter(child.next_functions)))
+                    stack.append((child, iter(child._edge_fns)))
                     break
             else:
                 stack.pop()
@@ -173,10 +172,9 @@ class _Sweep:
         targets = self.targets
         needed: set[int] = set()
         for node in reversed(topological_order(root_nodes)):
-            for edge in node.next_functions:
-                if edge is None:
+            for child, nr in zip(node._edge_fns, node._edge_nrs):
+                if child is None:
                     continue
-                child, nr = edge
                 if isinstance(child, Node):
                     if id(child) in needed or (id(child), nr) in targets:
                         needed.add(id(node))
@@ -211,10 +209,9 @@ class _Sweep:
                     node._saved = None  # frees what it saved; a second backward raises
                 if len(outs) > 1 and self._may_share(outs):
                     self._mark_repeated(outs)
-                for edge, g in zip(node.next_functions, outs):
-                    if g is None:
+                for child, nr, g in zip(node._edge_fns, node._edge_nrs, outs):
+                    if g is None:  # _backward made it None where the input needs no gradient
                         continue
-                    child, nr = edge
                     if isinstance(child, Tensor):  # a leaf (Parameter is a Tensor too)
                         if direct and not child._hooks:
                             self._accumulate(child, g)

@@ -28,8 +28,12 @@ _sequence = itertools.count()
 class Node:
     """What the engine sees of an op: edges to the inputs' nodes and a backward rule."""
 
-    # next_functions: per input, (node or leaf Tensor, output index), or None (no gradient)
-    next_functions: tuple = ()
+    # Where each input's gradient goes, as two flat tuples rather than a tuple of pairs (a deep
+    # graph holds them for every node, and each tracked tuple slows the garbage collector):
+    # the input's node, or the input itself if it is a leaf, or None (no gradient) ...
+    _edge_fns: tuple = ()
+    # ... and which output of that node the input is (0 for leaves and single-output nodes)
+    _edge_nrs: tuple = ()
     _meta: tuple = ()  # per input: (shape, dtype), to validate and un-broadcast gradients
     _saved: list | tuple | None = ()  # packed saved values; None once backward freed them
     _hooks_by_output: dict | None = None
@@ -41,6 +45,12 @@ class Node:
     def name(self) -> str:
         """PyTorch-style node name, e.g. ``MulBackward``."""
         return type(self).__name__ + "Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        """Per input, ``(node or leaf Tensor, output index)``, or None: PyTorch's edges."""
+        return tuple([None if fn is None else (fn, nr)
+                      for fn, nr in zip(self._edge_fns, self._edge_nrs)])
 
     # ---- saved tensors ---------------------------------------------------------------------
     @property
@@ -107,7 +117,7 @@ class Node:
         result = self._call_backward(grads)
         if not isinstance(result, tuple):
             result = (result,)
-        edges = self.next_functions
+        edges = self._edge_fns
         if len(result) != len(edges):
             raise RuntimeError(f"{self.name()}: backward returned {len(result)} gradients, "
                                f"expected {len(edges)} (one per forward input)")
@@ -171,6 +181,9 @@ _make = Tensor._make  # bound once: the ops' constructor is called for every op
 _NEEDS: dict[tuple, tuple] = {}
 _NEEDS_ONE = (True,)
 _NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))  # [x][y]
+# output indices are almost always 0: one shared tuple per arity
+_ZEROS = {(0,) * n: (0,) * n for n in range(8)}
+_ZERO_ONE, _ZERO_TWO = _ZEROS[(0,)], _ZEROS[(0, 0)]
 
 
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> list:
@@ -191,10 +204,16 @@ def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> list:
     return saved
 
 
-def _edge(t: Tensor):
+def _edge_fn(t: Tensor):
+    """Where ``t``'s gradient goes: its node, itself (a leaf that requires grad), or None."""
     if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr)
-    return (t, 0) if t._rg else None
+        return t.grad_fn
+    return t if t._rg else None
+
+
+def _output_nrs(inputs) -> tuple:
+    nrs = tuple([t._output_nr for t in inputs])
+    return _ZEROS.get(nrs, nrs)
 
 
 class Primitive(Node):
@@ -244,31 +263,32 @@ class Primitive(Node):
             x = inputs[0]
             a = x.data
             arrays = (a,)
-            ctx.next_functions = ((x.grad_fn, x._output_nr) if x.grad_fn is not None
-                                  else (x, 0),)
+            ctx._edge_fns = (x if x.grad_fn is None else x.grad_fn,)
+            ctx._edge_nrs = _ZERO_ONE if x._output_nr == 0 else (x._output_nr,)
             ctx._meta = ((a.shape, a.dtype),)
             ctx.needs_input_grad = _NEEDS_ONE
         elif len(inputs) == 2:  # binary ops, spelled out too
             x, y = inputs
             a, b = x.data, y.data
             arrays = (a, b)
-            edge_x = ((x.grad_fn, x._output_nr) if x.grad_fn is not None
-                      else (x, 0) if x._rg else None)
-            edge_y = ((y.grad_fn, y._output_nr) if y.grad_fn is not None
-                      else (y, 0) if y._rg else None)
-            ctx.next_functions = (edge_x, edge_y)
+            fn_x = x.grad_fn if x.grad_fn is not None else x if x._rg else None
+            fn_y = y.grad_fn if y.grad_fn is not None else y if y._rg else None
+            ctx._edge_fns = (fn_x, fn_y)
+            ctx._edge_nrs = (_ZERO_TWO if x._output_nr == y._output_nr == 0
+                             else (x._output_nr, y._output_nr))
             ctx._meta = ((a.shape, a.dtype), (b.shape, b.dtype))
-            ctx.needs_input_grad = _NEEDS_TWO[edge_x is not None][edge_y is not None]
+            ctx.needs_input_grad = _NEEDS_TWO[fn_x is not None][fn_y is not None]
         else:
-            arrays, meta, edges = [], [], []
+            arrays, meta, fns = [], [], []
             for t in inputs:
                 a = t.data
                 arrays.append(a)
                 meta.append((a.shape, a.dtype))
-                edges.append(_edge(t))
-            ctx.next_functions = tuple(edges)  # tuples: a graph of 100,000 nodes holds them all
+                fns.append(_edge_fn(t))
+            ctx._edge_fns = tuple(fns)  # tuples: a graph of 100,000 nodes holds them all
+            ctx._edge_nrs = _output_nrs(inputs)
             ctx._meta = tuple(meta)
-            needs = tuple([e is not None for e in edges])
+            needs = tuple([fn is not None for fn in fns])
             ctx.needs_input_grad = _NEEDS.get(needs) or _NEEDS.setdefault(needs, needs)
         try:
             raw = cls.forward(ctx, *arrays, **params)
@@ -353,7 +373,8 @@ class Function(Node):
         if not record:
             return outputs
         ctx._seq = next(_sequence)
-        ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
+        ctx._edge_fns = tuple(_edge_fn(a) if isinstance(a, Tensor) else None for a in args)
+        ctx._edge_nrs = tuple(a._output_nr if isinstance(a, Tensor) else 0 for a in args)
         ctx._meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
                           for a in args)
         ctx._n_outputs = len(outs)
