@@ -17,8 +17,16 @@ from .grad_mode import state as _grad_state
 from .graph import node_hooks
 
 # How a saved value is kept: an input tensor, the op's own output (kept as array + version stamp
-# so that node -> output -> node is no reference cycle), or a constant array.
+# so that node -> output -> node is no reference cycle), or a constant array. A node keeps all
+# its saved values in one flat tuple, _FIELDS entries per value (one object per node for the
+# garbage collector to walk, not one per value):
+#   kind       value          version counter   output index   version when saved
+#   _INPUT     the Tensor     None              0              its version
+#   _OUTPUT    its array      the output's      its index      the output's version
+#   _CONSTANT  an array       None              0              0
+#   None       None           None              0              0        (None was saved)
 _INPUT, _OUTPUT, _CONSTANT = 0, 1, 2
+_FIELDS = 5
 
 # Creation order of the nodes: a node's inputs always exist before it, so a node has a smaller
 # number than every node that consumes its outputs (the engine's schedule rests on that).
@@ -35,7 +43,7 @@ class Node:
     # ... and which output of that node the input is (0 for leaves and single-output nodes)
     _edge_nrs: tuple = ()
     _meta: tuple = ()  # per input: (shape, dtype), to validate and un-broadcast gradients
-    _saved: list | tuple | None = ()  # packed saved values; None once backward freed them
+    _saved: tuple | None = ()  # the saved values, flat (see _FIELDS); None once freed
     _hooks_by_output: dict | None = None
     _retained: dict | None = None
     _n_outputs = 1
@@ -63,27 +71,31 @@ class Node:
                 "autograd.grad(). Specify retain_graph=True if you need to backward through the "
                 "graph a second time or if you need to access saved tensors after calling "
                 "backward.")
+        saved = self._saved
         tensors = []
-        for entry in self._saved:
-            if entry is not None and entry[0] == _INPUT:  # the common case, inlined
-                tensor, version = entry[1], entry[2]
-                if tensor._vc[0] == version:
-                    tensors.append(tensor)
-                    continue
-            tensors.append(self._unpack(entry))
+        for i in range(0, len(saved), _FIELDS):
+            kind, value = saved[i], saved[i + 1]
+            # unchanged inputs and outputs inlined (every backward of every op comes here)
+            if kind == _INPUT and value._vc[0] == saved[i + 4]:
+                tensors.append(value)
+            elif kind == _OUTPUT and saved[i + 2][0] == saved[i + 4]:
+                tensor = _make(value, self, saved[i + 3])
+                tensor._vc = saved[i + 2]
+                tensors.append(tensor)
+            else:
+                tensors.append(self._unpack(*saved[i:i + _FIELDS]))
         return tuple(tensors)
 
-    def _unpack(self, entry) -> Tensor | None:
-        if entry is None:
+    def _unpack(self, kind, value, vc, output_nr, version) -> Tensor | None:
+        """One saved value as a Tensor, or the error if it was changed in place since."""
+        if kind is None:
             return None
-        kind, value, version = entry
         if kind == _CONSTANT:
             return Tensor._make(value)
         if kind == _INPUT:
             tensor, vc = value, value._vc
         else:
-            data, vc, output_nr = value
-            tensor = Tensor._make(data, self, output_nr)
+            tensor = Tensor._make(value, self, output_nr)
             tensor._vc = vc
         if vc[0] != version:
             raise RuntimeError(
@@ -186,22 +198,22 @@ _ZEROS = {(0,) * n: (0,) * n for n in range(8)}
 _ZERO_ONE, _ZERO_TWO = _ZEROS[(0,)], _ZEROS[(0, 0)]
 
 
-def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> list:
+def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
     """What ``save_for_backward`` was given, kept as inputs, the output, or constants."""
-    saved = []
+    saved: list = []
     for a in arrays:
         for t in inputs:
             if a is t.data:
-                saved.append((_INPUT, t, t._vc[0]))
+                saved += (_INPUT, t, None, 0, t._vc[0])
                 break
         else:
             if a is None:
-                saved.append(None)
+                saved += (None, None, None, 0, 0)
             elif a is raw_out or a is result.data:
-                saved.append((_OUTPUT, (result.data, result._vc, 0), result._vc[0]))
+                saved += (_OUTPUT, result.data, result._vc, 0, result._vc[0])
             else:
-                saved.append((_CONSTANT, a, 0))
-    return saved
+                saved += (_CONSTANT, a, None, 0, 0)
+    return tuple(saved)
 
 
 def _edge_fn(t: Tensor):
@@ -390,7 +402,7 @@ class Function(Node):
             o.grad_fn, o._output_nr, o._rg = ctx, i, True
             results.append(o)
         if ctx._to_save is not None:
-            ctx._saved = tuple(ctx._pack(t, outs) for t in ctx._to_save)
+            ctx._saved = tuple(field for t in ctx._to_save for field in ctx._pack(t, outs))
         del ctx._to_save
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, tensor_args, [o.data for o in outs])
@@ -401,13 +413,13 @@ class Function(Node):
         return results[0] if single else tuple(results)
 
     @staticmethod
-    def _pack(t, outs):
+    def _pack(t, outs) -> tuple:
         if t is None:
-            return None
+            return (None, None, None, 0, 0)
         for i, o in enumerate(outs):
             if t is o:  # an output keeps no reference to its node: no cycle
-                return (_OUTPUT, (o.data, o._vc, i), o._vc[0])
-        return (_INPUT, t, t._vc[0])
+                return (_OUTPUT, o.data, o._vc, i, o._vc[0])
+        return (_INPUT, t, None, 0, t._vc[0])
 
     def _call_backward(self, grads: list):
         if self._materialize:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autograd.engine import topological_order
-from ..autograd.function import _INPUT, _OUTPUT, Node, Primitive
+from ..autograd.function import _FIELDS, _INPUT, _OUTPUT, Node, Primitive
 from ..autograd.grad_mode import set_grad_enabled
 from ..autograd.graph import register_node_hook
 from ..tensor import Tensor
@@ -142,10 +142,8 @@ def _values_from_saved(node: Node, values: dict) -> None:
         return
     edge_keys = [edge_key(e) if e is not None else None for e in node.next_functions]
     unmatched = []
-    for entry in saved:
-        if entry is None:
-            continue
-        kind, value, version = entry
+    for i in range(0, len(saved), _FIELDS):
+        kind, value, vc, nr, version = saved[i:i + _FIELDS]
         if kind == _INPUT:
             if value._vc[0] != version:
                 continue  # changed in place since the forward: not the value the op saw
@@ -155,9 +153,8 @@ def _values_from_saved(node: Node, values: dict) -> None:
             else:
                 unmatched.append(value)
         elif kind == _OUTPUT:
-            data, vc, nr = value
             if vc[0] == version:
-                values.setdefault((id(node), nr), data)
+                values.setdefault((id(node), nr), value)
     # A saved input that matches no edge is a constant (needs no gradient): give it to the
     # edge-less input of the same shape and dtype.
     for i, edge in enumerate(node.next_functions):
