@@ -163,3 +163,22 @@ def test_training_loop_memory_is_flat_without_gc(rng):
     assert arrays_end - arrays_start < one_activation  # 60 steps: not one array kept
     # small Python objects: free lists fill up to a fixed size, a leaked graph grows forever
     assert total_end - total_start < 8 * one_activation
+
+
+def test_a_recorded_op_leaves_few_objects_for_the_cycle_collector():
+    # Every object the graph holds that the cycle collector tracks is walked by each of its
+    # full passes, which dominate the forward of a deep graph. A binary op (x * w) and a unary
+    # one (tanh) hold 8 together: the two nodes, their edge and saved-value tuples, and the
+    # product that tanh's input keeps alive with its version counter.
+    x = cr.tensor(np.linspace(-1, 1, 10), requires_grad=True)
+    w = cr.tensor(np.full(10, 1.0001), requires_grad=True)
+    with _gc_off():
+        gc.collect()  # also untracks tuples that hold no tracked object
+        before = len(gc.get_objects())
+        h = x
+        for _ in range(500):
+            h = (h * w).tanh()
+        for _ in range(3):  # a tuple is untracked once what it holds is: a pass per level
+            gc.collect()
+        per_op = (len(gc.get_objects()) - before) / 1000
+    assert per_op <= 4.1
