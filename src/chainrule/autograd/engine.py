@@ -1,4 +1,5 @@
-"""The backward sweep: an iterative reverse topological traversal that knows no op by name."""
+"""The backward sweep: nodes run newest first (creation order is a topological order), no
+recursion, and the engine knows no op by name."""
 
 from __future__ import annotations
 
