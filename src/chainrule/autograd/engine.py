@@ -219,13 +219,7 @@ class _Sweep:
                         else:
                             self._to_leaf(child, g)
                         continue
-                    # _to_node, inlined: this runs once per edge of the graph
-                    slot = buffers.get(id(child))
-                    if slot is None:
-                        slot = buffers[id(child)] = [None] * child._n_outputs
-                        heappush(ready, (-child._seq, child))
-                    # out of place: g may be the array another node or leaf also received
-                    slot[nr] = g if slot[nr] is None else slot[nr] + g
+                    self._to_node(child, nr, g)
             self._finish_leaves()
 
     def _visit_outputs(self, node: Node, grads: list) -> None:
@@ -276,8 +270,7 @@ class _Sweep:
         root array keeps its identity), so this, the roots and captured gradients are all the
         sharing there is.
         """
-        roots = [id(g.data if g.data.base is None else _root_array(g.data))  # a view shares too
-                 for g in outs if g is not None]
+        roots = [id(_root_array(g.data)) for g in outs if g is not None]  # a view shares too
         if len(set(roots)) < len(roots):  # rare: most rules return fresh arrays
             self.shared_arrays.update(k for k in roots if roots.count(k) > 1)
 

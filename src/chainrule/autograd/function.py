@@ -36,19 +36,25 @@ _sequence = itertools.count()
 class Node:
     """What the engine sees of an op: edges to the inputs' nodes and a backward rule."""
 
+    # Every recorded node sets all of these (slots: their layout does not depend on which
+    # attributes other code once put on nodes, as a Python 3.11 instance dict's does). Ops keep
+    # their own values (ctx.scale, ...) in the instance dict.
+    __slots__ = ("_edge_fns", "_edge_nrs", "_meta", "_saved", "_to_save", "needs_input_grad",
+                 "_hooks_by_output", "_retained", "_n_outputs", "_seq", "_trace", "__dict__",
+                 "__weakref__")
     # Where each input's gradient goes, as two flat tuples rather than a tuple of pairs (a deep
     # graph holds them for every node, and each tracked tuple slows the garbage collector):
     # the input's node, or the input itself if it is a leaf, or None (no gradient) ...
-    _edge_fns: tuple = ()
+    _edge_fns: tuple
     # ... and which output of that node the input is (0 for leaves and single-output nodes)
-    _edge_nrs: tuple = ()
-    _meta: tuple = ()  # per input: (shape, dtype), to validate and un-broadcast gradients
-    _saved: tuple | None = ()  # the saved values, flat (see _FIELDS); None once freed
-    _hooks_by_output: dict | None = None
-    _retained: dict | None = None
-    _n_outputs = 1
-    _seq = -1  # creation number; set for every recorded node
-    _trace = None  # where the op was created, kept in anomaly mode only
+    _edge_nrs: tuple
+    _meta: tuple  # per input: (shape, dtype), to validate and un-broadcast gradients
+    _saved: tuple | None  # the saved values, flat (see _FIELDS); None once freed
+    _hooks_by_output: dict | None  # tensor hooks of the outputs, by output index
+    _retained: dict | None  # weak references to outputs that retain_grad(), by output index
+    _n_outputs: int
+    _seq: int  # creation number
+    _trace: str | None  # where the op was created, kept in anomaly mode only
 
     def name(self) -> str:
         """PyTorch-style node name, e.g. ``MulBackward``."""
@@ -104,10 +110,6 @@ class Node:
                 f"operation: it is at version {vc[0]}; expected version {version} instead. Use "
                 "an out-of-place op, or .clone() the tensor before modifying it.")
         return tensor
-
-    @property
-    def _released(self) -> bool:
-        return self._saved is None
 
     # ---- hooks and retained gradients of the node's outputs --------------------------------
     def _tensor_hooks(self, output_nr: int) -> list:
@@ -269,7 +271,8 @@ class Primitive(Node):
     def _apply_recording(cls, inputs: tuple, params: dict) -> Tensor:
         ctx = object.__new__(cls)
         ctx._seq = next(_sequence)
-        ctx._to_save = None
+        ctx._to_save = ctx._hooks_by_output = ctx._retained = ctx._trace = None
+        ctx._n_outputs = 1
         # (comprehensions are calls before Python 3.12: plain loops here, the hottest path)
         if len(inputs) == 1:  # the commonest arity; apply saw that x requires grad
             x = inputs[0]
@@ -314,7 +317,9 @@ class Primitive(Node):
             result._vc = source._vc
             result._view_of = True
             source._has_views = True
-        if ctx._to_save is not None:
+        if ctx._to_save is None:
+            ctx._saved = ()
+        else:
             ctx._saved = _pack_saved(ctx._to_save, inputs, raw, result)
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
@@ -385,6 +390,7 @@ class Function(Node):
         if not record:
             return outputs
         ctx._seq = next(_sequence)
+        ctx._hooks_by_output = ctx._retained = ctx._trace = None
         ctx._edge_fns = tuple(_edge_fn(a) if isinstance(a, Tensor) else None for a in args)
         ctx._edge_nrs = tuple(a._output_nr if isinstance(a, Tensor) else 0 for a in args)
         ctx._meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
@@ -401,8 +407,8 @@ class Function(Node):
                 continue
             o.grad_fn, o._output_nr, o._rg = ctx, i, True
             results.append(o)
-        if ctx._to_save is not None:
-            ctx._saved = tuple(field for t in ctx._to_save for field in ctx._pack(t, outs))
+        ctx._saved = () if ctx._to_save is None else tuple(
+            field for t in ctx._to_save for field in ctx._pack(t, outs))
         del ctx._to_save
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, tensor_args, [o.data for o in outs])

@@ -240,7 +240,7 @@ def _rerun_forward(node: Node, arrays: list, graph: Graph) -> np.ndarray | None:
 
 def check_alive(graph: Graph, who: str) -> None:
     for node in graph.nodes:
-        if node._released:
+        if node._saved is None:
             raise GraphFreedError(
                 f"{who}: the graph's saved values were freed by an earlier backward() "
                 f"(first freed node: {node.name()}). Call {who} before backward(), or "
