@@ -47,7 +47,7 @@ def _chain(x, w, depth=DEPTH, keep=None):
     for _ in range(depth):
         h = h * w
         if keep is not None:
-            keep.append(weakref.ref(h.data))
+            keep.append(weakref.ref(h._data))
     return h.sum()
 
 

@@ -40,7 +40,7 @@ def _assert_same(a, b, where="obj"):
     assert type(a) is type(b), where
     if isinstance(a, cr.Tensor):
         assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
     elif isinstance(a, np.ndarray):
         assert a.dtype == b.dtype and a.shape == b.shape, where
         np.testing.assert_array_equal(a, b)

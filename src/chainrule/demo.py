@@ -70,7 +70,7 @@ def make_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     from .data import make_regression
 
     x, y = make_regression(N_POINTS, noise=NOISE, seed=seed)
-    return x.data.astype(np.float64), y.data.astype(np.float64)
+    return x._data.astype(np.float64), y._data.astype(np.float64)
 
 
 # ---- the engine's network ----------------------------------------------------------------------
@@ -143,7 +143,7 @@ class _EngineNet:
                 p.grad = None
         loss = self.loss(x, y)
         loss.backward()
-        grads = [p.grad.data.copy() for p in self.parameters()]
+        grads = [p.grad._data.copy() for p in self.parameters()]
         if self.model is not None:
             self.optimizer.step()
         else:
@@ -155,7 +155,7 @@ class _EngineNet:
     def predict(self, x: np.ndarray) -> np.ndarray:
         cr = self.cr
         with cr.no_grad():
-            return self.forward(cr.tensor(x)).data.copy()
+            return self.forward(cr.tensor(x))._data.copy()
 
 
 def mlp_forward(x, params: list):
@@ -264,7 +264,7 @@ def _engine_gradcheck(engine: _EngineNet, x: np.ndarray, y: np.ndarray) -> bool:
     """cr.autograd.gradcheck of the loss with respect to every weight (copies, float64)."""
     import chainrule as cr
 
-    params = [cr.tensor(p.data.copy(), requires_grad=True) for p in engine.parameters()]
+    params = [cr.tensor(p._data.copy(), requires_grad=True) for p in engine.parameters()]
     xt, yt = cr.tensor(x), cr.tensor(y)
 
     def loss(*ps):

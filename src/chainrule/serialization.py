@@ -69,7 +69,7 @@ class _Encoder:
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return obj
         if isinstance(obj, Tensor):
-            return {"$tensor": self._array_key(obj, obj.data, where),
+            return {"$tensor": self._array_key(obj, obj._data, where),
                     "requires_grad": obj.requires_grad}
         if isinstance(obj, np.ndarray):
             return {"$ndarray": self._array_key(obj, obj, where)}

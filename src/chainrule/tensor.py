@@ -30,14 +30,14 @@ class Tensor:
     ``x = cr.tensor([1.0, 2.0], requires_grad=True); (x * x).sum().backward(); x.grad``
     """
 
-    __slots__ = ("data", "grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks", "_view_of",
+    __slots__ = ("_data", "grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks", "_view_of",
                  "_has_views", "__weakref__")
     # ndarray <op> Tensor must defer to the Tensor's reflected operator, not build object arrays.
     __array_ufunc__ = None
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        self.data = data if type(data) is np.ndarray else _as_array(data)
+        self._data = data if type(data) is np.ndarray else _as_array(data)
         self.grad: Tensor | None = None
         self.grad_fn = None
         self._output_nr = 0
@@ -53,7 +53,7 @@ class Tensor:
     def _make(cls, data: np.ndarray, grad_fn=None, output_nr: int = 0) -> Tensor:
         """The ops' constructor: no conversion, no checks (the op produced ``data``)."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t.grad = None
         t.grad_fn = grad_fn
         t._output_nr = output_nr
@@ -77,7 +77,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use "
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
-        if flag and self.data.dtype.kind not in "fc":
+        if flag and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
         self._rg = flag
@@ -134,7 +134,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter)."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self._data)
         t._vc = self._vc
         return t
 
@@ -145,78 +145,94 @@ class Tensor:
         self._rg = False
         return self
 
+    @property
+    def data(self) -> Tensor:
+        """The same storage as a Tensor outside autograd: ``p.data -= lr * p.grad``.
+
+        As in PyTorch it is detached, and changing it in place is not counted by the version
+        counter (so autograd cannot catch it); prefer ``with cr.no_grad():`` in new code.
+        """
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: assigned {type(value).__name__}; expected a Tensor "
+                            "(wrap an array with cr.from_numpy)")
+        self._data = value._data
+
     # ---- plain attributes ----------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> str:
         return "cpu"
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self.data.shape
-        return self.data.shape[_wrap_dim(dim, self.data.ndim, "size")]
+            return self._data.shape
+        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
         if self._rg:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
         if self._rg:
             raise RuntimeError("Can't convert a Tensor that requires grad to a NumPy array. "
                                "Use tensor.detach().numpy() instead.")
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is "
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is "
                                "ambiguous")
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -225,7 +241,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())
@@ -233,11 +249,11 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", threshold=1000, edgeitems=3,
-                               prefix="tensor(", formatter=_float_formatter(self.data))
+        body = np.array2string(self._data, separator=", ", threshold=1000, edgeitems=3,
+                               prefix="tensor(", formatter=_float_formatter(self._data))
         extras = []
-        if self.data.dtype not in (_dtypes.get_default_dtype(), _dtypes.int64, _dtypes.bool_):
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (_dtypes.get_default_dtype(), _dtypes.int64, _dtypes.bool_):
+            extras.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._rg:
@@ -254,7 +270,7 @@ class Tensor:
         return _ew.cast(self, np.dtype(dtype))
 
     def type(self, dtype=None):
-        return str(self.data.dtype) if dtype is None else self.to(dtype)
+        return str(self._data.dtype) if dtype is None else self.to(dtype)
 
     def cpu(self) -> Tensor:
         return self
@@ -553,13 +569,13 @@ class Tensor:
         return _ew.logical_not(self)
 
     def isnan(self):
-        return Tensor._make(np.isnan(self.data))
+        return Tensor._make(np.isnan(self._data))
 
     def isinf(self):
-        return Tensor._make(np.isinf(self.data))
+        return Tensor._make(np.isinf(self._data))
 
     def isfinite(self):
-        return Tensor._make(np.isfinite(self.data))
+        return Tensor._make(np.isfinite(self._data))
 
     # ---- reductions ------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
@@ -647,20 +663,20 @@ class Tensor:
         return _mv.transpose(self, dim0, dim1)
 
     def t(self):
-        if self.data.ndim > 2:
+        if self._data.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                               f"{self.data.ndim}D")
-        return self if self.data.ndim < 2 else _mv.transpose(self, 0, 1)
+                               f"{self._data.ndim}D")
+        return self if self._data.ndim < 2 else _mv.transpose(self, 0, 1)
 
     @property
     def T(self):
-        return _mv.permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
+        return _mv.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
     def mT(self):
-        if self.data.ndim < 2:
+        if self._data.ndim < 2:
             raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
-                               f"Got {self.data.ndim}-D tensor.")
+                               f"Got {self._data.ndim}-D tensor.")
         return _mv.transpose(self, -2, -1)
 
     def permute(self, *dims):
@@ -706,7 +722,7 @@ class Tensor:
 def _as_array(data: Any, dtype=None) -> np.ndarray:
     """Convert user data to an ndarray with PyTorch's dtype inference for Python numbers."""
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif isinstance(data, np.ndarray):
         arr = data
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):

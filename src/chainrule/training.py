@@ -73,7 +73,7 @@ METRICS: dict[str, Metric] = {"accuracy": accuracy, "mse": mse, "mae": mae}
 
 
 def _array(x: Any) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _resolve_metrics(metrics: Iterable[str | Metric]) -> list[tuple[str, Metric]]:

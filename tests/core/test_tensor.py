@@ -222,3 +222,21 @@ def test_broadcast_view_refuses_what_does_not_broadcast(shape, target):
 
     with pytest.raises(ValueError):
         broadcast_view(np.ones(shape), target)
+
+
+@pytest.mark.parametrize("lib", ["cr", "torch"])
+def test_data_is_a_detached_tensor_sharing_storage(lib):
+    m = cr if lib == "cr" else torch
+    w = m.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    w.data += -0.5 * w.grad            # the update step lectures write
+    w.data.add_(1.0)
+    assert isinstance(w.data, m.Tensor) and not w.data.requires_grad
+    assert w.data.grad_fn is None and w.requires_grad
+    np.testing.assert_array_equal(w.detach().numpy(), [1.0, 1.0])
+    before = w._version
+    w.data.mul_(3.0)                   # outside autograd's version tracking, as in PyTorch
+    assert w._version == before
+    w.data = m.tensor([4.0, 5.0, 6.0])
+    assert tuple(w.shape) == (3,) and w.requires_grad
+    np.testing.assert_array_equal(w.detach().numpy(), [4.0, 5.0, 6.0])

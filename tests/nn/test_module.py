@@ -44,7 +44,7 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad():
     p = nn.Parameter(data)
     assert isinstance(p, cr.Tensor) and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.is_leaf and p.grad_fn is None
-    p.data[0] = 5.0
+    p._data[0] = 5.0
     assert data.tolist() == [5.0, 2.0]  # shares memory, as PyTorch
     (p * p).sum().backward()
     np.testing.assert_array_equal(p.grad.numpy(), [10.0, 4.0])
@@ -201,7 +201,7 @@ def test_state_dict_is_detached_shared_and_ordered():
     assert "cache" not in state and "offset" in state  # the non-persistent buffer is left out
     w = state["body.0.weight"]
     assert not w.requires_grad and w.grad_fn is None
-    net.body[0].weight.data[0, 0] = 42.0
+    net.body[0].weight._data[0, 0] = 42.0
     assert w.numpy()[0, 0] == 42.0  # shares memory, as PyTorch
     assert state["body.2.num_batches_tracked"].dtype == cr.int64
     kept = net.state_dict(keep_vars=True)
@@ -221,7 +221,7 @@ def test_state_dict_round_trip(rng):
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert ka == kb
         np.testing.assert_array_equal(va.numpy(), vb.numpy())
-    assert b.body[0].weight.data is not a.body[0].weight.data  # copied, not aliased
+    assert b.body[0].weight._data is not a.body[0].weight._data  # copied, not aliased
     x = cr.tensor(rng.standard_normal((5, 3)).astype(np.float32))
     a.eval()
     b.eval()
@@ -325,7 +325,7 @@ def test_deepcopy_is_independent():
     net = build_net(namespace(cr))
     twin = copy.deepcopy(net)
     assert twin.scale is not net.scale and isinstance(twin.scale, nn.Parameter)
-    twin.scale.data[0] = 9.0
+    twin.scale._data[0] = 9.0
     assert net.scale.detach().numpy()[0] == 1.0
     assert list(twin.state_dict()) == list(net.state_dict())
 

@@ -45,12 +45,12 @@ def set_grads(cr_params, torch_params, skip=()) -> None:
     for i, (p, tp) in enumerate(zip(cr_params, torch_params, strict=True)):
         if i in skip:
             continue
-        g = gradient(i, p.data)
+        g = gradient(i, p._data)
         p.grad = cr.tensor(g.copy())
         tp.grad = torch.tensor(g.copy())
 
 
 def assert_same(cr_params, torch_params, dtype=np.float64, step=None) -> None:
     for i, (p, tp) in enumerate(zip(cr_params, torch_params, strict=True)):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), **TOL[np.dtype(dtype).type],
+        np.testing.assert_allclose(p._data, tp.detach().numpy(), **TOL[np.dtype(dtype).type],
                                    err_msg=f"parameter {i} after step {step}")

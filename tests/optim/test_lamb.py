@@ -45,11 +45,11 @@ def test_matches_paper_equations(options):
             ref[i] = lamb_reference(*ref[i], g, t, lr, beta1, beta2, eps, wd)
         opt.step()
         for i, p in enumerate(params):
-            np.testing.assert_allclose(p.data, ref[i][0], rtol=1e-10, atol=1e-12,
+            np.testing.assert_allclose(p._data, ref[i][0], rtol=1e-10, atol=1e-12,
                                        err_msg=f"parameter {i}, step {t}")
     state = opt.state[params[0]]
-    np.testing.assert_allclose(state["exp_avg"].data, ref[0][1], rtol=1e-10)
-    np.testing.assert_allclose(state["exp_avg_sq"].data, ref[0][2], rtol=1e-10)
+    np.testing.assert_allclose(state["exp_avg"]._data, ref[0][1], rtol=1e-10)
+    np.testing.assert_allclose(state["exp_avg_sq"]._data, ref[0][2], rtol=1e-10)
     assert state["step"].item() == 8
 
 
@@ -59,10 +59,10 @@ def test_layer_step_length_is_lr_times_weight_norm():
     for scale in (1e-6, 1.0, 1e6):
         w = cr.tensor(rng.normal(size=(4, 5)), requires_grad=True)
         opt = optim.LAMB([w], lr=0.01, weight_decay=0.1)
-        before = w.data.copy()
+        before = w._data.copy()
         w.grad = cr.tensor(scale * rng.normal(size=(4, 5)))
         opt.step()
-        np.testing.assert_allclose(np.linalg.norm(w.data - before),
+        np.testing.assert_allclose(np.linalg.norm(w._data - before),
                                    0.01 * np.linalg.norm(before), rtol=1e-12)
 
 
@@ -71,7 +71,7 @@ def test_zero_update_leaves_parameters_unchanged():
     opt = optim.LAMB([w], lr=0.1)
     w.grad = cr.tensor(np.zeros(3))
     opt.step()  # ||u|| = 0: trust ratio 1, update 0 (no division by zero)
-    np.testing.assert_array_equal(w.data, np.ones(3))
+    np.testing.assert_array_equal(w._data, np.ones(3))
 
 
 def test_parameter_groups_and_maximize():
@@ -82,9 +82,9 @@ def test_parameter_groups_and_maximize():
     b.grad = cr.tensor(np.array([1.0]))
     opt.step()
     # one step: r = sign(g) (up to eps), trust = ||x|| / ||r||
-    np.testing.assert_allclose(a.data, [1.0, -2.0] - 0.1 * np.sqrt(5) / np.sqrt(2) * np.ones(2),
+    np.testing.assert_allclose(a._data, [1.0, -2.0] - 0.1 * np.sqrt(5) / np.sqrt(2) * np.ones(2),
                                rtol=1e-5)
-    np.testing.assert_allclose(b.data, [0.5 + 0.01 * 0.5], rtol=1e-5)
+    np.testing.assert_allclose(b._data, [0.5 + 0.01 * 0.5], rtol=1e-5)
 
 
 def test_validation():

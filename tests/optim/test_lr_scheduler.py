@@ -295,11 +295,11 @@ def test_save_and_load_optimizer_and_scheduler(tmp_path):
     opt2.load_state_dict(ckpt["optimizer"])
     sched2.load_state_dict(ckpt["scheduler"])
     for g1, g2 in zip(opt1.param_groups, opt2.param_groups, strict=True):
-        g2["params"][0].data[...] = g1["params"][0].data
+        g2["params"][0]._data[...] = g1["params"][0]._data
     train(opt2, sched2, 4)
     assert sched2.get_last_lr() == sched.get_last_lr()
     for g, g2 in zip(opt.param_groups, opt2.param_groups, strict=True):
-        np.testing.assert_array_equal(g["params"][0].data, g2["params"][0].data)
+        np.testing.assert_array_equal(g["params"][0]._data, g2["params"][0]._data)
     with pytest.warns(UserWarning, match="epoch parameter"):
         sched2.step(7)  # the closed form needs the milestones as a Counter again
     assert sched2.get_last_lr() == [0.1 * 0.125, 0.05 * 0.125]

@@ -116,7 +116,7 @@ def test_adagrad_group_added_later_gets_state():
     opt.add_param_group({"params": [b]})
     b.grad = cr.ones(2)
     opt.step()
-    np.testing.assert_allclose(opt.state[b]["sum"].data, [1.25, 1.25])
+    np.testing.assert_allclose(opt.state[b]["sum"]._data, [1.25, 1.25])
 
 
 # ---- state dicts -----------------------------------------------------------------------------
@@ -128,7 +128,7 @@ ALL_CONFIGS = CONFIGS + GROUPED + [("LAMB", dict(lr=0.05, weight_decay=0.1)),
 def run(params, opt, steps):
     for _ in range(steps):
         for i, p in enumerate(params):
-            p.grad = cr.tensor(gradient(i, p.data))
+            p.grad = cr.tensor(gradient(i, p._data))
         opt.step()
 
 
@@ -141,12 +141,12 @@ def test_state_dict_round_trip_continues_identically(config):
     first, opt1 = build(cr, name, initial_arrays(), options)
     run(first, opt1, 3)
     saved = opt1.state_dict()
-    resumed, opt2 = build(cr, name, [p.data for p in first], options)
+    resumed, opt2 = build(cr, name, [p._data for p in first], options)
     opt2.load_state_dict(saved)
     run(first, opt1, 1)  # the source keeps training: the loaded copy must not share buffers
     run(resumed, opt2, 3)
     for p, q in zip(resumed, straight, strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
 
 
 @pytest.mark.parametrize("config", CONFIGS[:1] + CONFIGS[7:8] + GROUPED, ids=ids)
@@ -177,16 +177,16 @@ def test_load_state_dict_after_a_serialization_trip():
     run(first, opt1, 2)
     sd = opt1.state_dict()
     tripped = {
-        "state": {str(k): {key: np.array(v.data) for key, v in s.items()}
+        "state": {str(k): {key: np.array(v._data) for key, v in s.items()}
                   for k, s in sd["state"].items()},
         "param_groups": [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}
                          for g in sd["param_groups"]],
     }
-    resumed, opt2 = build(cr, name, [p.data for p in first], options)
+    resumed, opt2 = build(cr, name, [p._data for p in first], options)
     opt2.load_state_dict(tripped)
     run(resumed, opt2, 2)
     for p, q in zip(resumed, straight, strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
 
 
 def test_load_state_dict_casts_to_parameter_dtype():

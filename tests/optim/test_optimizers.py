@@ -78,7 +78,7 @@ def test_matches_torch(config):
     name, options = config
     params, opt, _, topt = run_and_compare(name, options)
     # the parameters moved (a broken step that does nothing would also "match" a no-op)
-    assert not np.allclose(params[0].data, initial_arrays()[0])
+    assert not np.allclose(params[0]._data, initial_arrays()[0])
     # the same state entries per parameter, with the same values
     tstate = topt.state_dict()["state"]
     state = opt.state_dict()["state"]
@@ -86,7 +86,7 @@ def test_matches_torch(config):
     for i in state:
         assert set(state[i]) == set(tstate[i])
         for key, value in state[i].items():
-            np.testing.assert_allclose(value.data, tstate[i][key].detach().numpy(),
+            np.testing.assert_allclose(value._data, tstate[i][key].detach().numpy(),
                                        rtol=1e-10, atol=1e-12, err_msg=f"state[{i}][{key}]")
 
 
@@ -94,7 +94,7 @@ def test_matches_torch(config):
 def test_parameters_without_gradient_are_skipped(name):
     options = dict(lr=0.05, momentum=0.9) if name in ("SGD", "RMSprop") else dict(lr=0.05)
     params, opt, *_ = run_and_compare(name, options, steps=3, skip=(1,))
-    np.testing.assert_array_equal(params[1].data, initial_arrays()[1])
+    np.testing.assert_array_equal(params[1]._data, initial_arrays()[1])
     if name != "Adagrad":  # Adagrad creates its state up front, as PyTorch does
         assert params[1] not in opt.state
 
@@ -129,7 +129,7 @@ def test_float32_stays_float32(name):
         tparams, topt = build(torch, name, arrays, options)
     for t in range(STEPS):
         for i, p in enumerate(params):
-            g = (2 * (i + 1) * p.data + np.cos(3 * p.data)).astype(np.float32)
+            g = (2 * (i + 1) * p._data + np.cos(3 * p._data)).astype(np.float32)
             p.grad = cr.tensor(g)
             if name != "LAMB":
                 tparams[i].grad = torch.tensor(g)
@@ -170,7 +170,7 @@ def test_closure_is_evaluated_with_grad_enabled_and_returns_loss():
         loss = opt.step(closure)
     assert calls == [True]
     assert loss.item() == 5.0
-    np.testing.assert_allclose(w.data, [0.8, -1.6], rtol=1e-15)
+    np.testing.assert_allclose(w._data, [0.8, -1.6], rtol=1e-15)
     assert opt.step() is None
 
 
@@ -188,11 +188,11 @@ def test_step_bumps_version_so_saved_tensors_notice():
 
 def test_updates_in_place():
     params, opt = build(cr, "Adam", initial_arrays(), dict(lr=0.1))
-    arrays = [p.data for p in params]
+    arrays = [p._data for p in params]
     for p in params:
         p.grad = cr.ones_like(p)
     opt.step()
-    assert all(p.data is a for p, a in zip(params, arrays, strict=True))
+    assert all(p._data is a for p, a in zip(params, arrays, strict=True))
 
 
 def test_gradient_is_never_modified():
@@ -203,7 +203,7 @@ def test_gradient_is_never_modified():
         w.grad = cr.tensor(g.copy())
         opt.step()
         opt.step()
-        np.testing.assert_array_equal(w.grad.data, g, err_msg=name)
+        np.testing.assert_array_equal(w.grad._data, g, err_msg=name)
 
 
 def test_zero_grad():
@@ -216,7 +216,7 @@ def test_zero_grad():
     grad = w.grad
     opt.zero_grad(set_to_none=False)
     assert w.grad is grad and not grad.requires_grad
-    np.testing.assert_array_equal(grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(grad._data, [0.0, 0.0])
 
 
 def test_repr_lists_groups():

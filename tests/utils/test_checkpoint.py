@@ -174,7 +174,7 @@ def test_activations_inside_a_segment_are_not_kept(rng):
 
     def block(h):
         mid = (h @ w).tanh()
-        seen.append(weakref.ref(mid.data))
+        seen.append(weakref.ref(mid._data))
         return (mid @ w).sum(1)
 
     gc.collect()

@@ -89,7 +89,7 @@ def check_forward(node, inputs, outs) -> None:
     """Record where ``node`` was created and what it received; raise if it made NaN/Inf from
     finite inputs. ``outs``: the output array, or a sequence of them (a custom Function)."""
     node._trace = user_location()
-    arrays = [t.data for t in inputs]
+    arrays = [t._data for t in inputs]
     node._received = ", ".join(_describe(a) for a in arrays)  # for the backward message
     outs = (outs,) if isinstance(outs, np.ndarray) else outs
     bad = next((b for b in map(_bad, outs) if b is not None), None)
@@ -101,16 +101,16 @@ def check_forward(node, inputs, outs) -> None:
 
 def check_backward(node, grads, incoming=()) -> None:
     """Raise if ``node``'s backward produced NaN/Inf from a finite incoming gradient."""
-    if any(g is not None and _bad(g.data) for g in incoming):
+    if any(g is not None and _bad(g._data) for g in incoming):
         return  # not this op's doing: the gradient arrived non-finite (root gradient or a hook)
     for i, g in enumerate(grads):
         if g is None:
             continue
-        bad = _bad(g.data)
+        bad = _bad(g._data)
         if bad is not None:
             where = node._trace or "<created outside anomaly mode>"
             received = getattr(node, "_received", None) or "<inputs not recorded>"
-            g_in = ", ".join(_describe(x.data) for x in incoming if x is not None)
+            g_in = ", ".join(_describe(x._data) for x in incoming if x is not None)
             raise AnomalyError(
                 f"{_op(node)} received {received} -> {bad} in the gradient of input {i} "
                 f"(incoming gradient {g_in or '?'}) at {where} (backward)")

@@ -48,7 +48,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         g = sweep.captured.get(_target_key(t))
         if g is None:
             if materialize_grads:
-                g = Tensor._make(np.zeros_like(t.data))
+                g = Tensor._make(np.zeros_like(t._data))
             elif not allow_unused:
                 raise RuntimeError(
                     "grad: one of the differentiated Tensors (shape "
@@ -88,20 +88,20 @@ def _root_grads(tensors: list, grad_tensors) -> list:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not "
                                "have a grad_fn")
         if g is None:
-            if t.data.size != 1:
+            if t._data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got shape "
                     f"{tuple(t.shape)}); pass gradient= with the output's shape")
-            g = Tensor._make(np.ones_like(t.data))
+            g = Tensor._make(np.ones_like(t._data))
         else:
             if not isinstance(g, Tensor):
-                g = Tensor(np.asarray(g, dtype=t.data.dtype))
-            if g.data.shape != t.data.shape:
+                g = Tensor(np.asarray(g, dtype=t._data.dtype))
+            if g._data.shape != t._data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
                                    f"{tuple(g.shape)} and output[{i}] has a shape of "
                                    f"{tuple(t.shape)}.")
-            if g.data.dtype != t.data.dtype:
-                g = g.to(t.data.dtype)
+            if g._data.dtype != t._data.dtype:
+                g = g.to(t._data.dtype)
         grads.append(g)
     return grads
 
@@ -160,7 +160,7 @@ class _Sweep:
         self.ready: list[tuple[int, Node]] = []
         root_nodes = []
         for t, g in zip(roots, root_grads):
-            self.shared_arrays.add(id(_root_array(g.data)))  # the caller still holds it
+            self.shared_arrays.add(id(_root_array(g._data)))  # the caller still holds it
             if t.grad_fn is None:
                 self._to_leaf(t, g)
             else:
@@ -237,15 +237,15 @@ class _Sweep:
                 tensor = node._retained[nr]()
                 if tensor is not None:
                     self._accumulate(tensor, g)
-                    self.shared_arrays.add(id(_root_array(g.data)))  # g flows on to the inputs too
+                    self.shared_arrays.add(id(_root_array(g._data)))  # g flows on to the inputs too
             key = (id(node), nr)
             if self.targets is not None and key in self.targets:
                 if self.capture:
                     self.captured[key] = g
-                    self.shared_arrays.add(id(_root_array(g.data)))
+                    self.shared_arrays.add(id(_root_array(g._data)))
                 elif not node._retained or nr not in node._retained:
                     self._accumulate(self.targets[key], g)
-                    self.shared_arrays.add(id(_root_array(g.data)))
+                    self.shared_arrays.add(id(_root_array(g._data)))
 
     @staticmethod
     def _may_share(outs: list | tuple) -> bool:
@@ -254,7 +254,7 @@ class _Sweep:
         for g in outs:
             if g is None:
                 continue
-            a = g.data
+            a = g._data
             if a.base is not None:
                 return True
             for seen in arrays:  # identity, never ==: a handful of arrays
@@ -270,7 +270,7 @@ class _Sweep:
         root array keeps its identity), so this, the roots and captured gradients are all the
         sharing there is.
         """
-        roots = [id(_root_array(g.data)) for g in outs if g is not None]  # a view shares too
+        roots = [id(_root_array(g._data)) for g in outs if g is not None]  # a view shares too
         if len(set(roots)) < len(roots):  # rare: most rules return fresh arrays
             self.shared_arrays.update(k for k in roots if roots.count(k) > 1)
 
@@ -293,7 +293,7 @@ class _Sweep:
         if entry is None:
             self.leaf_grads[id(leaf)] = [leaf, g, False]
         elif entry[2]:  # a sum this sweep made: add in place (a weight used 1,000 times)
-            np.add(entry[1].data, g.data, out=entry[1].data)
+            np.add(entry[1]._data, g._data, out=entry[1]._data)
         else:
             entry[1] = entry[1] + g
             entry[2] = not self.create_graph  # with a graph, every sum stays a recorded op
@@ -319,12 +319,12 @@ class _Sweep:
             if self.create_graph:
                 t.grad = g
                 return
-            data = g.data
+            data = g._data
             if not data.flags.writeable or id(_root_array(data)) in self.shared_arrays:
                 data = data.copy()
             t.grad = Tensor._make(data)
-        elif self.create_graph or t.grad._rg or t.grad.data.shape != g.data.shape:
+        elif self.create_graph or t.grad._rg or t.grad._data.shape != g._data.shape:
             t.grad = t.grad + g
         else:
-            np.add(t.grad.data, g.data, out=t.grad.data)
+            np.add(t.grad._data, g._data, out=t.grad._data)
             t.grad._vc[0] += 1

@@ -142,7 +142,7 @@ class Node:
                 continue
             if edges[i] is None:
                 fixed = None
-            elif type(g) is Tensor and g.data.shape == meta[0] and g.data.dtype == meta[1]:
+            elif type(g) is Tensor and g._data.shape == meta[0] and g._data.dtype == meta[1]:
                 continue
             else:
                 fixed = self._check_grad(i, g)
@@ -156,17 +156,17 @@ class Node:
         if not isinstance(g, Tensor):
             raise TypeError(f"{self.name()}: backward returned {type(g).__name__} for input {i}; "
                             "expected a Tensor or None")
-        if g.data.shape != shape:
-            if not _sums_to(g.data.shape, shape):
+        if g._data.shape != shape:
+            if not _sums_to(g._data.shape, shape):
                 raise RuntimeError(
-                    f"{self.name()}: grad shape {tuple(g.data.shape)} != input shape "
+                    f"{self.name()}: grad shape {tuple(g._data.shape)} != input shape "
                     f"{tuple(shape)} for input {i}, and it does not broadcast to it")
             from ..ops.movement import sum_to
 
             g = sum_to(g, shape)
-        if g.data.dtype != dtype:
-            if g.data.dtype.kind not in "fc":
-                raise TypeError(f"{self.name()}: backward returned a {g.data.dtype} gradient for "
+        if g._data.dtype != dtype:
+            if g._data.dtype.kind not in "fc":
+                raise TypeError(f"{self.name()}: backward returned a {g._data.dtype} gradient for "
                                 f"input {i} of dtype {dtype}; expected a floating tensor")
             g = g.to(dtype)
         return g
@@ -185,7 +185,7 @@ def _sums_to(grad_shape: tuple, shape: tuple) -> bool:
 
 def _forward_error(cls, inputs, error: Exception) -> RuntimeError:
     """NumPy's complaint (e.g. shapes that do not broadcast) with the op and its inputs named."""
-    described = ", ".join(f"{tuple(t.data.shape)} {t.data.dtype}" for t in inputs)
+    described = ", ".join(f"{tuple(t._data.shape)} {t._data.dtype}" for t in inputs)
     return RuntimeError(f"{cls.__name__.lower()}: {error} (inputs: {described})")
 
 
@@ -205,14 +205,14 @@ def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
     saved: list = []
     for a in arrays:
         for t in inputs:
-            if a is t.data:
+            if a is t._data:
                 saved += (_INPUT, t, None, 0, t._vc[0])
                 break
         else:
             if a is None:
                 saved += (None, None, None, 0, 0)
-            elif a is raw_out or a is result.data:
-                saved += (_OUTPUT, result.data, result._vc, 0, result._vc[0])
+            elif a is raw_out or a is result._data:
+                saved += (_OUTPUT, result._data, result._vc, 0, result._vc[0])
             else:
                 saved += (_CONSTANT, a, None, 0, 0)
     return tuple(saved)
@@ -255,15 +255,15 @@ class Primitive(Node):
         try:
             # spelled out for one and two inputs: this line runs for every op, recorded or not
             if len(inputs) == 1:
-                out = cls.forward(ctx, inputs[0].data, **params)
+                out = cls.forward(ctx, inputs[0]._data, **params)
             elif len(inputs) == 2:
-                out = cls.forward(ctx, inputs[0].data, inputs[1].data, **params)
+                out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **params)
             else:
-                out = cls.forward(ctx, *[t.data for t in inputs], **params)
+                out = cls.forward(ctx, *[t._data for t in inputs], **params)
         except (ValueError, TypeError) as e:
             raise _forward_error(cls, inputs, e) from None
         result = _make(out if type(out) is np.ndarray else np.asarray(out))
-        if cls.is_view and np.may_share_memory(result.data, inputs[0].data):
+        if cls.is_view and np.may_share_memory(result._data, inputs[0]._data):
             result._vc = inputs[0]._vc
         return result
 
@@ -276,7 +276,7 @@ class Primitive(Node):
         # (comprehensions are calls before Python 3.12: plain loops here, the hottest path)
         if len(inputs) == 1:  # the commonest arity; apply saw that x requires grad
             x = inputs[0]
-            a = x.data
+            a = x._data
             arrays = (a,)
             ctx._edge_fns = (x if x.grad_fn is None else x.grad_fn,)
             ctx._edge_nrs = _ZERO_ONE if x._output_nr == 0 else (x._output_nr,)
@@ -284,7 +284,7 @@ class Primitive(Node):
             ctx.needs_input_grad = _NEEDS_ONE
         elif len(inputs) == 2:  # binary ops, spelled out too
             x, y = inputs
-            a, b = x.data, y.data
+            a, b = x._data, y._data
             arrays = (a, b)
             fn_x = x.grad_fn if x.grad_fn is not None else x if x._rg else None
             fn_y = y.grad_fn if y.grad_fn is not None else y if y._rg else None
@@ -296,7 +296,7 @@ class Primitive(Node):
         else:
             arrays, meta, fns = [], [], []
             for t in inputs:
-                a = t.data
+                a = t._data
                 arrays.append(a)
                 meta.append((a.shape, a.dtype))
                 fns.append(_edge_fn(t))
@@ -393,16 +393,16 @@ class Function(Node):
         ctx._hooks_by_output = ctx._retained = ctx._trace = None
         ctx._edge_fns = tuple(_edge_fn(a) if isinstance(a, Tensor) else None for a in args)
         ctx._edge_nrs = tuple(a._output_nr if isinstance(a, Tensor) else 0 for a in args)
-        ctx._meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None
+        ctx._meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
                           for a in args)
         ctx._n_outputs = len(outs)
-        ctx._output_meta = [(o.data.shape, o.data.dtype) for o in outs]
+        ctx._output_meta = [(o._data.shape, o._data.dtype) for o in outs]
         input_ids = {id(t) for t in tensor_args}
         results = []
         for i, o in enumerate(outs):
             if id(o) in input_ids:
-                o = Tensor._make(o.data)  # an input returned as is becomes a new output (a view)
-            if id(o) in ctx._non_differentiable or o.data.dtype.kind not in "fc":
+                o = Tensor._make(o._data)  # an input returned as is becomes a new output (a view)
+            if id(o) in ctx._non_differentiable or o._data.dtype.kind not in "fc":
                 results.append(o)
                 continue
             o.grad_fn, o._output_nr, o._rg = ctx, i, True
@@ -411,11 +411,11 @@ class Function(Node):
             field for t in ctx._to_save for field in ctx._pack(t, outs))
         del ctx._to_save
         if _anomaly.enabled:
-            _anomaly.check_forward(ctx, tensor_args, [o.data for o in outs])
+            _anomaly.check_forward(ctx, tensor_args, [o._data for o in outs])
         if node_hooks:
-            arrays = [a.data if isinstance(a, Tensor) else None for a in args]
+            arrays = [a._data if isinstance(a, Tensor) else None for a in args]
             for hook in list(node_hooks):
-                hook(ctx, arrays, [o.data for o in results], {})
+                hook(ctx, arrays, [o._data for o in results], {})
         return results[0] if single else tuple(results)
 
     @staticmethod
@@ -424,7 +424,7 @@ class Function(Node):
             return (None, None, None, 0, 0)
         for i, o in enumerate(outs):
             if t is o:  # an output keeps no reference to its node: no cycle
-                return (_OUTPUT, o.data, o._vc, i, o._vc[0])
+                return (_OUTPUT, o._data, o._vc, i, o._vc[0])
         return (_INPUT, t, None, 0, t._vc[0])
 
     def _call_backward(self, grads: list):

@@ -23,17 +23,17 @@ def _outputs(fn: Callable, inputs: Sequence) -> list[Tensor]:
 
 def _numerical_jacobian(fn, inputs, i: int, eps: float, n_out_total: int) -> np.ndarray:
     """d(all outputs, flattened)/d(inputs[i]) by two-sided differences: shape (out, in)."""
-    x = inputs[i].data
+    x = inputs[i]._data
     jac = np.zeros((n_out_total, x.size))
     flat = x.reshape(-1)  # a view: writing it perturbs the input in place
     for k in range(x.size):
         orig = flat[k]
         flat[k] = orig + eps
         with no_grad():
-            plus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)])
+            plus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)])
         flat[k] = orig - eps
         with no_grad():
-            minus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)])
+            minus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)])
         flat[k] = orig
         jac[:, k] = (plus - minus) / (2 * eps)
     return jac
@@ -41,13 +41,13 @@ def _numerical_jacobian(fn, inputs, i: int, eps: float, n_out_total: int) -> np.
 
 def _analytical_jacobian(outputs, inputs, diff_idx) -> list[np.ndarray]:
     """Row by row: backpropagate a one-hot gradient from every output element."""
-    sizes = [o.data.size for o in outputs]
+    sizes = [o._data.size for o in outputs]
     total = sum(sizes)
-    jacs = [np.zeros((total, inputs[i].data.size)) for i in diff_idx]
+    jacs = [np.zeros((total, inputs[i]._data.size)) for i in diff_idx]
     row = 0
     for o, size in zip(outputs, sizes):
         for k in range(size):
-            seed = np.zeros(o.data.size, dtype=o.data.dtype)
+            seed = np.zeros(o._data.size, dtype=o._data.dtype)
             seed[k] = 1
             if not o._rg:
                 row += 1
@@ -56,7 +56,7 @@ def _analytical_jacobian(outputs, inputs, diff_idx) -> list[np.ndarray]:
                       retain_graph=True, allow_unused=True)
             for jac, g in zip(jacs, gs):
                 if g is not None:
-                    jac[row] = g.data.reshape(-1)
+                    jac[row] = g._data.reshape(-1)
             row += 1
     return jacs
 
@@ -86,7 +86,7 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol:
     diff_idx = _check_inputs(inputs, "gradcheck")
     outputs = _outputs(fn, inputs)
     analytical = _analytical_jacobian(outputs, inputs, diff_idx)
-    total = sum(o.data.size for o in outputs)
+    total = sum(o._data.size for o in outputs)
     for i, a in zip(diff_idx, analytical):
         n = _numerical_jacobian(fn, inputs, i, eps, total)
         if not np.allclose(a, n, rtol=rtol, atol=atol, equal_nan=False):

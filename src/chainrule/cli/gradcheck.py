@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot evaluate: {e}") from None
     print(f"{'input':>8} {'element':>8} {'engine':>22} {'finite differences':>22} {'error':>9}")
     for name, x, g in zip(names, inputs, grads):
-        analytic = np.zeros_like(x.data) if g is None else g.data
+        analytic = np.zeros_like(x._data) if g is None else g._data
         for index in np.ndindex(x.shape):
             numeric = _central_difference(total, inputs, x, index, args.eps)
             a = analytic[index]
@@ -81,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
 def _central_difference(fn, inputs, x, index, eps: float) -> float:
     import chainrule as cr
 
-    original = x.data[index]
+    original = x._data[index]
     with cr.no_grad():
-        x.data[index] = original + eps
+        x._data[index] = original + eps
         plus = fn(*inputs).item()
-        x.data[index] = original - eps
+        x._data[index] = original - eps
         minus = fn(*inputs).item()
-    x.data[index] = original
+    x._data[index] = original
     return (plus - minus) / (2 * eps)

@@ -61,7 +61,7 @@ class TensorDataset(Dataset):
 
     def _fetch_batch(self, indices: np.ndarray) -> list[Tensor]:
         """A whole batch in one indexing per tensor: what stacking ``self[i]`` would give."""
-        return [Tensor(t.data[indices]) if not t.requires_grad else t[indices]
+        return [Tensor(t._data[indices]) if not t.requires_grad else t[indices]
                 for t in self.tensors]
 
 

@@ -82,7 +82,7 @@ def load_dataset(name: str, **options) -> DataBundle:
         x_train, y_train, x_test, y_test = _split(x, y, task, test_fraction,
                                                   options.get("seed", accepted["seed"]))
     if task == "classification":
-        num_classes = int(max(y_train.data.max(), y_test.data.max())) + 1
+        num_classes = int(max(y_train._data.max(), y_test._data.max())) + 1
         num_outputs = num_classes
     else:
         num_classes, num_outputs = None, y_train.shape[1]
@@ -94,7 +94,7 @@ def load_dataset(name: str, **options) -> DataBundle:
 def _split(x: Tensor, y: Tensor, task: str, test_fraction: float, seed: int
            ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     if task == "classification":
-        train_idx, test_idx = real.stratified_split(y.data, test_fraction, seed)
+        train_idx, test_idx = real.stratified_split(y._data, test_fraction, seed)
     else:
         if not 0 < test_fraction < 1:
             raise ValueError(f"test_fraction must be in (0, 1) (got {test_fraction!r})")
@@ -104,5 +104,5 @@ def _split(x: Tensor, y: Tensor, task: str, test_fraction: float, seed: int
     if len(train_idx) == 0 or len(test_idx) == 0:
         raise ValueError(f"test_fraction={test_fraction} leaves an empty split of {len(x)} "
                          "samples")
-    return (Tensor(x.data[train_idx]), Tensor(y.data[train_idx]),
-            Tensor(x.data[test_idx]), Tensor(y.data[test_idx]))
+    return (Tensor(x._data[train_idx]), Tensor(y._data[train_idx]),
+            Tensor(x._data[test_idx]), Tensor(y._data[test_idx]))

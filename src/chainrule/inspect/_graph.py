@@ -87,7 +87,7 @@ def walk(output: Tensor) -> Graph:
     """Every node and leaf behind ``output``, with shapes and the forward values we can know."""
     root_nodes = [output.grad_fn] if output.grad_fn is not None else []
     nodes = topological_order(root_nodes)
-    meta: dict = {tensor_key(output): (output.data.shape, output.data.dtype)}
+    meta: dict = {tensor_key(output): (output._data.shape, output._data.dtype)}
     consumers: dict = {}
     leaves: list = []
     seen_leaves: set = set()
@@ -118,8 +118,8 @@ def _collect_values(graph: Graph) -> None:
     """Known forward values: leaves, the output, what ops saved or kept, then recomputation."""
     values = graph.values
     for leaf in graph.leaves:
-        values[id(leaf)] = leaf.data
-    values[graph.root_key] = graph.root.data
+        values[id(leaf)] = leaf._data
+    values[graph.root_key] = graph.root._data
     for node in graph.nodes:
         kept = getattr(node, "_kept", None)
         if kept is not None:
@@ -149,7 +149,7 @@ def _values_from_saved(node: Node, values: dict) -> None:
                 continue  # changed in place since the forward: not the value the op saw
             key = tensor_key(value)
             if key in edge_keys:
-                values.setdefault(key, value.data)
+                values.setdefault(key, value._data)
             else:
                 unmatched.append(value)
         elif kind == _OUTPUT:
@@ -162,8 +162,8 @@ def _values_from_saved(node: Node, values: dict) -> None:
             continue
         shape, dtype = node._meta[i][:2]
         for t in unmatched:
-            if t.data.shape == shape and t.data.dtype == dtype:
-                values.setdefault(const_key(node, i), t.data)
+            if t._data.shape == shape and t._data.dtype == dtype:
+                values.setdefault(const_key(node, i), t._data)
                 unmatched.remove(t)
                 break
 
@@ -299,7 +299,7 @@ def local_derivatives(node: Node, graph: Graph) -> tuple | None:
         raw = node._call_backward([ones])
     if not isinstance(raw, tuple):
         raw = (raw,)
-    return tuple(g.data if isinstance(g, Tensor) else None for g in raw)
+    return tuple(g._data if isinstance(g, Tensor) else None for g in raw)
 
 
 # ---- names -------------------------------------------------------------------------------------

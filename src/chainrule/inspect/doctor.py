@@ -315,7 +315,7 @@ def _directional(fn: Callable, tensors: list, eps: float, rtol: float, rng
     for i, (t, g) in enumerate(zip(tensors, grads, strict=True)):
         u = rng.standard_normal(t.shape)
         analytical = float(np.sum(u * g.numpy())) if g is not None else 0.0
-        data = t.data  # perturbed in place and restored: the graph above is done with
+        data = t._data  # perturbed in place and restored: the graph above is done with
         orig = data.copy()
         with no_grad():
             data[...] = orig + eps * u

@@ -153,22 +153,22 @@ def _gradients(graph: _graph.Graph) -> dict:
     except _graph.GraphFreedError:
         for leaf in graph.leaves:  # freed by backward(): the leaves' .grad is what is left
             if leaf.grad is not None:
-                out[id(leaf)] = _GradSummary(leaf.grad.data)
+                out[id(leaf)] = _GradSummary(leaf.grad._data)
         return out
     leaf_sums: dict = {}
 
     def visit(node, grads, outs) -> None:
         for nr, g in enumerate(grads):
             if g is not None:
-                out[(id(node), nr)] = _GradSummary(g.data)
+                out[(id(node), nr)] = _GradSummary(g._data)
         for edge, g in zip(node.next_functions, outs):
             if g is not None and edge is not None and not isinstance(edge[0], _graph.Node):
                 key = id(edge[0])
-                leaf_sums[key] = g.data if key not in leaf_sums else leaf_sums[key] + g.data
+                leaf_sums[key] = g._data if key not in leaf_sums else leaf_sums[key] + g._data
 
-    seed = Tensor._make(np.ones_like(graph.root.data))
+    seed = Tensor._make(np.ones_like(graph.root._data))
     if graph.root.grad_fn is None:
-        leaf_sums[id(graph.root)] = seed.data
+        leaf_sums[id(graph.root)] = seed._data
     _graph.sweep(graph, seed, visit)
     for key, g in leaf_sums.items():
         out[key] = _GradSummary(g)

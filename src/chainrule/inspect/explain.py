@@ -368,7 +368,7 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
         raise ValueError(
             f"explain: the output (shape {fmt_shape(output.shape)}) does not require grad, so "
             "there is no graph to explain; create the inputs with requires_grad=True")
-    if output.data.dtype.kind not in "fc":
+    if output._data.dtype.kind not in "fc":
         raise TypeError(f"explain: the output must be a floating tensor, got {output.dtype}")
     if isinstance(precision, bool) or not isinstance(precision, int) or not 0 <= precision <= 16:
         raise ValueError(f"explain: precision must be an integer from 0 to 16, got {precision!r}")
@@ -384,7 +384,7 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
         index[id(node)] = len(index) + 1
     root_key = graph.root_key
     if root_key != id(output):
-        incoming[root_key] = [Contribution("seed", seed.data)]
+        incoming[root_key] = [Contribution("seed", seed._data)]
 
     def visit(node, grads, outs) -> None:
         name = ", ".join(label.output(node, nr) for nr in range(node._n_outputs))
@@ -401,7 +401,7 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
             loc = local[i] if local is not None and i < len(local) else None
             summed = bool(loc is not None and meta is not None
                           and tuple(meta[0]) != tuple(np.shape(loc)))
-            sent = None if g is None else g.data
+            sent = None if g is None else g._data
             step.edges.append(Edge(input=inputs[i], rule=rules[i],
                                    local=None if edge is None else loc, sent=sent,
                                    constant=edge is None, summed=summed))
@@ -414,22 +414,22 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
     leaves = []
     for leaf in graph.leaves:
         if id(leaf) == id(output):
-            contributions = [Contribution("seed", seed.data)]
+            contributions = [Contribution("seed", seed._data)]
         else:
             contributions = incoming.get(id(leaf), [])
         total = _total(contributions)
-        leaves.append(LeafGradient(label.key(id(leaf)), leaf.data, total, contributions))
-    return Explanation(label.key(root_key), seed.data, steps, leaves, precision)
+        leaves.append(LeafGradient(label.key(id(leaf)), leaf._data, total, contributions))
+    return Explanation(label.key(root_key), seed._data, steps, leaves, precision)
 
 
 def _seed(output: Tensor, gradient) -> Tensor:
     if gradient is None:
-        return Tensor._make(np.ones_like(output.data))
+        return Tensor._make(np.ones_like(output._data))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient))
-    if g.data.shape != output.data.shape:
+    if g._data.shape != output._data.shape:
         raise ValueError(f"explain: gradient shape {fmt_shape(g.shape)} != output shape "
                          f"{fmt_shape(output.shape)}")
-    return Tensor._make(g.data.astype(output.data.dtype, copy=False))
+    return Tensor._make(g._data.astype(output._data.dtype, copy=False))
 
 
 def _same_number(rule: str, local) -> bool:
@@ -459,8 +459,8 @@ def _total(contributions: list[Contribution]):
 
 def _grad_of(grads: list):
     if len(grads) == 1:
-        return None if grads[0] is None else grads[0].data
-    return tuple(None if g is None else g.data for g in grads)
+        return None if grads[0] is None else grads[0]._data
+    return tuple(None if g is None else g._data for g in grads)
 
 
 def _value(node, graph):
@@ -479,7 +479,7 @@ class _Names:
         self.by_data: dict = {}  # id(array) -> name: constants are known by their array only
         for name, t in given:
             self.names.setdefault(_graph.tensor_key(t), name)
-            self.by_data.setdefault(id(t.data), name)
+            self.by_data.setdefault(id(t._data), name)
         used = set(self.names.values())
         self._counters = {"v": 0, "t": 0, "c": 0}
         self._used = used

@@ -160,7 +160,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot rows of an index tensor: ``F.one_hot(cr.tensor([0, 2]), 3)``."""
-    data = tensor.data
+    data = tensor._data
     if data.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot is only applicable to index tensor of integer type, got "
                            f"{data.dtype}")
@@ -213,7 +213,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported; use "
                                   "sparse=False")
-    indices = input.data
+    indices = input._data
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"embedding: expected integer indices (int64 or int32), got "
                            f"{indices.dtype}")
@@ -285,11 +285,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         var = red.mean(centered * centered, axes, keepdim=True)
         with no_grad():
             if running_mean is not None:
-                new = running_mean.data * (1 - momentum) + mean.data.reshape(-1) * momentum
+                new = running_mean._data * (1 - momentum) + mean._data.reshape(-1) * momentum
                 _assign(running_mean, new)
             if running_var is not None:
-                unbiased = var.data.reshape(-1) * (count / (count - 1))
-                _assign(running_var, running_var.data * (1 - momentum) + unbiased * momentum)
+                unbiased = var._data.reshape(-1) * (count / (count - 1))
+                _assign(running_var, running_var._data * (1 - momentum) + unbiased * momentum)
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var must be given when "
@@ -306,7 +306,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 def _assign(t: Tensor, value: np.ndarray) -> None:
     """Overwrite a buffer in place (same array, version bumped) under no_grad."""
-    np.copyto(t.data, value, casting="unsafe")
+    np.copyto(t._data, value, casting="unsafe")
     t._bump_version()
 
 

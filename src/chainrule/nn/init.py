@@ -22,7 +22,7 @@ def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
     """Overwrite ``tensor``'s values in place (as under no_grad) and bump its version."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
-    np.copyto(tensor.data, values, casting="unsafe")
+    np.copyto(tensor._data, values, casting="unsafe")
     tensor._bump_version()
     return tensor
 

@@ -137,7 +137,7 @@ def _class_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_
     if input.ndim == 0:
         raise ValueError(f"{op}: expected an input of 1 or more dimensions (C,), (N, C) or "
                          f"(N, C, d1, ...), got a 0-d tensor")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: expected integer class indices as target (int64), got "
                            f"{t.dtype}; for class probabilities pass a float target of the "
@@ -190,7 +190,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if reduction == "sum":
         return red.sum(loss)
     total = red.sum(w_y)
-    if total.data == 0:  # every target ignored: nan, with a zero gradient, as PyTorch
+    if total._data == 0:  # every target ignored: nan, with a zero gradient, as PyTorch
         return red.sum(loss) + Tensor._make(np.array(np.nan, loss.dtype))
     return red.sum(loss) / total
 
@@ -239,9 +239,9 @@ def _cross_entropy_probs(x: Tensor, target: Tensor, weight: Tensor | None, ignor
         return -red.sum(prod, axis)
     if reduction == "sum":
         return -red.sum(prod)
-    if x.data.size == 0:
+    if x._data.size == 0:
         return red.sum(prod) + Tensor._make(np.array(np.nan, prod.dtype))
-    return -red.sum(prod) / (x.data.size / n_classes)
+    return -red.sum(prod) / (x._data.size / n_classes)
 
 
 def _check_same_size(input: Tensor, target: Tensor, op: str, message: str) -> None:
@@ -260,10 +260,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                      "have the same size.")
     x = ew.floating(input)
     y = ew.cast(ew.floating(target), x.dtype)
-    if not np.all((x.data >= 0) & (x.data <= 1)):
+    if not np.all((x._data >= 0) & (x._data <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 "
                            "and 1")
-    if not np.all((y.data >= 0) & (y.data <= 1)):
+    if not np.all((y._data >= 0) & (y._data <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 "
                            "and 1")
     loss = _losses.binary_cross_entropy(x, y)

@@ -413,10 +413,10 @@ class Module:
             if set_to_none:
                 p.grad = None
                 continue
-            if g.grad_fn is not None or not g.data.flags.writeable:
-                p.grad = Tensor._make(np.zeros_like(g.data))
+            if g.grad_fn is not None or not g._data.flags.writeable:
+                p.grad = Tensor._make(np.zeros_like(g._data))
             else:
-                g.data[...] = 0
+                g._data[...] = 0
                 g._bump_version()
 
     # ---- dtype -----------------------------------------------------------------------------
@@ -428,9 +428,9 @@ class Module:
         for t in itertools.chain(self._parameters.values(), self._buffers.values()):
             if t is None:
                 continue
-            t.data = fn(t.data)
+            t._data = fn(t._data)
             if t.grad is not None:
-                t.grad.data = fn(t.grad.data)
+                t.grad._data = fn(t.grad._data)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
@@ -521,19 +521,19 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                array = value.data
+                array = value._data
             elif isinstance(value, np.ndarray):
                 array = value
             else:
                 error_msgs.append(f'While copying the parameter named "{key}", expected Tensor '
                                   f"or ndarray from checkpoint but received {type(value)}")
                 continue
-            if target.data.ndim == 0 and array.shape == (1,):
+            if target._data.ndim == 0 and array.shape == (1,):
                 array = array.reshape(())  # a 1-element vector for a 0-d tensor: accepted
-            if array.shape != target.data.shape:
+            if array.shape != target._data.shape:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape "
                                   f"{tuple(array.shape)} from checkpoint, the shape in current "
-                                  f"model is {tuple(target.data.shape)}.")
+                                  f"model is {tuple(target._data.shape)}.")
                 continue
             if assign:
                 if isinstance(target, Parameter):
@@ -543,10 +543,10 @@ class Module:
                     self._buffers[name] = Tensor(np.array(array, copy=True))
                 continue
             try:
-                np.copyto(target.data, array, casting="unsafe")
+                np.copyto(target._data, array, casting="unsafe")
             except Exception as e:  # e.g. a read-only array
                 error_msgs.append(f'While copying the parameter named "{key}", whose dimensions '
-                                  f"in the model are {tuple(target.data.shape)} and whose "
+                                  f"in the model are {tuple(target._data.shape)} and whose "
                                   f"dimensions in the checkpoint are {tuple(array.shape)}, an "
                                   f"exception occurred : {e.args}.")
                 continue

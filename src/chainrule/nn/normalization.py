@@ -55,19 +55,19 @@ class BatchNorm1d(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
             for t in (self.running_mean, self.running_var, self.num_batches_tracked):
                 t._bump_version()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
             self.weight._bump_version()
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias._data[...] = 0
                 self.bias._bump_version()
 
     def forward(self, input: Tensor) -> Tensor:
@@ -79,10 +79,10 @@ class BatchNorm1d(Module):
                              f"{tuple(input.shape)}), expected num_features={self.num_features}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._data[...] += 1
             self.num_batches_tracked._bump_version()
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         use_batch_stats = self.training or (self.running_mean is None
                                             and self.running_var is None)
         track = not self.training or self.track_running_stats
@@ -122,10 +122,10 @@ class LayerNorm(Module):
 
     def reset_parameters(self) -> None:
         if self.elementwise_affine:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
             self.weight._bump_version()
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias._data[...] = 0
                 self.bias._bump_version()
 
     def forward(self, input: Tensor) -> Tensor:

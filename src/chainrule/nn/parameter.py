@@ -22,7 +22,7 @@ class Parameter(Tensor):
         if data is None:
             array = np.empty((0,), _dtypes.get_default_dtype())
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         elif isinstance(data, np.ndarray):
             array = data
         else:
@@ -36,8 +36,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        result = Parameter(self.data.copy(), self.requires_grad)
+        result = Parameter(self._data.copy(), self.requires_grad)
         if self.grad is not None:
-            result.grad = Tensor._make(self.grad.data.copy())
+            result.grad = Tensor._make(self.grad._data.copy())
         memo[id(self)] = result
         return result

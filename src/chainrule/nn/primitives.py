@@ -34,15 +34,15 @@ class Linear(Primitive):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        n_in, n_out = w.data.shape[1], w.data.shape[0]
+        n_in, n_out = w._data.shape[1], w._data.shape[0]
         gx = gw = gb = None
         if not _grad_state.enabled:
-            gd = g.data
+            gd = g._data
             g2 = gd.reshape(-1, n_out)
             if needs[0]:
-                gx = Tensor._make(np.matmul(gd, w.data))
+                gx = Tensor._make(np.matmul(gd, w._data))
             if needs[1]:
-                gw = Tensor._make(np.matmul(g2.T, x.data.reshape(-1, n_in)))
+                gw = Tensor._make(np.matmul(g2.T, x._data.reshape(-1, n_in)))
             if len(needs) > 2 and needs[2]:
                 gb = Tensor._make(g2.sum(0))
         else:
@@ -90,7 +90,7 @@ class Embedding(Primitive):
         if ctx.scale is not None:
             keep = ctx.scale[..., None] if keep is None else keep * ctx.scale[..., None]
         if keep is not None:
-            g = g * Tensor._make(keep.astype(g.data.dtype))
+            g = g * Tensor._make(keep.astype(g._data.dtype))
         return EmbeddingBackward.apply(g, indices=ctx.indices, rows=ctx._meta[0][0][0])
 
 

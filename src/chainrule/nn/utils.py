@@ -35,7 +35,7 @@ def _vector_norm(a: np.ndarray, p: float) -> np.ndarray:
 def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
                    foreach: bool | None = None) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` together (the norm of their norms)."""
-    arrays = [t.data for t in _as_list(tensors) if t is not None]
+    arrays = [t._data for t in _as_list(tensors) if t is not None]
     norm_type = float(norm_type)
     if not arrays:
         return Tensor._make(np.zeros((), _dtypes.get_default_dtype()))
@@ -52,7 +52,7 @@ def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite
 
 
 def _scale_in_place(g: Tensor, factor: np.ndarray) -> None:
-    np.multiply(g.data, factor.astype(g.data.dtype), out=g.data, casting="unsafe")
+    np.multiply(g._data, factor.astype(g._data.dtype), out=g._data, casting="unsafe")
     g._bump_version()
 
 
@@ -62,13 +62,13 @@ def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: Ten
     params = [p for p in _as_list(parameters) if p.grad is not None]
     if not params:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = np.minimum(np.asarray(max_norm, total.dtype) / (total + total.dtype.type(1e-6)), 1.0)
     for p in params:
         g = p.grad
-        if g.grad_fn is not None or not g.data.flags.writeable:
+        if g.grad_fn is not None or not g._data.flags.writeable:
             # a gradient built with create_graph=True: scale out of place, keeping its graph
-            p.grad = g * Tensor._make(coef.astype(g.data.dtype))
+            p.grad = g * Tensor._make(coef.astype(g._data.dtype))
         else:
             _scale_in_place(g, coef)
 
@@ -92,7 +92,7 @@ def clip_grad_value_(parameters: _Tensors, clip_value: float,
         g = p.grad
         if g is None:
             continue
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
+        np.clip(g._data, -clip_value, clip_value, out=g._data)
         g._bump_version()
 
 
@@ -116,6 +116,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     start = 0
     for p in params:
         n = p.numel()
-        np.copyto(p.data, vec.data[start:start + n].reshape(p.shape), casting="unsafe")
+        np.copyto(p._data, vec._data[start:start + n].reshape(p.shape), casting="unsafe")
         p._bump_version()
         start += n

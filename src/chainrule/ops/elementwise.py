@@ -31,16 +31,16 @@ def operands(x, y) -> tuple[Tensor, Tensor]:
     """Two Tensors of one dtype from any mix of Tensors, arrays and Python numbers."""
     if isinstance(x, Tensor):
         if not isinstance(y, Tensor):
-            y = as_tensor_like(y, x.data.dtype)
+            y = as_tensor_like(y, x._data.dtype)
     elif isinstance(y, Tensor):
-        x = as_tensor_like(x, y.data.dtype)
+        x = as_tensor_like(x, y._data.dtype)
     else:
         raise TypeError(f"expected a Tensor operand, got {type(x).__name__} and "
                         f"{type(y).__name__}")
-    dx, dy = x.data.dtype, y.data.dtype
+    dx, dy = x._data.dtype, y._data.dtype
     if dx != dy:
         # a Python scalar never changes a tensor's dtype within its category
-        dtype = _dtypes.result_type(x.data, y.data)
+        dtype = _dtypes.result_type(x._data, y._data)
         if dx != dtype:
             x = cast(x, dtype)
         if dy != dtype:
@@ -50,11 +50,11 @@ def operands(x, y) -> tuple[Tensor, Tensor]:
 
 def floating(x: Tensor) -> Tensor:
     """Integer and bool tensors enter float-valued functions as the default float dtype."""
-    return x if x.data.dtype.kind == "f" else cast(x, _dtypes.get_default_dtype())
+    return x if x._data.dtype.kind == "f" else cast(x, _dtypes.get_default_dtype())
 
 
 def zeros_like(x: Tensor) -> Tensor:
-    return Tensor._make(np.zeros_like(x.data))
+    return Tensor._make(np.zeros_like(x._data))
 
 
 # ---- arithmetic ----------------------------------------------------------------------------
@@ -121,7 +121,7 @@ class DivScalar(Primitive):
 def _takes_number(x, v) -> bool:
     """Whether ``x op v`` can take the scalar fast path: a float tensor and a Python number."""
     return (type(v) is float or type(v) is int) and isinstance(x, Tensor) and (
-        x.data.dtype.kind == "f")
+        x._data.dtype.kind == "f")
 
 
 class Mul(Primitive):
@@ -218,7 +218,7 @@ class Remainder(Primitive):
 
 
 def add(x, y) -> Tensor:
-    if type(x) is Tensor and type(y) is Tensor and x.data.dtype == y.data.dtype:
+    if type(x) is Tensor and type(y) is Tensor and x._data.dtype == y._data.dtype:
         return Add.apply(x, y)  # the commonest case, and every backward's
     if _takes_number(x, y):
         return Affine.apply(x, scale=1, shift=y)
@@ -234,7 +234,7 @@ def sub(x, y) -> Tensor:
     if _takes_number(y, x):  # x - y = -y + x
         return Affine.apply(y, scale=-1, shift=x)
     for v in (x, y):
-        if isinstance(v, (bool, np.bool_)) or (isinstance(v, Tensor) and v.data.dtype == bool):
+        if isinstance(v, (bool, np.bool_)) or (isinstance(v, Tensor) and v._data.dtype == bool):
             raise RuntimeError("sub: subtraction with a bool operand is not supported; to "
                                "invert a mask use ~ or logical_not()")
     x, y = operands(x, y)
@@ -242,7 +242,7 @@ def sub(x, y) -> Tensor:
 
 
 def mul(x, y) -> Tensor:
-    if type(x) is Tensor and type(y) is Tensor and x.data.dtype == y.data.dtype:
+    if type(x) is Tensor and type(y) is Tensor and x._data.dtype == y._data.dtype:
         return Mul.apply(x, y)  # the commonest case, and every backward's
     if _takes_number(x, y):
         return Affine.apply(x, scale=y, shift=0)
@@ -256,22 +256,22 @@ def div(x, y) -> Tensor:
     if _takes_number(x, y):
         return DivScalar.apply(x, divisor=y)
     x, y = operands(x, y)
-    if x.data.dtype.kind != "f":  # true division of integers gives the default float dtype
+    if x._data.dtype.kind != "f":  # true division of integers gives the default float dtype
         x, y = floating(x), floating(y)
     return Div.apply(x, y)
 
 
 def neg(x: Tensor) -> Tensor:
-    if x.data.dtype == np.bool_:
+    if x._data.dtype == np.bool_:
         raise TypeError("neg: negation of a bool tensor is not supported; use ~ instead")
     return Neg.apply(x)
 
 
 def pow(x, y) -> Tensor:
     if isinstance(x, Tensor) and isinstance(y, (int, float)) and not isinstance(y, bool):
-        if x.data.dtype.kind in "iu" and isinstance(y, float):
+        if x._data.dtype.kind in "iu" and isinstance(y, float):
             x = floating(x)
-        if x.data.dtype.kind in "iu" and y < 0:
+        if x._data.dtype.kind in "iu" and y < 0:
             raise RuntimeError("pow: integers to negative integer powers are not allowed")
         return PowScalar.apply(x, exponent=y)
     x, y = operands(x, y)
@@ -285,8 +285,8 @@ def remainder(x, y) -> Tensor:
 
 def floor_divide(x, y) -> Tensor:
     x, y = operands(x, y)
-    if x.data.dtype.kind != "f":
-        return Tensor._make(np.floor_divide(x.data, y.data))
+    if x._data.dtype.kind != "f":
+        return Tensor._make(np.floor_divide(x._data, y._data))
     return floor(div(x, y))
 
 
@@ -478,7 +478,7 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return MaskGrad.apply(g, mask=out.data > 0)
+        return MaskGrad.apply(g, mask=out._data > 0)
 
 
 class MaskGrad(Primitive):
@@ -551,7 +551,7 @@ class Clamp(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        x = ctx.saved_tensors[0].data
+        x = ctx.saved_tensors[0]._data
         mask = np.ones(x.shape, dtype=bool)
         if ctx.lo is not None:
             mask &= x >= ctx.lo
@@ -616,7 +616,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x if min is None else maximum(x, min)
         return out if max is None else minimum(out, max)
-    if x.data.dtype.kind in "iu" and any(isinstance(b, float) for b in (min, max)):
+    if x._data.dtype.kind in "iu" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)
     return Clamp.apply(x, lo=min, hi=max)
 
@@ -666,7 +666,7 @@ class Where(Primitive):
     @staticmethod
     def backward(ctx, g):
         (condition,) = ctx.saved_tensors
-        zero = Tensor._make(np.zeros((), g.data.dtype))
+        zero = Tensor._make(np.zeros((), g._data.dtype))
         _, need_x, need_y = ctx.needs_input_grad
         return (None, where(condition, g, zero) if need_x else None,
                 where(condition, zero, g) if need_y else None)
@@ -686,14 +686,14 @@ def where(condition, x, y) -> Tensor:
     """``x`` where ``condition`` holds, else ``y``: ``cr.where(x > 0, x, 0.0)``."""
     condition = condition if isinstance(condition, Tensor) else Tensor._make(
         np.asarray(condition))
-    if condition.data.dtype != np.bool_:
-        raise TypeError(f"where: expected a bool condition, got {condition.data.dtype}")
+    if condition._data.dtype != np.bool_:
+        raise TypeError(f"where: expected a bool condition, got {condition._data.dtype}")
     x, y = operands(x, y)
     return Where.apply(condition, x, y)
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
-    return where(mask, as_tensor_like(value, x.data.dtype).to(x.data.dtype), x)
+    return where(mask, as_tensor_like(value, x._data.dtype).to(x._data.dtype), x)
 
 
 # ---- dtype and copies ----------------------------------------------------------------------
@@ -720,10 +720,10 @@ class Clone(Primitive):
 
 
 def cast(x: Tensor, dtype: np.dtype) -> Tensor:
-    if x.data.dtype == dtype:
+    if x._data.dtype == dtype:
         return x
     if x._rg and dtype.kind not in "fc" and _grad_state.enabled:
-        return Tensor._make(x.data.astype(dtype))  # an integer result carries no gradient
+        return Tensor._make(x._data.astype(dtype))  # an integer result carries no gradient
     return Cast.apply(x, dtype=dtype)
 
 
@@ -738,17 +738,17 @@ def compare(ufunc, x, y) -> Tensor:
     if not isinstance(y, (Tensor, np.ndarray, int, float, bool, np.generic)):
         return NotImplemented
     x, y = operands(x, y)
-    return Tensor._make(np.asarray(ufunc(x.data, y.data)))
+    return Tensor._make(np.asarray(ufunc(x._data, y._data)))
 
 
 def _bool_data(x) -> np.ndarray:
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
     return data if data.dtype == np.bool_ else data.astype(bool)
 
 
 def logical_not(x: Tensor) -> Tensor:
-    if x.data.dtype.kind in "iu":
-        return Tensor._make(np.invert(x.data))
+    if x._data.dtype.kind in "iu":
+        return Tensor._make(np.invert(x._data))
     return Tensor._make(np.logical_not(_bool_data(x)))
 
 
@@ -785,16 +785,16 @@ def inplace(x: Tensor, name: str, compute, *others) -> Tensor:
                 "use the out-of-place op, or .clone() first.")
         # compute from a copy: the op may save its input, which is about to be overwritten
         result = compute(clone(x))
-    if result.data.shape != x.data.shape:
+    if result._data.shape != x._data.shape:
         raise RuntimeError(f"{name}: output with shape {tuple(x.shape)} doesn't match the "
                            f"broadcast shape {tuple(result.shape)}")
-    if not np.can_cast(result.data.dtype, x.data.dtype, "same_kind"):
-        raise RuntimeError(f"{name}: result type {result.data.dtype} can't be cast to the "
-                           f"desired output type {x.data.dtype}")
-    if not x.data.flags.writeable:
+    if not np.can_cast(result._data.dtype, x._data.dtype, "same_kind"):
+        raise RuntimeError(f"{name}: result type {result._data.dtype} can't be cast to the "
+                           f"desired output type {x._data.dtype}")
+    if not x._data.flags.writeable:
         raise RuntimeError(f"{name}: tensor of shape {tuple(x.shape)} is a read-only broadcast "
                            "view (from expand); clone() it before writing")
-    np.copyto(x.data, result.data, casting="same_kind")
+    np.copyto(x._data, result._data, casting="same_kind")
     x._vc[0] += 1
     if recording:
         x.grad_fn, x._output_nr, x._rg = result.grad_fn, result._output_nr, result._rg
@@ -805,5 +805,5 @@ def fill(x: Tensor, value) -> Tensor:
     """A tensor of ``x``'s shape and dtype holding ``value`` (broadcast), linked to ``value``'s
     graph; ``x`` itself receives a zero gradient."""
     everywhere = Tensor._make(np.ones((), dtype=bool))
-    value = as_tensor_like(value, x.data.dtype)
-    return where(everywhere, cast(value, x.data.dtype), x)
+    value = as_tensor_like(value, x._data.dtype)
+    return where(everywhere, cast(value, x._data.dtype), x)

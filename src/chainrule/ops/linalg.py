@@ -25,7 +25,7 @@ class Matmul(Primitive):
         gx = Matmul.apply(g, mv.transpose(y, -1, -2)) if need_x else None
         gy = None
         if need_y:
-            if y.data.ndim == 2 and y.data.flags.f_contiguous and not y.data.flags.c_contiguous:
+            if y._data.ndim == 2 and y._data.flags.f_contiguous and not y._data.flags.c_contiguous:
                 # y is a transposed weight (x @ W.T): (g^T x)^T is the same sum, laid out so
                 # that W's gradient comes back contiguous
                 gy = mv.transpose(Matmul.apply(mv.transpose(g, -1, -2), x), -1, -2)
@@ -37,50 +37,50 @@ class Matmul(Primitive):
 def matmul(x, y) -> Tensor:
     """``x @ y`` with NumPy's and PyTorch's rules for 1-D operands and batch broadcasting."""
     x, y = ew.operands(x, y)
-    if x.data.ndim == 0 or y.data.ndim == 0:
+    if x._data.ndim == 0 or y._data.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need to be at least 1D, but they are "
-                           f"{x.data.ndim}D and {y.data.ndim}D")
-    x2 = mv.unsqueeze(x, 0) if x.data.ndim == 1 else x
-    y2 = mv.unsqueeze(y, -1) if y.data.ndim == 1 else y
-    if x2.data.shape[-1] != y2.data.shape[-2]:
+                           f"{x._data.ndim}D and {y._data.ndim}D")
+    x2 = mv.unsqueeze(x, 0) if x._data.ndim == 1 else x
+    y2 = mv.unsqueeze(y, -1) if y._data.ndim == 1 else y
+    if x2._data.shape[-1] != y2._data.shape[-2]:
         raise RuntimeError(f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be "
-                           f"multiplied ({x2.data.shape[-1]} != {y2.data.shape[-2]})")
+                           f"multiplied ({x2._data.shape[-1]} != {y2._data.shape[-2]})")
     try:
-        np.broadcast_shapes(x2.data.shape[:-2], y2.data.shape[:-2])
+        np.broadcast_shapes(x2._data.shape[:-2], y2._data.shape[:-2])
     except ValueError:
         raise RuntimeError(f"matmul: batch dimensions of {tuple(x.shape)} and {tuple(y.shape)} "
                            "do not broadcast") from None
     out = Matmul.apply(x2, y2)
-    if y.data.ndim == 1:
+    if y._data.ndim == 1:
         out = mv.squeeze(out, -1)
-    if x.data.ndim == 1:
-        out = mv.squeeze(out, -2 if y.data.ndim > 1 else -1)
+    if x._data.ndim == 1:
+        out = mv.squeeze(out, -2 if y._data.ndim > 1 else -1)
     return out
 
 
 def mm(x: Tensor, y: Tensor) -> Tensor:
-    if x.data.ndim != 2 or y.data.ndim != 2:
+    if x._data.ndim != 2 or y._data.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(x.shape)} and "
                            f"{tuple(y.shape)}")
     return matmul(x, y)
 
 
 def bmm(x: Tensor, y: Tensor) -> Tensor:
-    if x.data.ndim != 3 or y.data.ndim != 3 or x.data.shape[0] != y.data.shape[0]:
+    if x._data.ndim != 3 or y._data.ndim != 3 or x._data.shape[0] != y._data.shape[0]:
         raise RuntimeError(f"bmm: expected 3-D tensors with the same batch size, got shapes "
                            f"{tuple(x.shape)} and {tuple(y.shape)}")
     return matmul(x, y)
 
 
 def dot(x: Tensor, y: Tensor) -> Tensor:
-    if x.data.ndim != 1 or y.data.ndim != 1 or x.data.shape != y.data.shape:
+    if x._data.ndim != 1 or y._data.ndim != 1 or x._data.shape != y._data.shape:
         raise RuntimeError(f"dot: expected two 1-D tensors of the same size, got shapes "
                            f"{tuple(x.shape)} and {tuple(y.shape)}")
     return matmul(x, y)
 
 
 def outer(x: Tensor, y: Tensor) -> Tensor:
-    if x.data.ndim != 1 or y.data.ndim != 1:
+    if x._data.ndim != 1 or y._data.ndim != 1:
         raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {tuple(x.shape)} and "
                            f"{tuple(y.shape)}")
     return ew.mul(mv.unsqueeze(x, 1), mv.unsqueeze(y, 0))
@@ -157,9 +157,9 @@ def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation: ``cr.einsum("bij,bjk->bik", x, y)``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    dtype = operands[0].data.dtype
+    dtype = operands[0]._data.dtype
     for t in operands[1:]:
-        dtype = np.promote_types(dtype, t.data.dtype)
+        dtype = np.promote_types(dtype, t._data.dtype)
     operands = [ew.cast(t, dtype) for t in operands]
-    subscripts, out = _parse_einsum(equation, [t.data.shape for t in operands])
+    subscripts, out = _parse_einsum(equation, [t._data.shape for t in operands])
     return Einsum.apply(*operands, subscripts=subscripts, out=out)

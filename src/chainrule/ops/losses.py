@@ -88,7 +88,7 @@ class CrossEntropy(Primitive):
             raise RuntimeError("CrossEntropyBackward: the derivative for 'weight' is not "
                                "implemented (as in PyTorch); detach the class weights")
         x, p = ctx.saved_tensors
-        axis, eps, dtype = ctx.axis, ctx.smoothing, x.data.dtype
+        axis, eps, dtype = ctx.axis, ctx.smoothing, x._data.dtype
         none = (None,) * (len(ctx.needs_input_grad) - 1)
         # per-element coefficients of the two terms, before the output gradient: arrays
         # shaped like x with the class axis of size 1, or plain numbers
@@ -107,10 +107,10 @@ class CrossEntropy(Primitive):
         c_smooth = None if c_smooth is None else _class_axis(c_smooth, axis, dtype)
         g_e = mv.unsqueeze(g, axis) if ctx.reduction == "none" else g
         if not _grad_state.enabled:
-            return (Tensor._make(_ce_grad_array(p.data, g_e.data, c_nll, c_smooth, ctx)),) + none
+            return (Tensor._make(_ce_grad_array(p._data, g_e._data, c_nll, c_smooth, ctx)),) + none
         # differentiable form: softmax recomputed from the saved logits
         p = nnops.softmax(x, axis)
-        onehot = np.zeros(x.data.shape, dtype)
+        onehot = np.zeros(x._data.shape, dtype)
         _add_at_targets(onehot, ctx.safe, axis, 1)
         gx = (p - _const(onehot)) * (g_e * _const(c_nll))
         if c_smooth is not None:

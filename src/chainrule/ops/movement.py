@@ -103,11 +103,11 @@ def _shape_tuple(shape) -> tuple:
 
 def reshape(x: Tensor, shape) -> Tensor:
     shape = _shape_tuple(shape) if isinstance(shape, tuple) else tuple(shape)
-    if shape == x.data.shape:
+    if shape == x._data.shape:
         return Reshape.apply(x, shape=shape)
     known = math.prod(s for s in shape if s != -1)
     inferred = shape.count(-1)
-    size = x.data.size
+    size = x._data.size
     valid = inferred <= 1 and all(s >= -1 for s in shape) and (
         known == size if not inferred else known != 0 and size % known == 0)
     if not valid:
@@ -117,45 +117,45 @@ def reshape(x: Tensor, shape) -> Tensor:
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return reshape(x, (1,))
-    start = _wrap_dim(start_dim, x.data.ndim, "flatten")
-    end = _wrap_dim(end_dim, x.data.ndim, "flatten")
+    start = _wrap_dim(start_dim, x._data.ndim, "flatten")
+    end = _wrap_dim(end_dim, x._data.ndim, "flatten")
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    shape = x.data.shape
+    shape = x._data.shape
     return reshape(x, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    axis = _wrap_dim(dim, x.data.ndim, "unflatten")
-    shape = x.data.shape
+    axis = _wrap_dim(dim, x._data.ndim, "unflatten")
+    shape = x._data.shape
     return reshape(x, shape[:axis] + tuple(sizes) + shape[axis + 1:])
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
-    shape = x.data.shape
+    shape = x._data.shape
     if dim is None:
         axes = {i for i, s in enumerate(shape) if s == 1}
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        axes = {a for a in (_wrap_dim(d, x.data.ndim, "squeeze") for d in dims)
-                if x.data.ndim and shape[a] == 1}
+        axes = {a for a in (_wrap_dim(d, x._data.ndim, "squeeze") for d in dims)
+                if x._data.ndim and shape[a] == 1}
     return reshape(x, tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if not -ndim - 1 <= dim <= ndim:
         raise IndexError(f"unsqueeze: dimension out of range (expected to be in range of "
                          f"[{-ndim - 1}, {ndim}], but got {dim})")
     axis = dim % (ndim + 1)
-    shape = x.data.shape
+    shape = x._data.shape
     return reshape(x, shape[:axis] + (1,) + shape[axis:])
 
 
 def permute(x: Tensor, dims) -> Tensor:
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if len(dims) != ndim:
         raise RuntimeError(f"permute: number of dims {len(dims)} doesn't match the tensor's "
                            f"{ndim} dimensions (shape {tuple(x.shape)})")
@@ -166,7 +166,7 @@ def permute(x: Tensor, dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if ndim == 0:
         return x
     axes = list(range(ndim))
@@ -177,14 +177,14 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 def expand(x: Tensor, shape) -> Tensor:
     shape = tuple(shape)
-    ndim = x.data.ndim
+    ndim = x._data.ndim
     if len(shape) < ndim:
         raise RuntimeError(f"expand: the number of sizes provided ({len(shape)}) must be "
                            f"greater or equal to the number of dimensions in the tensor ({ndim})")
     lead = len(shape) - ndim
     target = []
     for i, s in enumerate(shape):
-        current = x.data.shape[i - lead] if i >= lead else 1
+        current = x._data.shape[i - lead] if i >= lead else 1
         if s == -1:
             if i < lead:
                 raise RuntimeError("expand: -1 is not allowed in a leading, non-existing "
@@ -197,27 +197,27 @@ def expand(x: Tensor, shape) -> Tensor:
                 f"Tensor sizes: {list(x.shape)}")
         target.append(s)
     target = tuple(target)
-    if target == x.data.shape:
+    if target == x._data.shape:
         return x
     return Expand.apply(x, shape=target)
 
 
 def sum_to(x: Tensor, shape: tuple) -> Tensor:
-    return x if x.data.shape == shape else SumTo.apply(x, shape=tuple(shape))
+    return x if x._data.shape == shape else SumTo.apply(x, shape=tuple(shape))
 
 
 def flip(x: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(x, axes=tuple(_wrap_dim(d, x.data.ndim, "flip") for d in dims))
+    return Flip.apply(x, axes=tuple(_wrap_dim(d, x._data.ndim, "flip") for d in dims))
 
 
 def repeat(x: Tensor, sizes) -> Tensor:
     """PyTorch's ``repeat`` (NumPy's ``tile``), built from reshape + expand + reshape."""
     sizes = tuple(int(s) for s in sizes)
-    if len(sizes) < x.data.ndim:
+    if len(sizes) < x._data.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
-                           f"than number of dimensions of tensor ({x.data.ndim})")
-    shape = (1,) * (len(sizes) - x.data.ndim) + x.data.shape
+                           f"than number of dimensions of tensor ({x._data.ndim})")
+    shape = (1,) * (len(sizes) - x._data.ndim) + x._data.shape
     interleaved = tuple(d for s in shape for d in (1, s))
     expanded = tuple(d for r, s in zip(sizes, shape) for d in (r, s))
     out = expand(reshape(x, interleaved), expanded)
@@ -226,7 +226,7 @@ def repeat(x: Tensor, sizes) -> Tensor:
 
 def tile(x: Tensor, dims) -> Tensor:
     dims = tuple(dims)
-    return repeat(x, (1,) * (x.data.ndim - len(dims)) + dims)
+    return repeat(x, (1,) * (x._data.ndim - len(dims)) + dims)
 
 
 # ---- indexing ------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def _index_key(key):
     converted, advanced = [], False
     for k in items:
         if isinstance(k, Tensor):
-            k = k.data
+            k = k._data
         elif isinstance(k, list):
             k = np.asarray(k)
         if isinstance(k, np.ndarray):
@@ -304,7 +304,7 @@ class IndexPut(Primitive):
     @staticmethod
     def backward(ctx, g):
         need_x, need_value = ctx.needs_input_grad
-        zero = Tensor._make(np.zeros((), g.data.dtype))
+        zero = Tensor._make(np.zeros((), g._data.dtype))
         gx = IndexPut.apply(g, zero, key=ctx.key) if need_x else None
         gv = None
         if need_value:
@@ -314,16 +314,16 @@ class IndexPut(Primitive):
 
 def setitem(x: Tensor, key, value) -> None:
     key, _ = _index_key(key)
-    value = ew.as_tensor_like(value, x.data.dtype)
-    ew.inplace(x, "__setitem__", lambda t: IndexPut.apply(t, ew.cast(value, x.data.dtype),
+    value = ew.as_tensor_like(value, x._data.dtype)
+    ew.inplace(x, "__setitem__", lambda t: IndexPut.apply(t, ew.cast(value, x._data.dtype),
                                                           key=key), value)
 
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    axis = _wrap_dim(dim, x.data.ndim, "index_select")
-    if index.data.ndim > 1:
+    axis = _wrap_dim(dim, x._data.ndim, "index_select")
+    if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    return getitem(x, (slice(None),) * axis + (index.data.reshape(-1),))
+    return getitem(x, (slice(None),) * axis + (index._data.reshape(-1),))
 
 
 class Gather(Primitive):
@@ -355,12 +355,12 @@ class ScatterAdd(Primitive):
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    axis = _wrap_dim(dim, x.data.ndim, "gather")
-    idx = index.data
+    axis = _wrap_dim(dim, x._data.ndim, "gather")
+    idx = index._data
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"gather(): Expected dtype int64 for index, got {idx.dtype}")
-    if idx.ndim != x.data.ndim or any(i > s for a, (i, s) in enumerate(
-            zip(idx.shape, x.data.shape)) if a != axis):
+    if idx.ndim != x._data.ndim or any(i > s for a, (i, s) in enumerate(
+            zip(idx.shape, x._data.shape)) if a != axis):
         raise RuntimeError(f"gather: index of shape {tuple(idx.shape)} does not fit input of "
                            f"shape {tuple(x.shape)} along dim {dim}")
     return Gather.apply(x, index=idx, axis=axis)
@@ -392,18 +392,18 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of Tensors")
     first = tensors[0]
-    if first.data.ndim == 0:
+    if first._data.ndim == 0:
         raise RuntimeError("cat: zero-dimensional tensor cannot be concatenated")
-    axis = _wrap_dim(dim, first.data.ndim, "cat")
+    axis = _wrap_dim(dim, first._data.ndim, "cat")
     for i, t in enumerate(tensors):
-        if t.data.ndim != first.data.ndim or any(
+        if t._data.ndim != first._data.ndim or any(
                 a != axis and s != fs for a, (s, fs) in enumerate(zip(t.shape, first.shape))):
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {axis}; "
                                f"tensor 0 has shape {tuple(first.shape)} and tensor {i} has "
                                f"shape {tuple(t.shape)}")
-    dtype = first.data.dtype
+    dtype = first._data.dtype
     for t in tensors[1:]:
-        dtype = np.promote_types(dtype, t.data.dtype)
+        dtype = np.promote_types(dtype, t._data.dtype)
     return Cat.apply(*[ew.cast(t, dtype) for t in tensors], axis=axis)
 
 
@@ -417,7 +417,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{tuple(tensors[0].shape)} at entry 0 and {tuple(t.shape)} at "
                                f"entry {i}")
-    ndim = tensors[0].data.ndim + 1
+    ndim = tensors[0]._data.ndim + 1
     if not -ndim <= dim < ndim:
         raise IndexError(f"stack: dimension out of range (expected to be in range of "
                          f"[{-ndim}, {ndim - 1}], but got {dim})")
@@ -425,8 +425,8 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    axis = _wrap_dim(dim, x.data.ndim, "split")
-    size = x.data.shape[axis]
+    axis = _wrap_dim(dim, x._data.ndim, "split")
+    size = x._data.shape[axis]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
@@ -446,10 +446,10 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    size = x.data.shape[_wrap_dim(dim, x.data.ndim, "chunk")]
+    size = x._data.shape[_wrap_dim(dim, x._data.ndim, "chunk")]
     return split(x, max(-(-size // chunks), 1), dim)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
-    axis = _wrap_dim(dim, x.data.ndim, "unbind")
-    return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(x.data.shape[axis]))
+    axis = _wrap_dim(dim, x._data.ndim, "unbind")
+    return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(x._data.shape[axis]))

@@ -47,18 +47,18 @@ def _axis(x: Tensor, dim, op: str) -> int:
     if dim is None:
         raise TypeError(f"{op}: pass dim explicitly (implicit dim choice is deprecated in "
                         "PyTorch)")
-    return _wrap_dim(dim, x.data.ndim, op)
+    return _wrap_dim(dim, x._data.ndim, op)
 
 
 def softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
     x = ew.floating(x) if dtype is None else ew.cast(x, np.dtype(dtype))
-    if x.data.ndim == 0:
-        return Tensor._make(np.ones((), x.data.dtype)) + x * 0
+    if x._data.ndim == 0:
+        return Tensor._make(np.ones((), x._data.dtype)) + x * 0
     return Softmax.apply(x, axis=_axis(x, dim, "softmax"))
 
 
 def log_softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
     x = ew.floating(x) if dtype is None else ew.cast(x, np.dtype(dtype))
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return x * 0
     return LogSoftmax.apply(x, axis=_axis(x, dim, "log_softmax"))

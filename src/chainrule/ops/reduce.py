@@ -45,7 +45,7 @@ def expand_reduced(g: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tenso
     # checks of reshape() and expand()
     if not keepdim:
         g = mv.Reshape.apply(g, shape=keepdim_shape(shape, axes))
-    return g if g.data.shape == shape else mv.Expand.apply(g, shape=shape)
+    return g if g._data.shape == shape else mv.Expand.apply(g, shape=shape)
 
 
 class Sum(Primitive):
@@ -62,19 +62,19 @@ class Sum(Primitive):
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = ew.cast(x, np.dtype(dtype))
-    elif x.data.dtype.kind in "bi" and x.data.dtype != _dtypes.int64:
+    elif x._data.dtype.kind in "bi" and x._data.dtype != _dtypes.int64:
         x = ew.cast(x, _dtypes.int64)
-    return Sum.apply(x, axes=reduced_axes(dim, x.data.ndim, "sum"), keepdim=keepdim)
+    return Sum.apply(x, axes=reduced_axes(dim, x._data.ndim, "sum"), keepdim=keepdim)
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = ew.cast(x, np.dtype(dtype))
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {x.data.dtype}")
-    axes = reduced_axes(dim, x.data.ndim, "mean")
-    count = math.prod(x.data.shape[a] for a in axes)
+                           f"floating point or complex dtype. Got: {x._data.dtype}")
+    axes = reduced_axes(dim, x._data.ndim, "mean")
+    count = math.prod(x._data.shape[a] for a in axes)
     total = Sum.apply(x, axes=axes, keepdim=keepdim)
     return total / count if count else total * np.nan
 
@@ -90,14 +90,14 @@ class Prod(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        shape, axes = x.data.shape, ctx.axes
+        shape, axes = x._data.shape, ctx.axes
         g = expand_reduced(g, shape, axes, ctx.keepdim)
-        if (x.data != 0).all():
+        if (x._data != 0).all():
             return g * expand_reduced(out, shape, axes, ctx.keepdim) / x
         if _grad_state.enabled:
             raise NotImplementedError("ProdBackward: the second derivative of prod over a tensor "
                                       "containing zeros is not supported")
-        return g * Tensor._make(_product_of_others(x.data, axes))
+        return g * Tensor._make(_product_of_others(x._data, axes))
 
 
 def _product_of_others(x: np.ndarray, axes: tuple) -> np.ndarray:
@@ -116,9 +116,9 @@ def _product_of_others(x: np.ndarray, axes: tuple) -> np.ndarray:
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is not None and not isinstance(dim, (int, np.integer)):
         raise TypeError("prod: dim must be an int or None")
-    if x.data.dtype.kind in "bi" and x.data.dtype != _dtypes.int64:
+    if x._data.dtype.kind in "bi" and x._data.dtype != _dtypes.int64:
         x = ew.cast(x, _dtypes.int64)
-    return Prod.apply(x, axes=reduced_axes(dim, x.data.ndim, "prod"), keepdim=keepdim)
+    return Prod.apply(x, axes=reduced_axes(dim, x._data.ndim, "prod"), keepdim=keepdim)
 
 
 class Extremum(Primitive):
@@ -137,21 +137,21 @@ class Extremum(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        shape, axes = x.data.shape, ctx.axes
+        shape, axes = x._data.shape, ctx.axes
         if not ctx.keepdim:
             out = mv.reshape(out, keepdim_shape(shape, axes))
-        winners = (x == out).to(x.data.dtype)  # in x's precision: a 3-way tie shares exact 1/3s
+        winners = (x == out).to(x._data.dtype)  # in x's precision: a 3-way tie shares exact 1/3s
         share = winners / winners.sum(dim=axes, keepdim=True)
         return expand_reduced(g, shape, axes, ctx.keepdim) * share
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    return Extremum.apply(x, axes=reduced_axes(dim, x.data.ndim, "amax"), keepdim=keepdim,
+    return Extremum.apply(x, axes=reduced_axes(dim, x._data.ndim, "amax"), keepdim=keepdim,
                           reducer=np.amax)
 
 
 def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    return Extremum.apply(x, axes=reduced_axes(dim, x.data.ndim, "amin"), keepdim=keepdim,
+    return Extremum.apply(x, axes=reduced_axes(dim, x._data.ndim, "amin"), keepdim=keepdim,
                           reducer=np.amin)
 
 
@@ -177,13 +177,13 @@ class SelectAlong(Primitive):
 def _extremum_along(x: Tensor, dim, keepdim: bool, arg, reducer):
     if dim is None:
         return reducer(x)
-    axis = _wrap_dim(dim, x.data.ndim, arg.__name__)
-    if x.data.ndim == 0:
+    axis = _wrap_dim(dim, x._data.ndim, arg.__name__)
+    if x._data.ndim == 0:
         return ValuesIndices(x, Tensor._make(np.zeros((), np.int64)))
-    if x.data.shape[axis] == 0:
+    if x._data.shape[axis] == 0:
         raise IndexError(f"{arg.__name__[3:]}(): expected a non-empty dimension {dim}, got "
                          f"shape {tuple(x.shape)}")
-    index = np.expand_dims(arg(x.data, axis=axis), axis)
+    index = np.expand_dims(arg(x._data, axis=axis), axis)
     values = SelectAlong.apply(x, index=index, axis=axis, keepdim=keepdim)
     indices = index if keepdim else np.squeeze(index, axis)
     return ValuesIndices(values, Tensor._make(indices.astype(np.int64)))
@@ -204,11 +204,11 @@ def min(x: Tensor, dim=None, keepdim: bool = False):
 
 def _arg(x: Tensor, dim, keepdim: bool, fn) -> Tensor:
     if dim is None:
-        out = np.asarray(fn(x.data))
-        return Tensor._make((out.reshape((1,) * x.data.ndim) if keepdim else out).astype(
+        out = np.asarray(fn(x._data))
+        return Tensor._make((out.reshape((1,) * x._data.ndim) if keepdim else out).astype(
             np.int64))
-    axis = _wrap_dim(dim, x.data.ndim, fn.__name__)
-    return Tensor._make(np.asarray(fn(x.data, axis=axis, keepdims=keepdim)).astype(np.int64))
+    axis = _wrap_dim(dim, x._data.ndim, fn.__name__)
+    return Tensor._make(np.asarray(fn(x._data, axis=axis, keepdims=keepdim)).astype(np.int64))
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -223,8 +223,8 @@ def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=No
     """Variance with Bessel's ``correction`` (PyTorch's default 1): sum((x - mean)^2) / (N - c)."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = reduced_axes(dim, x.data.ndim, "var")
-    count = math.prod(x.data.shape[a] for a in axes)
+    axes = reduced_axes(dim, x._data.ndim, "var")
+    count = math.prod(x._data.shape[a] for a in axes)
     centered = x - mean(x, axes, keepdim=True)
     total = sum(centered * centered, axes, keepdim=keepdim)
     denominator = count - correction
@@ -248,7 +248,7 @@ class EuclideanNorm(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        shape, axes = x.data.shape, ctx.axes
+        shape, axes = x._data.shape, ctx.axes
         g = expand_reduced(g, shape, axes, ctx.keepdim)
         out = expand_reduced(out, shape, axes, ctx.keepdim)
         return g * x / ew.masked_fill(out, out == 0, np.inf)
@@ -258,7 +258,7 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """The vector p-norm over ``dim`` (all elements by default): ``x.norm()``, ``x.norm(1, 0)``."""
     x = ew.floating(x)
     if p in ("fro", 2, 2.0):
-        return EuclideanNorm.apply(x, axes=reduced_axes(dim, x.data.ndim, "norm"),
+        return EuclideanNorm.apply(x, axes=reduced_axes(dim, x._data.ndim, "norm"),
                                    keepdim=keepdim)
     if p in (1, 1.0):
         return sum(ew.abs(x), dim, keepdim)
@@ -287,14 +287,14 @@ class LogSumExp(Primitive):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        shape, axes = x.data.shape, ctx.axes
+        shape, axes = x._data.shape, ctx.axes
         g = expand_reduced(g, shape, axes, ctx.keepdim)
         return g * (x - expand_reduced(out, shape, axes, ctx.keepdim)).exp()
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     x = ew.floating(x)
-    return LogSumExp.apply(x, axes=reduced_axes(dim, x.data.ndim, "logsumexp"), keepdim=keepdim)
+    return LogSumExp.apply(x, axes=reduced_axes(dim, x._data.ndim, "logsumexp"), keepdim=keepdim)
 
 
 class Cumsum(Primitive):
@@ -310,18 +310,18 @@ class Cumsum(Primitive):
 
 
 def cumsum(x: Tensor, dim: int) -> Tensor:
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         return ew.clone(x)
-    if x.data.dtype.kind in "bi" and x.data.dtype != _dtypes.int64:
+    if x._data.dtype.kind in "bi" and x._data.dtype != _dtypes.int64:
         x = ew.cast(x, _dtypes.int64)
-    return Cumsum.apply(x, axis=_wrap_dim(dim, x.data.ndim, "cumsum"))
+    return Cumsum.apply(x, axis=_wrap_dim(dim, x._data.ndim, "cumsum"))
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    axes = reduced_axes(dim, x.data.ndim, "all")
-    return Tensor._make(np.asarray(np.all(x.data, axis=axes, keepdims=keepdim)))
+    axes = reduced_axes(dim, x._data.ndim, "all")
+    return Tensor._make(np.asarray(np.all(x._data, axis=axes, keepdims=keepdim)))
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    axes = reduced_axes(dim, x.data.ndim, "any")
-    return Tensor._make(np.asarray(np.any(x.data, axis=axes, keepdims=keepdim)))
+    axes = reduced_axes(dim, x._data.ndim, "any")
+    return Tensor._make(np.asarray(np.any(x._data, axis=axes, keepdims=keepdim)))

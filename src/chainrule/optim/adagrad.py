@@ -43,7 +43,7 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         state = self.state[p]
         state["step"] = step_tensor()
-        state["sum"] = Tensor._make(np.full_like(p.data, group["initial_accumulator_value"]))
+        state["sum"] = Tensor._make(np.full_like(p._data, group["initial_accumulator_value"]))
         return state
 
     def _check_options(self, options: dict[str, Any]) -> None:
@@ -58,7 +58,7 @@ class Adagrad(Optimizer):
         lr, lr_decay, eps, weight_decay = floats(group, "lr", "lr_decay", "eps", "weight_decay")
         maximize = group["maximize"]
         for p, g in zip(params, grads, strict=True):
-            x = p.data
+            x = p._data
             state = self.state[p]
             if "sum" not in state:  # a group added later, or a state dict without this param
                 state = self._init_state(p, group)
@@ -68,7 +68,7 @@ class Adagrad(Optimizer):
             if weight_decay != 0:
                 g = g + weight_decay * x
             clr = lr / (1 + (step - 1) * lr_decay)
-            state_sum = state["sum"].data
+            state_sum = state["sum"]._data
             state_sum += g * g
             std = np.sqrt(state_sum)
             std += eps

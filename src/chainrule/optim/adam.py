@@ -67,7 +67,7 @@ class Adam(Optimizer):
         amsgrad, maximize = group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         for p, g in zip(params, grads, strict=True):
-            x = p.data
+            x = p._data
             state = self.state[p]
             if not state:
                 state["step"] = step_tensor()
@@ -83,7 +83,7 @@ class Adam(Optimizer):
                     x *= 1 - lr * weight_decay
                 else:
                     g = g + weight_decay * x
-            m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+            m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             lerp_(m, g, 1 - beta1)
             v *= beta2
             v += (1 - beta2) * g * g
@@ -94,7 +94,7 @@ class Adam(Optimizer):
             if amsgrad:
                 if "max_exp_avg_sq" not in state:  # amsgrad switched on after some steps
                     state["max_exp_avg_sq"] = zeros_state(p)
-                v_max = state["max_exp_avg_sq"].data
+                v_max = state["max_exp_avg_sq"]._data
                 np.maximum(v_max, v, out=v_max)
                 v = v_max
             denom = np.sqrt(v)

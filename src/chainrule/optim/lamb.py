@@ -67,7 +67,7 @@ class LAMB(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])
         maximize = group["maximize"]
         for p, g in zip(params, grads, strict=True):
-            x = p.data
+            x = p._data
             state = self.state[p]
             if not state:
                 state["step"] = step_tensor()
@@ -76,7 +76,7 @@ class LAMB(Optimizer):
             step = increment(state["step"])
             if maximize:
                 g = -g
-            m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+            m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             m *= beta1
             m += (1 - beta1) * g
             v *= beta2

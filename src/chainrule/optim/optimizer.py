@@ -118,13 +118,13 @@ class Optimizer:
             gt = p.grad
             if gt is None:
                 continue
-            g = gt.data
-            if g.shape != p.data.shape:
+            g = gt._data
+            if g.shape != p._data.shape:
                 raise RuntimeError(
                     f"{type(self).__name__}.step: gradient of shape {tuple(g.shape)} for a "
-                    f"parameter of shape {tuple(p.data.shape)}; expected the same shape")
-            if g.dtype != p.data.dtype:
-                g = g.astype(p.data.dtype)
+                    f"parameter of shape {tuple(p._data.shape)}; expected the same shape")
+            if g.dtype != p._data.dtype:
+                g = g.astype(p._data.dtype)
             version = gt._vc[0]
             seen = seen_all.get(p)
             if seen is not None and seen[0]() is gt:
@@ -149,11 +149,11 @@ class Optimizer:
                     p.grad = None
                     continue
                 g.grad_fn, g._rg = None, False
-                if g.data.flags.writeable and g.data.flags.owndata:
-                    g.data.fill(0)
+                if g._data.flags.writeable and g._data.flags.owndata:
+                    g._data.fill(0)
                     g._vc[0] += 1
                 else:  # a broadcast view or a borrowed array: give the gradient its own zeros
-                    p.grad = Tensor._make(np.zeros_like(g.data))
+                    p.grad = Tensor._make(np.zeros_like(g._data))
 
     # ---- parameter groups --------------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -284,14 +284,14 @@ def _index(key) -> int:
 def _cast_state(p: Tensor, index: int, key: str, value):
     """A deep copy of one loaded state value; arrays become Tensors in the parameter's dtype."""
     if isinstance(value, (Tensor, np.ndarray)):
-        arr = value.data if isinstance(value, Tensor) else value
-        if key != "step" and arr.ndim > 0 and arr.shape != p.data.shape:
+        arr = value._data if isinstance(value, Tensor) else value
+        if key != "step" and arr.ndim > 0 and arr.shape != p._data.shape:
             raise ValueError(f"load_state_dict: state[{index}][{key!r}] has shape "
                              f"{tuple(arr.shape)}, but parameter {index} has shape "
-                             f"{tuple(p.data.shape)}")
+                             f"{tuple(p._data.shape)}")
         dtype = arr.dtype
-        if key != "step" and arr.dtype.kind == "f" and p.data.dtype.kind == "f":
-            dtype = p.data.dtype
+        if key != "step" and arr.dtype.kind == "f" and p._data.dtype.kind == "f":
+            dtype = p._data.dtype
         return Tensor._make(np.array(arr, dtype=dtype, copy=True, order="C"))
     return copy.deepcopy(value)
 
@@ -304,12 +304,12 @@ def step_tensor() -> Tensor:
 
 def increment(step: Tensor) -> float:
     """Add one to a step counter in place and return the new count."""
-    step.data += 1
-    return float(step.data)
+    step._data += 1
+    return float(step._data)
 
 
 def zeros_state(p: Tensor) -> Tensor:
-    return Tensor._make(np.zeros_like(p.data))
+    return Tensor._make(np.zeros_like(p._data))
 
 
 def lerp_(x: np.ndarray, end: np.ndarray, weight: float) -> None:

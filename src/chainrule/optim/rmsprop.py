@@ -67,7 +67,7 @@ class RMSprop(Optimizer):
                                                         "weight_decay", "momentum")
         centered, maximize = group["centered"], group["maximize"]
         for p, g in zip(params, grads, strict=True):
-            x = p.data
+            x = p._data
             state = self.state[p]
             if not state:
                 state["step"] = step_tensor()
@@ -82,18 +82,18 @@ class RMSprop(Optimizer):
                 g = -g
             if weight_decay != 0:
                 g = g + weight_decay * x
-            square_avg = state["square_avg"].data
+            square_avg = state["square_avg"]._data
             square_avg *= alpha
             square_avg += (1 - alpha) * g * g
             if centered:
-                grad_avg = state["grad_avg"].data
+                grad_avg = state["grad_avg"]._data
                 lerp_(grad_avg, g, 1 - alpha)
                 avg = np.sqrt(square_avg - grad_avg * grad_avg)
             else:
                 avg = np.sqrt(square_avg)
             avg += eps
             if momentum > 0:
-                buf = state["momentum_buffer"].data
+                buf = state["momentum_buffer"]._data
                 buf *= momentum
                 buf += g / avg
                 x -= lr * buf

@@ -54,7 +54,7 @@ class SGD(Optimizer):
                                                        "weight_decay")
         nesterov, maximize = group["nesterov"], group["maximize"]
         for p, g in zip(params, grads, strict=True):
-            x = p.data
+            x = p._data
             if maximize:
                 g = -g
             if weight_decay != 0:
@@ -66,8 +66,8 @@ class SGD(Optimizer):
                     # the first buffer is the gradient itself (a copy: g may be the user's array)
                     buf = state["momentum_buffer"] = Tensor._make(np.array(g, copy=True))
                 else:
-                    b = buf.data
+                    b = buf._data
                     b *= momentum
                     b += (1 - dampening) * g
-                g = g + momentum * buf.data if nesterov else buf.data
+                g = g + momentum * buf._data if nesterov else buf._data
             x -= lr * g
