@@ -7,8 +7,8 @@ import pytest
 
 import chainrule as cr
 import chainrule.optim as optim
+from tests.oracle import torch
 
-torch = pytest.importorskip("torch", reason="the PyTorch test oracle (torch==2.13.0) is missing")
 
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
 SHAPES = [(3, 4), (5,), ()]

@@ -131,7 +131,9 @@ def test_mse_output_gradient_is_two_residuals_over_n():
 
 @pytest.fixture(scope="module")
 def torch():
-    return pytest.importorskip("torch", reason="torch test oracle not installed")
+    from tests.oracle import torch
+
+    return torch
 
 
 def torch_loss_and_grads(torch, net: NeuralNetwork, X, y):
