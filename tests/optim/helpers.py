@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import chainrule as cr
 import chainrule.optim as optim
 from tests.oracle import torch
-
 
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
 SHAPES = [(3, 4), (5,), ()]
