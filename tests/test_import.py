@@ -13,3 +13,26 @@ def test_import_loads_no_optional_dependency():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_subpackages_come_with_the_top_level_import():
+    code = ("import chainrule as cr; "
+            "print(cr.scratch.NeuralNetwork.__name__, cr.nn.Linear.__name__, cr.inspect.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["NeuralNetwork", "Linear", "chainrule.inspect"]
+
+
+def test_version_and_license_have_one_home():
+    import pathlib
+    import tomllib
+    from importlib.metadata import version
+
+    import chainrule
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert chainrule.__version__ == version("chainrule") == project["version"]
+    assert project["license"] == "MIT"
+    assert (root / "LICENSE").read_text().startswith("MIT License")
+    assert (root / "src" / "chainrule" / "py.typed").exists()

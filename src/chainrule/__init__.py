@@ -110,6 +110,5 @@ def numel(x: Tensor) -> int:
     return x.numel()
 
 
-from . import data, nn, optim  # noqa: E402  (they build on the names above)
-
-__version__ = "0.1.0"
+from . import data, nn, optim, scratch  # noqa: E402  (they build on the names above)
+from ._version import __version__  # noqa: E402
