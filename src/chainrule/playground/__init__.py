@@ -17,18 +17,22 @@ import webbrowser
 EXTRA = "install the playground's dependencies: pip install 'chainrule[playground]'"
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:
-    """Serve the playground on ``host:port`` until interrupted; open a browser tab on it."""
+def make_server(host: str = "127.0.0.1", port: int = 8000):
+    """A uvicorn server for the playground on ``host:port`` (``.run()`` serves it)."""
     try:
         import uvicorn
 
         from .server import create_app
     except ImportError as e:
         raise ImportError(f"chainrule playground: {e.name} is missing; {EXTRA}") from None
-    app = create_app(host, port)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+    config = uvicorn.Config(create_app(host, port), host=host, port=port, log_level="warning",
                             limit_concurrency=256, timeout_keep_alive=5)
-    server = uvicorn.Server(config)
+    return uvicorn.Server(config)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:
+    """Serve the playground on ``host:port`` until interrupted; open a browser tab on it."""
+    server = make_server(host, port)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     print(f"chainrule playground on {url} (Ctrl+C stops it)")
     if open_browser:

@@ -111,6 +111,9 @@ def parse_config(params: dict, base: Config | None = None) -> Config:
     elif dataset not in datasets:
         raise ParamError(f"dataset must be one of {', '.join(datasets)} for {problem} "
                          f"(got {dataset!r}); upload a CSV for your own data")
+    if base is not None and base.custom and not custom:  # back to generated data
+        merged["points"] = params.get("points", Config.points)
+        merged["classes"] = params.get("classes", Config.classes)
     classes = _int("classes", merged["classes"], 2, MAX_CLASSES)
     if custom:  # the upload decides these
         classes, merged["points"] = base.classes, base.points
