@@ -194,7 +194,8 @@ def test_a_nan_learning_rate_is_refused():
 
 
 @pytest.mark.parametrize("body, message", [
-    (b"[1", "not valid JSON"), (b"[1, 2]", "must be a JSON object"), (b"\xff\xfe", "not valid JSON"),
+    (b"[1", "not valid JSON"), (b"[1, 2]", "must be a JSON object"),
+    (b"\xff\xfe", "not valid JSON"),
 ])
 def test_a_malformed_body_is_a_400(client, body, message):
     r = client.post("/api/sessions", content=body)
@@ -223,7 +224,7 @@ def test_explain_needs_a_point_index(client, session_id, index):
         r.json()["error"]
 
 
-# ---- guards -------------------------------------------------------------------------------------
+# ---- guards ---------------------------------------------------------------------------------
 def test_another_host_is_refused_dns_rebinding(client):
     r = client.get("/", headers={"Host": f"evil.example:{PORT}"})
     assert r.status_code == 400 and "only answers requests addressed to" in r.json()["error"]
@@ -248,7 +249,7 @@ def test_the_page_and_its_assets_are_served(client):
     assert "cdn" not in page.text.lower() and "https://" not in page.text
 
 
-# ---- streaming ------------------------------------------------------------------------------------
+# ---- streaming ---------------------------------------------------------------------------
 def test_the_stream_sends_frames_while_playing(client, session_id):
     with client.websocket_connect(f"{WS}/api/sessions/{session_id}/stream",
                                   headers={"Origin": ORIGIN}) as ws:
@@ -276,7 +277,7 @@ def test_a_stream_from_another_origin_or_host_is_refused(client, session_id, hea
             ws.receive_text()
 
 
-# ---- uploads -------------------------------------------------------------------------------------
+# ---- uploads --------------------------------------------------------------------------------
 def test_a_three_class_csv_becomes_the_data(client, session_id):
     r = client.post(f"/api/sessions/{session_id}/upload", content=three_class_csv(),
                     headers={"Content-Type": "text/csv"})
@@ -335,7 +336,7 @@ def test_a_csv_that_is_not_utf8_is_a_400(client, session_id):
     assert r.status_code == 400 and "not UTF-8" in r.json()["error"]
 
 
-# ---- explain ---------------------------------------------------------------------------------
+# ---- explain --------------------------------------------------------------------------------
 def test_explain_one_point_follows_the_chain_rule(client, session_id):
     client.post(f"/api/sessions/{session_id}/step")
     e = client.get(f"/api/sessions/{session_id}/explain", params={"index": 7}).json()
@@ -368,7 +369,7 @@ def _trainer(client, session_id):
     return client.app.state.store.get(session_id).trainer
 
 
-# ---- export ------------------------------------------------------------------------------------
+# ---- export ---------------------------------------------------------------------------------
 def test_exported_weights_load_back_with_cr_load(client, session_id):
     client.post(f"/api/sessions/{session_id}/step")
     r = client.get(f"/api/sessions/{session_id}/export/weights")
@@ -401,7 +402,7 @@ def test_the_exported_script_trains_to_the_same_losses(client, tmp_path):
                                    f"test loss {frame['test_loss']!r}")
 
 
-# ---- the command ---------------------------------------------------------------------------------
+# ---- the command ----------------------------------------------------------------------------
 def test_the_command_is_registered_and_checks_its_port(capsys):
     from chainrule.cli import build_parser, main
 
