@@ -481,8 +481,16 @@ function fmt(v) {
   return Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(3) : v.toExponential(2);
 }
 
+// a frame from before the last settings change (still on its way) is not drawn
+function matchesSettings(f, config) {
+  const sizes = f.weights.map((layer) => layer.w.length);
+  return sizes.length === config.hidden.length + 1 &&
+    config.hidden.every((n, l) => sizes[l] === n) &&
+    f.weights[0].w[0].length === config.features.length;
+}
+
 function draw() {
-  if (!frame || !session || !session.data) return;
+  if (!frame || !session || !session.data || !matchesSettings(frame, session.config)) return;
   $("epoch").textContent = String(frame.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   $("train-loss").textContent = fmt(frame.train_loss);
   $("test-loss").textContent = fmt(frame.test_loss);
