@@ -127,7 +127,7 @@ def test_spiral_with_five_classes_has_a_softmax_output_and_a_heat_map_per_class(
     state = client.post("/api/sessions", json={"dataset": "spiral", "classes": 5}).json()
     assert set(state["data"]["target"]) == {0, 1, 2, 3, 4}
     frame = client.post(f"/api/sessions/{state['id']}/step").json()["frame"]
-    assert np.shape(frame["weights"][-1]["w"]) == (5, 2)
+    assert np.shape(frame["weights"][-1]["w"]) == (5, 4)
     assert "classes" in frame["heat"] and "confidence" in frame["heat"]
 
 

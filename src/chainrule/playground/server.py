@@ -111,6 +111,11 @@ async def _json(request: Request) -> dict:
     return params
 
 
+async def _until_closed(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
 def create_app(host: str = "127.0.0.1", port: int = 8000, *, store: SessionStore | None = None,
                ) -> Starlette:
     """The app for a server bound to ``host:port`` (the Host headers it accepts)."""
@@ -210,31 +215,39 @@ def create_app(host: str = "127.0.0.1", port: int = 8000, *, store: SessionStore
         raise HTTPError(404, f"no export {kind!r}; expected weights or script")
 
     async def stream(websocket: WebSocket) -> None:
+        """Sends the session's frame whenever it changes; the page sends nothing."""
         session = store.get(websocket.path_params["sid"])
         if session is None:
             await websocket.close(code=1008)
             return
         await websocket.accept()
-        session.watchers += 1
+        changed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        session.listen(loop, changed)
+        closed = asyncio.ensure_future(_until_closed(websocket))
         sent = -1
         try:
-            while True:
-                if session.frame_seq != sent:
-                    sent, frame = await to_thread.run_sync(session.latest)
+            seq, frame = await to_thread.run_sync(session.latest)
+            while not closed.done():
+                if seq != sent:
                     await websocket.send_text(frame)
+                    sent = seq
                     session.touch()
-                try:  # wait for the next frame; a message from the page is only "hello"
-                    message = await asyncio.wait_for(websocket.receive(), 1 / 120)
-                except asyncio.TimeoutError:
-                    continue
-                if message["type"] == "websocket.disconnect":
-                    break
+                waiter = asyncio.ensure_future(changed.wait())
+                await asyncio.wait({waiter, closed}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                changed.clear()
+                latest = session.published()
+                if latest is None or latest[0] != session.frame_seq:  # not built yet: build
+                    latest = await to_thread.run_sync(session.latest)
+                seq, frame = latest
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            session.watchers -= 1
+            closed.cancel()
+            session.unlisten(loop, changed)
             if not session.watchers:  # nobody is watching: stop spending the CPU
-                await to_thread.run_sync(session.pause)
+                session.stop()
 
     async def on_error(request: Request, exc: Exception) -> Response:
         status = exc.status if isinstance(exc, HTTPError) else 400

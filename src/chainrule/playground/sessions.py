@@ -39,13 +39,15 @@ class Session:
         self.trainer = Trainer(config)
         self.data_version = 0
         self.uploaded: UploadedData | None = None
-        self.watchers = 0  # pages streaming frames
+        self.watchers = 0  # pages streaming frames (len of _listeners)
         self.last_seen = time.monotonic()
         self._thread: threading.Thread | None = None
         self._playing = threading.Event()
         self._closed = False
         self._frame: tuple[int, str] | None = None
         self._frame_seq = 0
+        self._generation = 0
+        self._listeners: set = set()  # (event loop, asyncio.Event) of the pages streaming
 
     # ---- state --------------------------------------------------------------------------
     @property
@@ -88,9 +90,16 @@ class Session:
                 return
             self._playing.set()
             self._changed()  # the page's play button reads "playing" from the frame
-            self._thread = threading.Thread(target=self._train, name=f"playground-{self.id[:6]}",
-                                            daemon=True)
+            self._generation += 1  # a thread asked to stop but still finishing its epoch quits
+            self._thread = threading.Thread(target=self._train, args=(self._generation,),
+                                            name=f"playground-{self.id[:6]}", daemon=True)
             self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the training thread to stop after its epoch, without waiting for it."""
+        if self.playing:
+            self._playing.clear()
+            self._changed()
 
     def pause(self) -> None:
         was_playing = self.playing
@@ -106,19 +115,20 @@ class Session:
         self._closed = True
         self.pause()
 
-    def _train(self) -> None:
-        while self.playing and not self._closed:
+    def _train(self, generation: int) -> None:
+        while self.playing and generation == self._generation and not self._closed:
             if not self.watchers and time.monotonic() - self.last_seen > self.ttl:
                 self._playing.clear()  # an abandoned session stops training on its own
                 break
             started = time.perf_counter()
             with self.lock:
-                if not self.playing:
+                if not self.playing or generation != self._generation:
                     break
                 steps = self.trainer.run_epoch()
-                self._changed()
-                if self.watchers:  # build the frame here, off the server's event loop
+                self._frame_seq += 1
+                if self._listeners:  # build the frame here, off the server's event loop
                     self.latest()
+            self._notify()
             # the caps: frames per second and optimizer steps per second
             wait = max(1 / self.max_fps, steps / self.max_steps_per_second)
             wait -= time.perf_counter() - started
@@ -128,6 +138,24 @@ class Session:
     # ---- frames ---------------------------------------------------------------------------
     def _changed(self) -> None:
         self._frame_seq += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        for loop, event in list(self._listeners):
+            loop.call_soon_threadsafe(event.set)
+
+    def listen(self, loop, event) -> None:
+        """Set ``event`` (on ``loop``) whenever the state changes: a stream waits on it."""
+        self._listeners.add((loop, event))
+        self.watchers = len(self._listeners)
+
+    def unlisten(self, loop, event) -> None:
+        self._listeners.discard((loop, event))
+        self.watchers = len(self._listeners)
+
+    def published(self) -> tuple[int, str] | None:
+        """The last frame built, without waiting for the training thread's lock."""
+        return self._frame
 
     @property
     def frame_seq(self) -> int:

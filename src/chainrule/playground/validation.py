@@ -35,7 +35,7 @@ class ParamError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    """One playground setup; the defaults are TF Playground's."""
+    """One playground setup; the defaults are TF Playground's (with 2 hidden layers of 4)."""
 
     problem: str = "classification"
     dataset: str = "circle"
@@ -45,7 +45,7 @@ class Config:
     train_ratio: int = 50  # percent of the points used for training
     batch: int = 10
     features: tuple[str, ...] = ("x1", "x2")
-    hidden: tuple[int, ...] = (4, 2)
+    hidden: tuple[int, ...] = (4, 4)
     activation: str = "tanh"
     lr: float = 0.03
     regularization: str = "none"
