@@ -129,6 +129,7 @@ def test_spiral_with_five_classes_has_a_softmax_output_and_a_heat_map_per_class(
     frame = client.post(f"/api/sessions/{state['id']}/step").json()["frame"]
     assert np.shape(frame["weights"][-1]["w"]) == (5, 4)
     assert "classes" in frame["heat"] and "confidence" in frame["heat"]
+    assert len(frame["neurons"]["output"]) == 5  # one picture per class's probability
 
 
 def test_regression_has_values_in_the_heat_map(client):

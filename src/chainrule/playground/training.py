@@ -191,10 +191,18 @@ class Trainer:
             return {"res": res, "values": _encode(np.tanh(out[:, 0] / 2))}  # = 2·sigmoid - 1
         return {"res": res, "values": _encode(out[:, 0])}
 
-    def thumbnails(self) -> list[list[str]]:
-        """Per hidden layer, per neuron: its activation over the plane (clipped to [-1, 1])."""
-        layers = self._forward_layers(_grid(THUMBNAIL))[:-1]
-        return [[_encode(a[:, j]) for j in range(a.shape[1])] for a in layers]
+    def thumbnails(self) -> dict:
+        """Per hidden layer, per neuron: its activation over the plane (clipped to [-1, 1]);
+        per output: the probability of its class (as 2p - 1), or the output itself."""
+        *layers, out = self._forward_layers(_grid(THUMBNAIL))
+        if self.multiclass:
+            p = np.exp(out - out.max(axis=1, keepdims=True))
+            out = 2 * p / p.sum(axis=1, keepdims=True) - 1
+        elif self.config.problem == "classification":
+            out = np.tanh(out / 2)
+        return {"res": THUMBNAIL,
+                "layers": [[_encode(a[:, j]) for j in range(a.shape[1])] for a in layers],
+                "output": [_encode(out[:, j]) for j in range(out.shape[1])]}
 
     def verdict(self) -> dict:
         if not self.flow.history:
@@ -224,7 +232,7 @@ class Trainer:
                            "values": [[_finite(v) for v in row] for row in h["grad_norms"]]},
             "verdict": self.verdict(),
             "heat": self.heat_map(),
-            "neurons": {"res": THUMBNAIL, "layers": self.thumbnails()},
+            "neurons": self.thumbnails(),
             "weights": weights, "grads": grads,
         }
 

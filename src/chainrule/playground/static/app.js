@@ -433,8 +433,14 @@ function drawNetwork() {
     const bytes = decode(b64);
     paintGrid(ctx, tres, (i) => diverging(bytes[i]), node.x, node.y, L.box);
   }));
-  const out = L.nodes[L.nodes.length - 1];
-  out.forEach((node) => paintGrid(ctx, frame.heat.res, heatColors(frame.heat), node.x, node.y, L.box));
+  const multiclass = frame.neurons.output.length > 1;
+  L.nodes[L.nodes.length - 1].forEach((node, k) => {
+    const bytes = decode(frame.neurons.output[k]);
+    // a class's probability in its own colour; one output: orange to blue
+    const color = multiclass ? (i) => mix(NEUTRAL, CLASS_COLORS[k], bytes[i] / 255)
+      : (i) => diverging(bytes[i]);
+    paintGrid(ctx, tres, color, node.x, node.y, L.box);
+  });
   for (const col of L.nodes) for (const node of col) {
     ctx.strokeStyle = "#999"; ctx.lineWidth = 1;
     ctx.strokeRect(node.x, node.y, L.box, L.box);
@@ -497,6 +503,10 @@ function draw() {
   $("play").classList.toggle("playing", frame.playing);
   $("play").innerHTML = frame.playing ? "&#10074;&#10074;" : "&#9654;";
   drawLines($("loss-chart"), [frame.history.train, frame.history.test], ["#777", "#0877bd"]);
+  const chart = $("loss-chart").getContext("2d");
+  chart.font = "10px sans-serif";
+  chart.fillStyle = "#0877bd"; chart.fillText("test", 270, 12);
+  chart.fillStyle = "#777"; chart.fillText("training", 270, 24);
   drawHeatmap();
   drawGradChart();
   drawNetwork();
