@@ -47,14 +47,14 @@ def capacity(params: dict, seconds: float) -> dict:
     for _ in range(3):  # warm-up
         session.step()
         session.latest()
-    frames = steps = 0
+    frames, steps_before = 0, session.trainer.steps
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
-        steps += session.trainer.run_epoch()
-        session._changed()
+        session.step()
         session.latest()
         frames += 1
     elapsed = time.perf_counter() - started
+    steps = session.trainer.steps - steps_before
     return {"fps": frames / elapsed, "steps_per_s": steps / elapsed}
 
 

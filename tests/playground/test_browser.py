@@ -155,3 +155,10 @@ def test_reload_from_the_url_gives_the_same_setup(page, browser):
         assert second.evaluate("() => session.data.x") == page.evaluate("() => session.data.x")
     finally:
         second.close()
+
+
+def test_a_bad_link_says_why_and_starts_with_the_defaults(page):
+    _open(page, "#hidden=4,99&activation=relu")
+    page.wait_for_selector("#error:not([hidden])", timeout=WAIT)
+    assert "hidden layer 2 must be from 1 to 8" in page.text_content("#error")
+    assert page.evaluate("() => session.config.hidden") == [4, 4]

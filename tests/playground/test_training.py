@@ -81,3 +81,15 @@ def test_the_training_thread_keeps_to_the_frame_cap():
     epoch = session.trainer.epoch
     time.sleep(0.2)
     assert session.trainer.epoch == epoch and not session.playing
+
+
+def test_a_playing_session_nobody_watches_or_asks_about_stops_itself():
+    session = Session("s", parse_config({"points": 100}), ttl=0.3)
+    session.play()
+    deadline = time.monotonic() + 10
+    while session.playing:
+        assert time.monotonic() < deadline, "the abandoned session kept training"
+        time.sleep(0.05)
+    epoch = session.trainer.epoch
+    time.sleep(0.2)
+    assert session.trainer.epoch == epoch

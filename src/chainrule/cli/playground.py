@@ -23,6 +23,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be from 1 to 65535, got {args.port}")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"chainrule playground: serving on {args.host}: anyone who can reach it can use "
+              f"it; it answers requests addressed to {args.host}:{args.port} only")
     try:
         from chainrule.playground import serve
 

@@ -25,6 +25,7 @@ let socket = null;
 let drawPending = false;
 let networkLayout = null;
 let edgeMode = "weights";
+const featurePictures = {};
 
 // ---- talking to the server -----------------------------------------------------------------
 function showError(message) {
@@ -137,6 +138,10 @@ function readUrl() {
     } else {
       params[key] = value;
     }
+  }
+  if (params.dataset === "custom") {  // uploaded points are not in the link
+    for (const key of ["dataset", "classes", "points"]) delete params[key];
+    setTimeout(() => showError("the link's data was uploaded; upload the CSV again"), 0);
   }
   return params;
 }
@@ -420,7 +425,13 @@ function drawNetwork() {
   L.nodes[0].forEach((node, i) => {
     const name = FEATURES[i][0];
     ctx.globalAlpha = L.active[i] ? 1 : 0.25;
-    paintGrid(ctx, 12, featureColors(name, 12), node.x, node.y, L.box);
+    if (!featurePictures[name]) {  // they never change: painted once
+      const picture = document.createElement("canvas");
+      picture.width = picture.height = L.box;
+      paintGrid(picture.getContext("2d"), 12, featureColors(name, 12), 0, 0, L.box);
+      featurePictures[name] = picture;
+    }
+    ctx.drawImage(featurePictures[name], node.x, node.y);
     ctx.globalAlpha = 1;
     ctx.fillStyle = "#333";
     ctx.font = "11px sans-serif";
