@@ -411,3 +411,19 @@ def test_the_command_is_registered_and_checks_its_port(capsys):
     assert (args.host, args.port, args.no_browser) == ("127.0.0.1", 9001, True)
     assert main(["playground", "--port", "0", "--no-browser"]) == 2
     assert "--port must be from 1 to 65535" in capsys.readouterr().err
+
+
+def test_a_diverged_network_still_gives_valid_json(client):
+    sid = client.post("/api/sessions", json={"lr": 10, "activation": "relu",
+                                             "problem": "regression", "dataset": "plane"}).json()
+    for _ in range(5):
+        r = client.post(f"/api/sessions/{sid['id']}/step")
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    frame = json.loads(r.text, parse_constant=refuse)["frame"]
+    assert frame["train_loss"] is None and frame["verdict"]["kind"] == "nonfinite"
+    assert None in frame["weights"][0]["w"][0]
+    r = client.get(f"/api/sessions/{sid['id']}/explain", params={"index": 0})
+    assert r.status_code == 200
+    assert json.loads(r.text, parse_constant=refuse)["loss"] is None

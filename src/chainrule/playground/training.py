@@ -57,7 +57,9 @@ def build_optimizer(config: Config, model: nn.Module) -> optim.Optimizer:
 
 
 def _encode(values: np.ndarray) -> str:
-    """Values in [-1, 1] as base64 bytes 0..255 (the page decodes them the same way)."""
+    """Values in [-1, 1] as base64 bytes 0..255 (the page decodes them the same way); a
+    diverged network's NaN shows as 0."""
+    values = np.nan_to_num(values, nan=0.0)
     q = np.rint((np.clip(values, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
     return base64.b64encode(q.tobytes()).decode("ascii")
 
@@ -69,15 +71,23 @@ def _grid(resolution: int) -> np.ndarray:
     return np.stack([x1.ravel(), x2.ravel()], axis=1)
 
 
+def _plain(a) -> list:
+    """An array as nested lists for JSON, which has no NaN or Infinity: those become null."""
+    a = np.asarray(a, dtype=np.float64)
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
+    return out.tolist()
+
+
 def _numbers(a: np.ndarray | None, limit: int = 8) -> list | dict | None:
     """An array for the page: its values when small, else a summary."""
     if a is None:
         return None
     a = np.asarray(a, dtype=np.float64)
     if a.size <= limit:
-        return [float(v) for v in a.ravel()]
-    return {"shape": list(a.shape), "norm": float(np.linalg.norm(a)), "mean": float(a.mean()),
-            "min": float(a.min()), "max": float(a.max())}
+        return _plain(a.ravel())
+    return {"shape": list(a.shape), **{k: _finite(float(v)) for k, v in (
+        ("norm", np.linalg.norm(a)), ("mean", a.mean()), ("min", a.min()), ("max", a.max()))}}
 
 
 class Trainer:
@@ -218,10 +228,10 @@ class Trainer:
         """Everything the page draws after a step: losses, curves, heat map, neurons, edges."""
         weights, grads = [], []
         for layer in self.linears:
-            weights.append({"w": layer.weight.detach().numpy().tolist(),
-                            "b": layer.bias.detach().numpy().tolist()})
+            weights.append({"w": _plain(layer.weight.detach().numpy()),
+                            "b": _plain(layer.bias.detach().numpy())})
             g = layer.weight.grad
-            grads.append(None if g is None else g.numpy().tolist())
+            grads.append(None if g is None else _plain(g.numpy()))
         h = self.history
         return {
             "epoch": self.epoch, "steps": self.steps,
@@ -265,7 +275,7 @@ class Trainer:
         return {
             "index": index, "x": self.xy[index].tolist(),
             "target": _numbers(self.target[index:index + 1]),
-            "loss": float(loss.item()),
+            "loss": _finite(float(loss.item())),
             "split": "train" if index in set(self.train_idx.tolist()) else "test",
             "steps": steps,
             "grads": {k: _numbers(v) for k, v in e.grads.items() if k != "x"},
