@@ -418,6 +418,7 @@ def test_a_diverged_network_still_gives_valid_json(client):
                                              "problem": "regression", "dataset": "plane"}).json()
     for _ in range(5):
         r = client.post(f"/api/sessions/{sid['id']}/step")
+
     def refuse(constant):
         raise AssertionError(f"{constant} is not JSON")
 

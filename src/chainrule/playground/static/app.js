@@ -541,10 +541,14 @@ async function explainAt(event) {
   if (result) showExplanation(result);
 }
 
+// null: a NaN or infinity (JSON has neither)
+const precise = (x, digits) => x === null ? "NaN" : x.toPrecision(digits);
+
 function numbers(v) {
   if (v === null || v === undefined) return "-";
-  if (Array.isArray(v)) return `[${v.map((x) => x.toPrecision(4)).join(", ")}]`;
-  return `shape ${v.shape.join("\u00d7")}: norm ${v.norm.toPrecision(4)}, mean ${v.mean.toPrecision(3)}, min ${v.min.toPrecision(3)}, max ${v.max.toPrecision(3)}`;
+  if (Array.isArray(v)) return `[${v.map((x) => precise(x, 4)).join(", ")}]`;
+  return `shape ${v.shape.join("\u00d7")}: norm ${precise(v.norm, 4)}, mean ${precise(v.mean, 3)}, ` +
+    `min ${precise(v.min, 3)}, max ${precise(v.max, 3)}`;
 }
 
 function showExplanation(e) {
@@ -556,7 +560,7 @@ function showExplanation(e) {
   close.onclick = () => { box.hidden = true; };
   const head = document.createElement("h3");
   head.textContent = `Point #${e.index} (${e.split}) at (${e.x.map((v) => v.toFixed(2)).join(", ")}), ` +
-    `target ${numbers(e.target)}: loss ${e.loss.toPrecision(4)}. Backward pass from ` +
+    `target ${numbers(e.target)}: loss ${precise(e.loss, 4)}. Backward pass from ` +
     `cr.inspect.explain` + (e.summarised ? " (a large network: one row per layer)" : "");
   const table = document.createElement("table");
   table.innerHTML = "<tr><th>tensor</th><th>op</th><th>expression</th><th>forward value</th><th>gradient dL/d(tensor)</th></tr>";
