@@ -226,6 +226,14 @@ def test_explain_needs_a_point_index(client, session_id, index):
 
 
 # ---- guards ---------------------------------------------------------------------------------
+def test_the_hosts_a_server_answers():
+    from chainrule.playground.server import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1", 8000) == {"127.0.0.1:8000", "localhost:8000"}
+    assert allowed_hosts("::1", 8001) == {"[::1]:8001", "localhost:8001"}
+    assert allowed_hosts("192.168.1.5", 80) == {"192.168.1.5:80", "192.168.1.5"}
+
+
 def test_another_host_is_refused_dns_rebinding(client):
     r = client.get("/", headers={"Host": f"evil.example:{PORT}"})
     assert r.status_code == 400 and "only answers requests addressed to" in r.json()["error"]

@@ -43,9 +43,10 @@ def allowed_hosts(host: str, port: int) -> set[str]:
     names = {host}
     with contextlib.suppress(ValueError):
         if ipaddress.ip_address(host).is_loopback:
-            names |= {"localhost", "127.0.0.1"}
+            names |= {"localhost", host}
     if host == "localhost":
         names.add("127.0.0.1")
+    names = {f"[{n}]" if ":" in n else n for n in names}  # an IPv6 literal is bracketed
     return {f"{n}:{port}" for n in names} | ({*names} if port == 80 else set())
 
 

@@ -93,7 +93,16 @@ function connect() {
   socket = ws;
   ws.onmessage = (event) => setFrame(JSON.parse(event.data));
   ws.onclose = () => {
-    if (socket === ws) setTimeout(() => { if (socket === ws) connect(); }, 1000);
+    if (socket !== ws) return;
+    setTimeout(async () => {
+      if (socket !== ws) return;
+      try {
+        await refreshData();  // a session that expired is started again by api()
+        connect();
+      } catch (e) {
+        if (socket === ws) setTimeout(() => ws.onclose(), 2000);  // the server is away
+      }
+    }, 1000);
   };
 }
 
