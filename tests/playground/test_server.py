@@ -176,6 +176,9 @@ BAD = [
     ({"seed": 2**31}, "seed must be from 0 to 2147483647"),
     ({"resolution": 101}, "resolution must be from 10 to 100"),
     ({"resolution": None}, "resolution must be a whole number"),
+    ({"points": [500]}, "points must be a whole number"),
+    ({"hidden": [[4]]}, "hidden layer 1 must be a whole number"),
+    ({"features": [["x1"]]}, "features must be a non-empty list"),
     ({"depth": 3}, "unknown parameter 'depth'"),
 ]
 
@@ -196,7 +199,8 @@ def test_a_nan_learning_rate_is_refused():
 
 @pytest.mark.parametrize("body, message", [
     (b"[1", "not valid JSON"), (b"[1, 2]", "must be a JSON object"),
-    (b"\xff\xfe", "not valid JSON"),
+    (b"\xff\xfe", "not valid JSON"), (b"[" * 10_000, "not valid JSON"),
+    (b'{"lr": NaN}', "lr must be a number"), (b'{"classes": 1e400}', "classes must be a whole"),
 ])
 def test_a_malformed_body_is_a_400(client, body, message):
     r = client.post("/api/sessions", content=body)
@@ -218,7 +222,7 @@ def test_a_body_over_the_cap_is_a_413(client, session_id):
     assert r.status_code == 413
 
 
-@pytest.mark.parametrize("index", ["-1", "500", "abc", ""])
+@pytest.mark.parametrize("index", ["-1", "500", "abc", "", "\u00b2", "9" * 40])
 def test_explain_needs_a_point_index(client, session_id, index):
     r = client.get(f"/api/sessions/{session_id}/explain", params={"index": index})
     assert r.status_code == 400 and "index must be a point's number from 0 to 499" in \

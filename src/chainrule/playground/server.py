@@ -105,7 +105,7 @@ async def _json(request: Request) -> dict:
         return {}
     try:
         params = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise HTTPError(400, "the request body is not valid JSON") from None
     if not isinstance(params, dict):
         raise HTTPError(400, "the request body must be a JSON object of settings")
@@ -187,7 +187,7 @@ def create_app(host: str = "127.0.0.1", port: int = 8000, *, store: SessionStore
         session = session_of(request)
         raw = request.query_params.get("index", "")
         n = len(session.trainer.xy)
-        if not raw.isdigit() or int(raw) >= n:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) >= n:
             raise HTTPError(400, f"index must be a point's number from 0 to {n - 1} "
                             f"(got {raw[:20]!r})")
 

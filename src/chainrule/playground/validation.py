@@ -73,7 +73,8 @@ def _choice(name: str, value, allowed: tuple[str, ...]) -> str:
 
 
 def _int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not value.is_integer())):
         raise ParamError(f"{name} must be a whole number from {lo} to {hi} (got {value!r})")
     value = int(value)
     if not lo <= value <= hi:
