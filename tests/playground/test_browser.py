@@ -139,9 +139,17 @@ def test_reload_from_the_url_gives_the_same_setup(page, browser):
     page.wait_for_function("() => session.config.optimizer === 'adam'", timeout=WAIT)
     page.click(".neuron-add >> nth=1")
     page.wait_for_function("() => session.config.hidden[1] === 3", timeout=WAIT)
+    x, y = page.evaluate("""() => {  // the x1² feature's picture, in page pixels
+        const node = networkLayout.nodes[0][2], canvas = document.querySelector('#network');
+        const r = canvas.getBoundingClientRect(), k = r.width / canvas.width;
+        return [r.left + (node.x + node.size / 2) * k, r.top + (node.y + node.size / 2) * k];
+    }""")
+    page.mouse.click(x, y)
+    page.wait_for_function("() => session.config.features.includes('x1sq')", timeout=WAIT)
     url = page.url
     config = page.evaluate("() => session.config")
     assert config["dataset"] == "xor" and config["hidden"] == [4, 3]
+    assert config["features"] == ["x1", "x2", "x1sq"]
     second = browser.new_page()
     try:
         second.base = page.base
