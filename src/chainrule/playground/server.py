@@ -186,13 +186,13 @@ def create_app(host: str = "127.0.0.1", port: int = 8000, *, store: SessionStore
     async def explain_point(request: Request) -> Response:
         session = session_of(request)
         raw = request.query_params.get("index", "")
-        n = len(session.trainer.xy)
-        if not (raw.isascii() and raw.isdigit()) or int(raw) >= n:
-            raise HTTPError(400, f"index must be a point's number from 0 to {n - 1} "
-                            f"(got {raw[:20]!r})")
 
         def run() -> dict:
-            with session.lock:
+            with session.lock:  # the points cannot change between the check and the use
+                n = len(session.trainer.xy)
+                if not (raw.isascii() and raw.isdigit()) or int(raw) >= n:
+                    raise HTTPError(400, f"index must be a point's number from 0 to {n - 1} "
+                                    f"(got {raw[:20]!r})")
                 return session.trainer.explain_point(int(raw))
 
         return JSONResponse(await to_thread.run_sync(run))
