@@ -425,6 +425,8 @@ def test_the_command_is_registered_and_checks_its_port(capsys):
     assert "--port must be from 1 to 65535" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NumPy on the NaN weights
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 def test_a_diverged_network_still_gives_valid_json(client):
     sid = client.post("/api/sessions", json={"lr": 10, "activation": "relu",
                                              "problem": "regression", "dataset": "plane"}).json()
