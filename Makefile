@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	-command -v dot >/dev/null 2>&1 || (apt-get install -y -q graphviz >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q graphviz >/dev/null 2>&1)) || \
 	  echo "graphviz's dot is not installed: graphs are written as DOT text"
+	-command -v chromium >/dev/null 2>&1 || (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) || \
+	  echo "chromium is not installed: the playground's browser tests are skipped"
 	$(BIN)/pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 

@@ -12,7 +12,7 @@ import importlib.util
 import sys
 
 # Subcommands in the order ``--help`` lists them; a module not yet written is left out.
-COMMANDS = ("demo", "train", "explain", "gradcheck", "vanishing", "doctor")
+COMMANDS = ("demo", "train", "explain", "gradcheck", "vanishing", "doctor", "playground")
 
 
 class UsageError(Exception):
