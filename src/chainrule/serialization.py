@@ -8,17 +8,15 @@ Loading parses JSON and raw array bytes only, so it never executes code from the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from .atomic import atomic_write
 from .tensor import Tensor
 
 FORMAT = "chainrule"
@@ -152,52 +150,6 @@ def save(obj: Any, f: PathLike | BinaryIO) -> None:
         f.write(payload)
         return
     atomic_write(f, payload)
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], object]) -> Path:
-    """Write ``data`` (bytes, or a function writing to a binary file) so that ``path`` holds
-    the old content or the new, never part of it: a temp file in the same directory, fsync,
-    ``os.replace``. ``atomic_write('out/history.json', json.dumps(h).encode())``
-    """
-    path = Path(path)
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if callable(data):
-                data(out)
-            else:
-                out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(directory)
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); not possible, nor needed, everywhere."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---- load ----------------------------------------------------------------------------------
