@@ -320,9 +320,11 @@ def test_save_and_load_hold_about_one_payload(tmp_path):
     assert loaded["w3"].sum().item() == 2**20 // 4
 
 
-def test_save_refuses_a_structure_load_would_refuse(tmp_path):
+def test_save_refuses_a_structure_load_would_refuse(tmp_path, monkeypatch):
+    monkeypatch.setattr(serialization, "MAX_HEADER_BYTES", 2**16)  # 4 MiB in use: same code
     with pytest.raises(ValueError, match="store long lists of numbers as arrays"):
-        save({"losses": [0.123456789] * 1_000_000}, tmp_path / "x")
+        save({"losses": [0.123456789] * 10_000}, tmp_path / "x")
+    monkeypatch.undo()
     nested: list = []
     for _ in range(serialization.MAX_DEPTH + 1):
         nested = [nested]
@@ -445,3 +447,21 @@ def test_a_file_written_by_the_previous_chainrule_still_loads(tmp_path):
         "format": "chainrule", "version": "1", "structure": structure,
         "checksum": serialization._checksum(structure, encoder.arrays)})
     _assert_same(obj, load(tmp_path / "old.safetensors"))
+
+
+def test_the_worst_header_is_refused_with_bounded_memory(tmp_path, monkeypatch):
+    """A header at the size bound, full of array entries, with a wrong checksum: the work is
+    proportional to MAX_HEADER_BYTES (the probe's 85 MB header took 2.25 GB). A smaller bound
+    keeps the test fast; the proportion is what is checked."""
+    monkeypatch.setattr(serialization, "MAX_HEADER_BYTES", 2**19)
+    entry = {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
+    count = serialization.MAX_HEADER_BYTES // len(json.dumps({"a00000": entry}))
+    header = {"__metadata__": {"format": "chainrule", "version": "1", "structure": "null",
+                               "checksum": "0" * 64}, **{f"a{i}": entry for i in range(count)}}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    assert 0.8 < len(text) / serialization.MAX_HEADER_BYTES <= 1
+    path = tmp_path / "worst"
+    path.write_bytes(len(text).to_bytes(8, "little") + text)
+    error, peak = _peak_traced(lambda: pytest.raises(LoadError, load, path))
+    assert "worst: checksum mismatch" in str(error.value)
+    assert peak < 20 * serialization.MAX_HEADER_BYTES

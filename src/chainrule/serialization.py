@@ -27,16 +27,19 @@ from .tensor import Tensor
 
 FORMAT = "chainrule"
 VERSION = 1
-# Parsing JSON costs ~0.1 s per MB here: the bound keeps refusing a crafted header fast. It holds
-# ~40,000 arrays' entries plus the structure; long lists of numbers belong in arrays.
-MAX_HEADER_BYTES = 8 * 2**20
+# Checking a header costs about twice parsing its JSON, which a crafted header can fill with
+# entries: the bound keeps the worst refusal well under a second. It holds ~20,000 tensors of a
+# state dict with their structure; long lists of numbers belong in arrays.
+MAX_HEADER_BYTES = 4 * 2**20
 MAX_DEPTH = 100  # nesting of lists, tuples and dicts
 _ALIGN = 8  # safetensors pads the header so the arrays start 8-byte aligned
 _DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2", "F16": "<f2",
            "U32": "<u4", "I32": "<i4", "F32": "<f4", "U64": "<u8", "I64": "<i8", "F64": "<f8"}
 _CODES = {np.dtype(v): k for k, v in _DTYPES.items()}
+_ITEMSIZES = {k: np.dtype(v).itemsize for k, v in _DTYPES.items()}
 
 PathLike = str | os.PathLike
+_Entry = tuple[int, int, str, tuple[str, tuple[int, ...]]]  # begin, end, name, (dtype, shape)
 
 
 class LoadError(ValueError, RuntimeError):
@@ -227,7 +230,7 @@ class _Reader:
                              f"{self.size})")
         return n
 
-    def _header(self, n: int) -> tuple[dict[str, str], list[tuple[int, int, str, dict]]]:
+    def _header(self, n: int) -> tuple[dict[str, str], list[_Entry]]:
         """Parse and check the JSON header: the marker, the version, and that the arrays'
         extents tile the rest of the file exactly (as safetensors requires)."""
         data = self.fh.read(n)
@@ -268,11 +271,11 @@ class _Reader:
                              f"has {self.size})")
         return metadata, entries
 
-    def _entry(self, key: str, entry: Any) -> tuple[int, int, str, dict]:
+    def _entry(self, key: str, entry: Any) -> _Entry:
         if not isinstance(entry, dict):
             raise self.error(f"corrupt header (array {key!r}: not an object)")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise self.error(f"corrupt header (array {key!r}: dtype {dtype!r} is not one of "
                              f"{', '.join(_DTYPES)})")
         if not (isinstance(shape, list) and len(shape) <= 64
@@ -281,20 +284,20 @@ class _Reader:
         if not (isinstance(offsets, list) and len(offsets) == 2
                 and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1]):
             raise self.error(f"corrupt header (array {key!r}: bad data_offsets {offsets!r})")
-        nbytes = math.prod(shape) * np.dtype(_DTYPES[dtype]).itemsize
+        nbytes = math.prod(shape) * _ITEMSIZES[dtype]
         if offsets[1] - offsets[0] != nbytes:
             raise self.error(f"corrupt header (array {key!r}: shape {shape} of {dtype} needs "
                              f"{nbytes} bytes, data_offsets give {offsets[1] - offsets[0]})")
-        return offsets[0], offsets[1], key, {"dtype": _DTYPES[dtype], "shape": tuple(shape)}
+        return offsets[0], offsets[1], key, (_DTYPES[dtype], tuple(shape))
 
-    def _arrays(self, n: int, entries: list[tuple[int, int, str, dict]]
+    def _arrays(self, n: int, entries: list[_Entry]
                 ) -> dict[str, np.ndarray]:
         arrays = {}
-        for begin, _, key, spec in entries:
+        for begin, _, key, (dtype, shape) in entries:
             try:
-                arr = np.empty(spec["shape"], spec["dtype"])
+                arr = np.empty(shape, dtype)
             except (MemoryError, ValueError, OverflowError):  # huge dims (size 0), or no file size
-                raise self.error(f"corrupt header (array {key!r} of shape {spec['shape']} "
+                raise self.error(f"corrupt header (array {key!r} of shape {shape} "
                                  "cannot be allocated)") from None
             got = _read_into(self.fh, _raw(arr)) if arr.size else 0
             if got < arr.nbytes:
