@@ -118,7 +118,8 @@ def _killed_mid_write(path: Path) -> Path:
 def test_the_next_save_removes_what_a_killed_save_left(tmp_path):
     left = _killed_mid_write(tmp_path / "ckpt.safetensors")
     foreign = [tmp_path / ".ckpt.safetensors.abc123.tmp", tmp_path / ".x.tmp",
-               tmp_path / "notes.chainrule-1-00000000-00000000.tmp"]  # not hidden: not ours
+               tmp_path / "notes.chainrule-1-00000000-00000000.tmp",  # not hidden: not ours
+               tmp_path / f".y.chainrule-{10**30}-{atomic._HOST}-0123abcd.tmp"]  # no such pid
     for p in foreign:
         p.write_bytes(b"someone else's")
     atomic_write(tmp_path / "other.txt", b"x")  # any write into the directory cleans up

@@ -128,7 +128,7 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # PermissionError: it runs, as another user
+    except (OSError, OverflowError):  # PermissionError: it runs, as another user
         return True
     return True
 
