@@ -112,7 +112,7 @@ def test_mutated_files_load_the_original_or_fail_cleanly(tmp_path, original, mut
             tracemalloc.stop()
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert outcomes.get("error", 0) > CASES // 2, outcomes  # the mutations do break files
-    assert worst_seconds < 1.0
+    assert worst_seconds < 2.0  # a load takes milliseconds; the bound allows a busy machine
     assert worst_bytes < 20 * len(data) + 2**20
 
 
@@ -134,7 +134,7 @@ def test_edited_structures_with_a_recomputed_checksum_fail_cleanly(tmp_path, ori
         worst_seconds = max(worst_seconds, time.perf_counter() - t0)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert outcomes.get("error", 0) > CASES, outcomes
-    assert worst_seconds < 1.0
+    assert worst_seconds < 2.0  # a load takes milliseconds; the bound allows a busy machine
 
 
 def test_edited_array_entries_with_a_recomputed_checksum_fail_cleanly(tmp_path, original):
