@@ -378,6 +378,8 @@ CRAFTED_STRUCTURES = {
     "5001-digit integer": ("1" * 5001, "corrupt structure JSON"),
     "not JSON": ("{'a': 1}", "corrupt structure JSON"),
     "masked without mask": ('{"$masked":[{"$ndarray":"a0"}]}', "$masked needs"),
+    "masked fill value a list": ('{"$masked":[{"$ndarray":"a0"},{"$ndarray":"a2"},[1]]}',
+                                 "scalar fill value"),
 }
 
 
@@ -385,7 +387,7 @@ CRAFTED_STRUCTURES = {
 def test_a_crafted_structure_gives_one_error_naming_the_file(tmp_path, case):
     structure, what = CRAFTED_STRUCTURES[case]
     path = write_crafted(tmp_path / "crafted.safetensors", structure,
-                         {"a0": np.ones(2), "a1": np.arange(2)})
+                         {"a0": np.ones(2), "a1": np.arange(2), "a2": np.zeros(2, bool)})
     with pytest.raises(LoadError) as info:
         load(path)
     assert str(info.value).startswith(f"{path}: corrupt structure")

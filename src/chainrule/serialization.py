@@ -415,10 +415,11 @@ class _Decoder:
     def _masked(self, value: list, depth: int) -> np.ma.MaskedArray:
         parts = [self.decode(v, depth + 1) for v in value]
         if not (len(parts) == 3 and all(isinstance(p, np.ndarray) for p in parts[:2])
-                and parts[1].dtype == bool and parts[0].shape == parts[1].shape):
+                and parts[1].dtype == bool and parts[0].shape == parts[1].shape
+                and isinstance(parts[2], np.generic)):
             raise self.error("$masked needs data, a boolean mask of the same shape, and a "
-                             "fill value")
+                             "scalar fill value")
         try:
             return np.ma.MaskedArray(parts[0], mask=parts[1], fill_value=parts[2])
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise self.error(f"$masked fill value {parts[2]!r} ({e})") from None
