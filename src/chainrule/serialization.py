@@ -379,9 +379,9 @@ class _Decoder:
         for pair in value:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise self.error(f"bad dict entry {str(pair)[:80]}")
-            key = self.decode(pair[0], depth + 1)
+            key, value = self.decode(pair[0], depth + 1), self.decode(pair[1], depth + 1)
             try:
-                out[key] = self.decode(pair[1], depth + 1)
+                out[key] = value
             except TypeError:
                 raise self.error(f"unhashable dict key of type {type(key).__name__}") from None
         return out
