@@ -56,7 +56,8 @@ class _Encoder:
     with ``$``, is stored as a list of pairs, so user data can never be mistaken for a tag).
     The same array object stored twice is written once and comes back as one object. Arrays are
     stored as the values they hold: little-endian and C-contiguous (the bytes safetensors
-    defines), so a big-endian or strided array comes back equal, in native byte order.
+    defines), so a big-endian or strided array comes back equal (little-endian); a masked
+    array keeps its mask and fill value.
     """
 
     def __init__(self) -> None:
