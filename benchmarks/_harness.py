@@ -175,12 +175,6 @@ def blas_info() -> list[dict]:
     return [{k: info.get(k) for k in keep} for info in threadpool_info()]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "—"

@@ -1,19 +1,18 @@
-"""Files the demo writes: atomic writes, the PNG figures and the self-contained report.html.
+"""Files the demo writes: the PNG figures and the self-contained report.html.
 
-    atomic_write("out/report.html", html)   # a temp file in the same folder, then os.replace
+    write_report(result)   # fit.png, loss.png, grad_norms.png, report.html, written atomically
 """
 
 from __future__ import annotations
 
-import contextlib
 import html
 import io
-import os
 import pathlib
-import tempfile
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .atomic import atomic_write
 
 if TYPE_CHECKING:
     from .demo import DemoResult
@@ -21,25 +20,6 @@ if TYPE_CHECKING:
 ENGINE_COLOUR = "#1f77b4"
 SCRATCH_COLOUR = "#ff7f0e"
 LAYER_COLOURS = ("#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-
-
-def atomic_write(path: str | os.PathLike, data: str | bytes) -> pathlib.Path:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never half
-    of one (a temporary file in the same directory, then ``os.replace``)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def require_matplotlib() -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -361,6 +359,7 @@ def _loader_rng(loader: Any) -> dict | None:
 
 def _save_checkpoint(directory: Path, state: TrainState, train_loader: Any, val_loader: Any
                      ) -> Path:
+    from .atomic import atomic_link
     from .serialization import save
 
     payload = {
@@ -377,26 +376,8 @@ def _save_checkpoint(directory: Path, state: TrainState, train_loader: Any, val_
     }
     path = directory / f"epoch-{state.epoch + 1:03d}.safetensors"
     save(payload, path)
-    _link_latest(path, directory / "last.safetensors")
+    atomic_link(path, directory / "last.safetensors")
     return path
-
-
-def _link_latest(path: Path, latest: Path) -> None:
-    """Point ``last.safetensors`` at the newest checkpoint: a hard link (no copy) renamed into
-    place, so the name always refers to a complete file; a copy where links are unsupported."""
-    fd, tmp = tempfile.mkstemp(prefix=".last.", suffix=".tmp", dir=latest.parent)
-    os.close(fd)
-    try:
-        os.unlink(tmp)
-        try:
-            os.link(path, tmp)
-        except OSError:
-            shutil.copyfile(path, tmp)
-        os.replace(tmp, latest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _restore(path: str | os.PathLike, state: TrainState, train_loader: Any, val_loader: Any

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(path: str, text: str) -> pathlib.Path:
-    from chainrule.report import atomic_write
+    from chainrule.atomic import atomic_write
 
     try:
         return atomic_write(path, text)

@@ -175,14 +175,14 @@ def _mlp(nn: Any, n_in: int, hidden: list[int], n_out: int, activation: str):
 
 # ---- outputs -----------------------------------------------------------------------------------
 def _write_json(path: Path, obj: Any) -> None:
-    from chainrule.serialization import atomic_write
+    from chainrule.atomic import atomic_write
 
     atomic_write(path, json.dumps(obj, indent=2).encode())
 
 
 def _plots(history: Any, out: Path, classify: bool, name: str) -> list[Path]:
     """loss.png (and accuracy.png for classification); no pyplot, so no global state."""
-    from chainrule.serialization import atomic_write
+    from chainrule.atomic import atomic_write
 
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg

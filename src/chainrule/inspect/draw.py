@@ -76,7 +76,7 @@ def _graph_class():
             """Render to ``path`` (.svg, .png or .pdf) when ``dot`` is installed; otherwise,
             and for any other suffix, write the DOT text (to ``path`` with suffix .dot).
             Returns the path written."""
-            from ..report import atomic_write
+            from ..atomic import atomic_write
 
             path = pathlib.Path(path)
             fmt = path.suffix.lstrip(".").lower()

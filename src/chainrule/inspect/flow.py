@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -543,17 +542,10 @@ def new_figure(figsize: tuple[float, float]):
 
 
 def save_figure(fig, path: str | os.PathLike) -> str:
-    """Write a matplotlib figure atomically (temp file + os.replace); return the path."""
+    """Write a matplotlib figure atomically (format from the suffix, PNG without one)."""
+    from ..atomic import atomic_write
+
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1] or ".png"
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=suffix, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=suffix[1:])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    fmt = os.path.splitext(path)[1][1:] or "png"
+    atomic_write(path, lambda out: fig.savefig(out, format=fmt))
     return path
