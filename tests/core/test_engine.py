@@ -446,6 +446,6 @@ def test_node_hook_sees_each_recorded_op_and_can_be_removed():
         x * 2  # records nothing, so no hook call
     handle.remove()
     x * 4
-    assert seen == [("MulBackward", [(2,)], (2,), {"scale": 3, "shift": 0}),
+    assert seen == [("AffineBackward", [(2,)], (2,), {"scale": 3, "shift": 0}),
                     ("SumBackward", [(2,)], (), {"axes": (0,), "keepdim": False})]
     assert y.item() == 9.0

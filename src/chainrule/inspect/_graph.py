@@ -23,27 +23,14 @@ from ..autograd.grad_mode import set_grad_enabled
 from ..autograd.graph import register_node_hook
 from ..tensor import Tensor
 
-# Ops whose Jacobian is diagonal (elementwise, after broadcasting): backward of a ones gradient,
-# before the engine sums it to the input's shape, is exactly the local derivative.
-ELEMENTWISE = frozenset({
-    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowScalar", "Remainder", "Exp", "Log", "Log1p",
-    "Expm1", "Sqrt", "Rsqrt", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Relu", "Abs", "Piecewise",
-    "Erf", "Clamp", "Maximum", "Minimum", "Where", "Cast", "Clone", "Affine", "DivScalar",
-    "MaskGrad", "LogSigmoid", "Softplus", "BinaryCrossEntropy",
-})
-
 
 class GraphFreedError(RuntimeError):
     """The graph's saved values were freed by a backward pass without ``retain_graph=True``."""
 
 
-def op_name(node: Node) -> str:
-    """The op's class name: ``Mul`` for a ``MulBackward`` node."""
-    return type(node).__name__
-
-
 def display_name(node: Node) -> str:
-    """What the user wrote: ``Add`` for ``x + 1`` (an Affine node named AddBackward)."""
+    """The rule that runs, as ``grad_fn.name()`` says without 'Backward': ``Affine`` for
+    ``2 * x``, ``Tanh``, a Function's class name."""
     name = node.name()
     return name[:-len("Backward")] if name.endswith("Backward") else name
 
@@ -290,7 +277,7 @@ def local_derivatives(node: Node, graph: Graph) -> tuple | None:
         return None
     scalars = int(np.prod(shape)) == 1 and all(
         m is not None and int(np.prod(m[0])) == 1 for m in node._meta)
-    if op_name(node) not in ELEMENTWISE and not scalars:
+    if not node.elementwise and not scalars:
         return None
     if np.dtype(dtype).kind not in "fc":
         return None

@@ -22,6 +22,11 @@ class Linear(Primitive):
     backward (gx = g w, gw = g^T x, gb = sum g), for ``x`` of shape (*, in) and ``w`` (out, in).
     A primitive for speed: the composition records a transpose, a matmul and an add."""
 
+    torch_name = "AddmmBackward0"
+    elementwise = False
+    formula = "linear({inputs})"
+    derivatives = ("g @ {1}", "gᵀ @ {0}", "g summed over the batch")
+
     @staticmethod
     def forward(ctx, x, w, *b):
         ctx.save_for_backward(x, w)
@@ -60,6 +65,11 @@ class ConstantPad(Primitive):
     """Pad each dimension by ``(before, after)`` elements of ``value``; negative amounts crop.
     Backward is the same op with the amounts negated: cropping what was padded."""
 
+    torch_name = "ConstantPadNdBackward0"
+    elementwise = False
+    formula = "pad({0})"
+    derivatives = ("g with the padding cut off",)
+
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
@@ -76,6 +86,11 @@ class Embedding(Primitive):
     """Rows of ``w`` at integer ``indices``: output shape ``indices.shape + (dim,)``.
     Backward adds each output row's gradient into its row of ``w`` (repeats accumulate); the
     ``padding_idx`` row gets none, and ``scale`` divides each row's gradient (frequencies)."""
+
+    torch_name = "EmbeddingBackward0"
+    elementwise = False
+    formula = "embedding({0})"
+    derivatives = ("g summed into the used rows",)
 
     @staticmethod
     def forward(ctx, w, indices, padding_idx, scale):
@@ -96,6 +111,11 @@ class Embedding(Primitive):
 
 class EmbeddingBackward(Primitive):
     """Sum rows of ``g`` into a (rows, dim) zero matrix at ``indices`` (the lookup's adjoint)."""
+
+    torch_name = "EmbeddingDenseBackwardBackward0"
+    elementwise = False
+    formula = "embedding_dense_backward({0})"
+    derivatives = ("g's rows looked up at the indices",)
 
     @staticmethod
     def forward(ctx, g, indices, rows):

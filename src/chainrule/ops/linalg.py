@@ -13,6 +13,11 @@ from . import movement as mv
 class Matmul(Primitive):
     """Both operands at least 2-D; batch dimensions broadcast (the engine sums them back)."""
 
+    torch_name = "MmBackward0"
+    elementwise = False
+    formula = "{0} @ {1}"
+    derivatives = ("g @ {1}ᵀ", "{0}ᵀ @ g")
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -126,6 +131,11 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
 
 
 class Einsum(Primitive):
+    torch_name = "ViewBackward0"
+    elementwise = False
+    formula = "einsum({inputs})"
+    derivatives = ("g contracted with the others",)
+
     @staticmethod
     def forward(ctx, *arrays, subscripts, out):
         ctx.subscripts, ctx.out = subscripts, out

@@ -34,6 +34,11 @@ class CrossEntropy(Primitive):
     weight, which (as in PyTorch) has no gradient.
     """
 
+    torch_name = "NllLossBackward0"
+    elementwise = False
+    formula = "CrossEntropy({inputs})"
+    derivatives = ("g·(softmax({0}) - one_hot(target)), averaged as the loss was",)
+
     @staticmethod
     def forward(ctx, x, *weight, target, axis, ignore_index, smoothing, reduction):
         w = weight[0] if weight else None
@@ -159,6 +164,11 @@ class LogSigmoid(Primitive):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): exact for |x| = 1e4, never overflows.
     d/dx = sigmoid(-x)."""
 
+    torch_name = "LogSigmoidBackward0"
+    elementwise = True
+    formula = "LogSigmoid({0})"
+    derivatives = ("sigmoid(-{0})",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -174,6 +184,11 @@ class Softplus(Primitive):
     """log1p(exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule); exp
     only ever sees values <= threshold, so x = 1e4 does not overflow. d/dx = sigmoid(beta x)
     (1 above the threshold)."""
+
+    torch_name = "SoftplusBackward0"
+    elementwise = True
+    formula = "Softplus({0})"
+    derivatives = ("sigmoid(β·{0})",)
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
@@ -195,6 +210,11 @@ class BinaryCrossEntropy(Primitive):
     """-(y log x + (1 - y) log(1 - x)) per element with each log clamped at -100, as PyTorch
     (so x = 0 or 1 gives a finite loss). d/dx = (x - y) / max(x (1 - x), 1e-12);
     d/dy = log(1 - x) - log(x)."""
+
+    torch_name = "BinaryCrossEntropyBackward0"
+    elementwise = True
+    formula = "BinaryCrossEntropy({0}, {1})"
+    derivatives = ("({0} - {1}) / ({0}·(1 - {0}))", "log(1 - {0}) - log({0})")
 
     @staticmethod
     def forward(ctx, x, y):

@@ -12,6 +12,11 @@ from . import elementwise as ew
 
 
 class Reshape(Primitive):
+    torch_name = "ViewBackward0"
+    elementwise = False
+    formula = "reshape({0}, {shape})"
+    derivatives = ("g reshaped back to {input_shape}",)
+
     is_view = True
 
     @staticmethod
@@ -24,6 +29,14 @@ class Reshape(Primitive):
 
 
 class Permute(Primitive):
+    torch_name = "PermuteBackward0"
+    elementwise = False
+    derivatives = ("g permuted back",)
+
+    @property
+    def formula(self) -> str:
+        return "{0}ᵀ" if tuple(self.dims) == (1, 0) else "permute({0}, {dims})"
+
     is_view = True
 
     @staticmethod
@@ -55,6 +68,11 @@ def broadcast_view(x: np.ndarray, shape: tuple) -> np.ndarray:
 class Expand(Primitive):
     """Broadcasting made explicit; its backward is a sum (the only other place that sums)."""
 
+    torch_name = "ExpandBackward0"
+    elementwise = False
+    formula = "expand({0}, {shape})"
+    derivatives = ("g summed over the broadcast axes",)
+
     is_view = True
 
     @staticmethod
@@ -68,6 +86,11 @@ class Expand(Primitive):
 
 class SumTo(Primitive):
     """Sum a broadcast gradient back to ``shape``: the engine's one un-broadcasting step."""
+
+    torch_name = "SumBackward1"
+    elementwise = False
+    formula = "sum_to({0}, {shape})"
+    derivatives = ("g broadcast back",)
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -83,6 +106,11 @@ class SumTo(Primitive):
 
 
 class Flip(Primitive):
+    torch_name = "FlipBackward0"
+    elementwise = False
+    formula = "flip({0})"
+    derivatives = ("g flipped back",)
+
     is_view = True
 
     @staticmethod
@@ -251,6 +279,11 @@ def _index_key(key):
 
 
 class Index(Primitive):
+    torch_name = "IndexBackward0"
+    elementwise = False
+    formula = "{0}[…]"
+    derivatives = ("g put back at the indexed places (zeros elsewhere)",)
+
     is_view = True
 
     @staticmethod
@@ -266,6 +299,11 @@ class Index(Primitive):
 
 class IndexAccumulate(Primitive):
     """Zeros of ``shape`` with ``g`` added at ``key``; repeated indices accumulate."""
+
+    torch_name = "IndexPutBackward0"
+    elementwise = False
+    formula = "zeros{shape} with {0} added at […]"
+    derivatives = ("g at the indexed places",)
 
     @staticmethod
     def forward(ctx, g, key, advanced, shape):
@@ -293,6 +331,11 @@ def getitem(x: Tensor, key) -> Tensor:
 
 class IndexPut(Primitive):
     """``x`` with ``value`` written at ``key``, out of place (``x[key] = v`` is built on it)."""
+
+    torch_name = "IndexPutBackward0"
+    elementwise = False
+    formula = "IndexPut({0}, {1})"
+    derivatives = ("g with the written places zeroed", "g at the written places")
 
     @staticmethod
     def forward(ctx, x, value, key):
@@ -327,6 +370,11 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 class Gather(Primitive):
+    torch_name = "GatherBackward0"
+    elementwise = False
+    formula = "gather({0})"
+    derivatives = ("g scattered back (summing repeats)",)
+
     @staticmethod
     def forward(ctx, x, index, axis):
         ctx.index, ctx.axis = index, axis
@@ -340,6 +388,11 @@ class Gather(Primitive):
 
 
 class ScatterAdd(Primitive):
+    torch_name = "ScatterAddBackward0"
+    elementwise = False
+    formula = "scatter_add(zeros{shape}, dim={axis}, {0})"
+    derivatives = ("g gathered back",)
+
     @staticmethod
     def forward(ctx, g, index, axis, shape):
         ctx.index, ctx.axis = index, axis
@@ -370,6 +423,11 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 class Cat(Primitive):
+    torch_name = "CatBackward0"
+    elementwise = False
+    formula = "cat({inputs})"
+    derivatives = ("this input's slice of g",)
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis

@@ -12,6 +12,11 @@ from . import elementwise as ew
 class Softmax(Primitive):
     """exp(x - max) / sum: a primitive for speed and for no overflow at large logits."""
 
+    torch_name = "SoftmaxBackward0"
+    elementwise = False
+    formula = "softmax({0}, dim={axis})"
+    derivatives = ("{out}·(g - Σ g·{out})",)
+
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
@@ -28,6 +33,11 @@ class Softmax(Primitive):
 
 class LogSoftmax(Primitive):
     """x - logsumexp(x): a primitive so that log-probabilities of +-1e4 logits stay exact."""
+
+    torch_name = "LogSoftmaxBackward0"
+    elementwise = False
+    formula = "log_softmax({0}, dim={axis})"
+    derivatives = ("g - softmax({0})·Σ g",)
 
     @staticmethod
     def forward(ctx, x, axis):

@@ -49,6 +49,23 @@ def expand_reduced(g: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tenso
 
 
 class Sum(Primitive):
+    elementwise = False
+    derivatives = ("g copied to every summed element",)
+
+    @property
+    def torch_name(self) -> str:
+        return "SumBackward0" if self._sums_all() else "SumBackward1"  # x.sum(), x.sum(dim)
+
+    @property
+    def formula(self) -> str:
+        if self._sums_all():
+            return "sum({0})"
+        dims = self.axes[0] if len(self.axes) == 1 else tuple(self.axes)
+        return f"sum({{0}}, dim={dims}{', keepdim=True' if self.keepdim else ''})"
+
+    def _sums_all(self) -> bool:
+        return self.axes is None or tuple(self.axes) == tuple(range(len(self.input_shape(0))))
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -80,6 +97,11 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
 
 
 class Prod(Primitive):
+    torch_name = "ProdBackward0"
+    elementwise = False
+    formula = "prod({0})"
+    derivatives = ("g·{out}/{0}",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -124,6 +146,11 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 class Extremum(Primitive):
     """amax / amin: the gradient is shared equally among tied extreme elements (as PyTorch)."""
 
+    torch_name = "AmaxBackward0"
+    elementwise = False
+    formula = "max/min({0})"
+    derivatives = ("g to the extreme element(s)",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, reducer):
         if x.size == 0 and axes:
@@ -157,6 +184,11 @@ def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 class SelectAlong(Primitive):
     """The elements at ``index`` along one axis (max/min with dim): the gradient goes there."""
+
+    torch_name = "MaxBackward0"
+    elementwise = False
+    formula = "take_along_dim({0}, dim={axis})"
+    derivatives = ("g put back at the selected elements (zeros elsewhere)",)
 
     @staticmethod
     def forward(ctx, x, index, axis, keepdim):
@@ -238,6 +270,11 @@ def std(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=No
 class EuclideanNorm(Primitive):
     """A primitive so that the gradient at x = 0 is 0 (as PyTorch), not 0/0."""
 
+    torch_name = "LinalgVectorNormBackward0"
+    elementwise = False
+    formula = "norm({0})"
+    derivatives = ("g·{0}/{out}",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -274,6 +311,11 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
 class LogSumExp(Primitive):
     """A primitive for stability: log(sum(exp(x))) computed as m + log(sum(exp(x - m)))."""
 
+    torch_name = "LogsumexpBackward0"
+    elementwise = False
+    formula = "logsumexp({0})"
+    derivatives = ("g·softmax({0})",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -298,6 +340,11 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 
 
 class Cumsum(Primitive):
+    torch_name = "CumsumBackward0"
+    elementwise = False
+    formula = "cumsum({0}, dim={axis})"
+    derivatives = ("reversed cumulative sum of g",)
+
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
