@@ -106,7 +106,7 @@ class Embedding(Primitive):
             keep = ctx.scale[..., None] if keep is None else keep * ctx.scale[..., None]
         if keep is not None:
             g = g * Tensor._make(keep.astype(g._data.dtype))
-        return EmbeddingBackward.apply(g, indices=ctx.indices, rows=ctx._meta[0][0][0])
+        return EmbeddingBackward.apply(g, indices=ctx.indices, rows=ctx.input_shape(0)[0])
 
 
 class EmbeddingBackward(Primitive):

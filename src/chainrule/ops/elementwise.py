@@ -892,7 +892,7 @@ class Cast(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g.to(ctx._meta[0][1])
+        return g.to(ctx.input_dtype(0))
 
 
 class Clone(Primitive):

@@ -155,7 +155,7 @@ class Einsum(Primitive):
             kept = "".join(c for c in sub if c in present)  # letters summed away in x alone
             gi = Einsum.apply(g, *[t for _, t in others], subscripts=[ctx.out] + [
                 s for s, _ in others], out=kept)
-            shape = ctx._meta[i][0]
+            shape = ctx.input_shape(i)
             if kept != sub:  # broadcast over the letters that only this operand had
                 gi = mv.expand(mv.reshape(gi, tuple(shape[k] if c in present else 1
                                                     for k, c in enumerate(sub))), shape)

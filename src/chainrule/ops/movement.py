@@ -25,7 +25,7 @@ class Reshape(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Reshape.apply(g, shape=ctx._meta[0][0])  # a valid shape: no reshape() checks
+        return Reshape.apply(g, shape=ctx.input_shape(0))  # a valid shape: no reshape() checks
 
 
 class Permute(Primitive):
@@ -81,7 +81,7 @@ class Expand(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return sum_to(g, ctx._meta[0][0])
+        return sum_to(g, ctx.input_shape(0))
 
 
 class SumTo(Primitive):
@@ -102,7 +102,7 @@ class SumTo(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Expand.apply(g, shape=ctx._meta[0][0])  # a valid shape: no expand() checks
+        return Expand.apply(g, shape=ctx.input_shape(0))  # a valid shape: no expand() checks
 
 
 class Flip(Primitive):
@@ -294,7 +294,7 @@ class Index(Primitive):
     @staticmethod
     def backward(ctx, g):
         return IndexAccumulate.apply(g, key=ctx.key, advanced=ctx.advanced,
-                                     shape=ctx._meta[0][0])
+                                     shape=ctx.input_shape(0))
 
 
 class IndexAccumulate(Primitive):
@@ -384,7 +384,7 @@ class Gather(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return ScatterAdd.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx._meta[0][0])
+        return ScatterAdd.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx.input_shape(0))
 
 
 class ScatterAdd(Primitive):
@@ -436,8 +436,8 @@ class Cat(Primitive):
     @staticmethod
     def backward(ctx, g):
         grads, start, axis = [], 0, ctx.axis
-        for (shape, _), needed in zip(ctx._meta, ctx.needs_input_grad):
-            stop = start + shape[axis]
+        for i, needed in enumerate(ctx.needs_input_grad):
+            stop = start + ctx.input_shape(i)[axis]
             grads.append(getitem(g, (slice(None),) * axis + (slice(start, stop),))
                          if needed else None)
             start = stop

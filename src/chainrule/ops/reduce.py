@@ -73,7 +73,7 @@ class Sum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return expand_reduced(g, ctx._meta[0][0], ctx.axes, ctx.keepdim)
+        return expand_reduced(g, ctx.input_shape(0), ctx.axes, ctx.keepdim)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -198,7 +198,7 @@ class SelectAlong(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        shape, axis = ctx._meta[0][0], ctx.axis
+        shape, axis = ctx.input_shape(0), ctx.axis
         if not ctx.keepdim:
             g = mv.unsqueeze(g, axis)
         positions = np.arange(shape[axis]).reshape([-1 if a == axis else 1
