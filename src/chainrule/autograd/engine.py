@@ -3,7 +3,7 @@ recursion, and the engine knows no op by name."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 
 import numpy as np
@@ -56,6 +56,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                     "allow_unused=True if this is the desired behavior.")
         result.append(g)
     return tuple(result)
+
+
+def observe_backward(output: Tensor, gradient: Tensor,
+                     observer: Callable[[Node, list, list | tuple], None]) -> None:
+    """Run ``output``'s backward for a tool that reads it (``cr.inspect.explain``, ``draw``):
+    the engine's own sweep, but the graph is kept and no ``.grad``, hook or retained gradient
+    is touched. ``observer(node, incoming, outgoing)`` sees each node's summed incoming
+    gradients (one per output, None where none came) and the checked gradient it sends to each
+    input (None where none).
+
+    ``observe_backward(loss, cr.ones_like(loss), lambda node, gin, gout: print(node.name()))``
+    """
+    if output.grad_fn is not None:
+        _Sweep([output], [gradient], False, None, capture=False).observe(observer)
 
 
 def _as_list(tensors) -> list:
@@ -221,6 +235,20 @@ class _Sweep:
                         continue
                     self._to_node(child, nr, g)
             self._finish_leaves()
+
+    def observe(self, observer: Callable[[Node, list, list | tuple], None]) -> None:
+        """Observer mode (``observe_backward``): ``run``'s order, rules and buffering, without
+        its effects (hooks, retained and leaf gradients, freeing the graph)."""
+        buffers, ready = self.buffers, self.ready
+        with set_grad_enabled(False):
+            while ready:
+                node = heappop(ready)[1]
+                grads = buffers.pop(id(node))
+                outs = node._backward(grads)
+                observer(node, grads, outs)
+                for child, nr, g in zip(node._edge_fns, node._edge_nrs, outs):
+                    if g is not None and isinstance(child, Node):
+                        self._to_node(child, nr, g)
 
     def _visit_outputs(self, node: Node, grads: list) -> None:
         """Tensor hooks, retain_grad and captured targets of a node's outputs."""

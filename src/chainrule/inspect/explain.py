@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..autograd.engine import observe_backward
 from ..tensor import Tensor
 from . import _graph
 from ._graph import display_name, fmt_literal, fmt_shape, keep_values, summarize
@@ -358,7 +359,8 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
                     Contribution(name, sent))
         steps.append(step)
 
-    _graph.sweep(graph, seed, visit)
+    observe_backward(output, seed, visit)
+    steps.sort(key=lambda s: s.index)  # the engine ran them newest first; number them by graph
     leaves = []
     for leaf in graph.leaves:
         if id(leaf) == id(output):
