@@ -283,11 +283,24 @@ def _make_progress(progress: bool):
 
 
 # ---- one epoch and evaluation ---------------------------------------------------------------
-def _split_batch(batch: Any) -> tuple[tuple, Any]:
-    if isinstance(batch, (list, tuple)) and len(batch) >= 2:
-        return tuple(batch[:-1]), batch[-1]
-    raise TypeError(f"fit: each batch must be a list or tuple (inputs..., target); got "
-                    f"{type(batch).__name__}")
+def split_batch(batch: Any, who: str = "fit", need_target: bool = True) -> tuple[tuple, Any]:
+    """A batch as ``(inputs, target)``: ``(x, y)``, ``(x1, x2, ..., y)`` or ``((x1, x2), y)``;
+    where no target is needed also ``(x,)`` or a Tensor (target None). ``fit``, ``evaluate``
+    and ``cr.inspect.doctor`` read batches with it.
+
+    ``inputs, target = split_batch((x1, x2, y))  # ((x1, x2), y)``
+    """
+    if isinstance(batch, Tensor) and not need_target:
+        return (batch,), None
+    if isinstance(batch, (list, tuple)) and (len(batch) >= 2 or len(batch) == 1
+                                             and not need_target):
+        inputs = tuple(batch[:-1]) if len(batch) >= 2 else tuple(batch)
+        if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+            inputs = tuple(inputs[0])  # the inputs given as one tuple
+        return inputs, batch[-1] if len(batch) >= 2 else None
+    forms = "(inputs..., target)" + ("" if need_target else ", (inputs,) or a Tensor")
+    length = f" of length {len(batch)}" if isinstance(batch, (list, tuple)) else ""
+    raise TypeError(f"{who}: each batch must be {forms}; got {type(batch).__name__}{length}")
 
 
 def _batch_len(target: Any) -> int:
@@ -329,7 +342,7 @@ def _evaluate(model: Any, loss_fn: Callable, loader: Iterable,
     try:
         with no_grad():
             for batch in loader:
-                inputs, target = _split_batch(batch)
+                inputs, target = split_batch(batch, "evaluate")
                 output = model(*inputs)
                 values = {"loss": float(loss_fn(output, target).item())}
                 values.update({name: float(fn(output, target)) for name, fn in resolved})
@@ -520,7 +533,7 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
     state.batch = -1
     for i, batch in enumerate(batches):
         state.batch = i
-        inputs, target = _split_batch(batch)
+        inputs, target = split_batch(batch)
         dispatch("on_batch_begin", state)
         optimizer.zero_grad()
         output = model(*inputs)

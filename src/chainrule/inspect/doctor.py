@@ -56,7 +56,8 @@ def doctor(model, loss_fn: Callable, batch, optimizer=None, *, slice_size: int =
     deep copies).
 
     ``batch`` is ``(inputs, target)`` (``loss_fn(model(inputs), target)``; ``inputs`` may be a
-    tuple of tensors) or ``(inputs,)`` / a tensor (``loss_fn(model(inputs))``). The checks:
+    tuple of tensors, or spelled out: ``(x1, x2, target)``) or ``(inputs,)`` / a tensor
+    (``loss_fn(model(inputs))``), as ``cr.training.split_batch`` reads it. The checks:
 
     - *wrong_gradient*: the whole model's gradient against central differences (step ``eps``,
       relative tolerance ``rtol``) along a random direction per parameter, in float64, on the
@@ -74,7 +75,9 @@ def doctor(model, loss_fn: Callable, batch, optimizer=None, *, slice_size: int =
     """
     import chainrule as cr
 
-    inputs, target = _split_batch(batch)
+    from ..training import split_batch
+
+    inputs, target = split_batch(batch, "doctor", need_target=False)
     rng_state = cr.get_rng_state()
 
     def evaluate(m, xs, y):
@@ -139,20 +142,6 @@ def _battery(model, loss_fn, optimizer, inputs, target, evaluate, o) -> DoctorRe
 
 
 # ---- helpers -------------------------------------------------------------------------------
-def _split_batch(batch) -> tuple[tuple, Any]:
-    from ..tensor import Tensor
-
-    if isinstance(batch, Tensor):
-        return (batch,), None
-    if isinstance(batch, (tuple, list)) and len(batch) in (1, 2):
-        x = batch[0]
-        xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
-        return xs, batch[1] if len(batch) == 2 else None
-    raise TypeError("doctor: batch must be (inputs, target), (inputs,) or a Tensor; got "
-                    f"{type(batch).__name__}" + (f" of length {len(batch)}"
-                                                 if isinstance(batch, (tuple, list)) else ""))
-
-
 def _copy(model):
     work = copy.deepcopy(model)
     work.zero_grad(set_to_none=True)
