@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .autograd.grad_mode import no_grad
+from .progress import ProgressDisplay
 from .random import get_rng_state, set_rng_state
 from .tensor import Tensor
 
@@ -202,84 +202,6 @@ def _format_logs(logs: dict[str, float]) -> str:
         else:
             parts.append(f"{key} {value:.4f}")
     return "  ".join(parts)
-
-
-class _PlainProgress:
-    """One line per epoch (CI logs, pipes, or rich missing)."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-
-    def begin_epoch(self, epoch: int, epochs: int, steps: int) -> None:
-        self.epoch, self.epochs, self.t0 = epoch, epochs, time.perf_counter()
-
-    def update(self, batch: int, running: dict[str, float]) -> None:
-        pass
-
-    def end_epoch(self, logs: dict[str, float], steps: int) -> None:
-        elapsed = max(time.perf_counter() - self.t0, 1e-9)
-        print(f"epoch {self.epoch + 1}/{self.epochs}  {_format_logs(logs)}  "
-              f"({steps / elapsed:.1f} steps/s)", file=self.stream, flush=True)
-
-    def close(self) -> None:
-        pass
-
-
-class _RichProgress:
-    """A live bar per epoch (steps, steps/s, running loss and metrics), then the epoch's
-    summary line."""
-
-    def __init__(self) -> None:
-        import rich.progress as rp
-
-        self.progress = rp.Progress(
-            rp.TextColumn("epoch {task.fields[epoch]}"), rp.BarColumn(), rp.MofNCompleteColumn(),
-            rp.TextColumn("{task.fields[speed]} steps/s"), rp.TimeElapsedColumn(),
-            rp.TextColumn("{task.fields[logs]}"), transient=True)
-        self.progress.start()
-        self.task = None
-
-    def begin_epoch(self, epoch: int, epochs: int, steps: int) -> None:
-        self.epoch, self.epochs, self.t0 = epoch, epochs, time.perf_counter()
-        label = f"{epoch + 1}/{epochs}"
-        if self.task is None:
-            self.task = self.progress.add_task("train", total=steps, epoch=label, logs="",
-                                               speed="-")
-        else:
-            self.progress.reset(self.task, total=steps, epoch=label, logs="", speed="-")
-
-    def update(self, batch: int, running: dict[str, float]) -> None:
-        speed = (batch + 1) / max(time.perf_counter() - self.t0, 1e-9)
-        self.progress.update(self.task, completed=batch + 1, speed=f"{speed:.1f}",
-                             logs=_format_logs(running))
-
-    def end_epoch(self, logs: dict[str, float], steps: int) -> None:
-        elapsed = max(time.perf_counter() - self.t0, 1e-9)
-        self.progress.console.print(f"epoch {self.epoch + 1}/{self.epochs}  "
-                                    f"{_format_logs(logs)}  ({steps / elapsed:.1f} steps/s)",
-                                    highlight=False)
-
-    def close(self) -> None:
-        self.progress.stop()
-
-
-class _NoProgress(_PlainProgress):
-    def __init__(self) -> None:
-        pass
-
-    def end_epoch(self, logs: dict[str, float], steps: int) -> None:
-        pass
-
-
-def _make_progress(progress: bool):
-    if not progress:
-        return _NoProgress()
-    if sys.stdout.isatty():
-        try:
-            return _RichProgress()
-        except ImportError:
-            pass
-    return _PlainProgress(sys.stdout)
 
 
 # ---- one epoch and evaluation ---------------------------------------------------------------
@@ -484,12 +406,13 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
         directory.mkdir(parents=True, exist_ok=True)
     dispatch = _Dispatch(list(callbacks))
     plateau = scheduler is not None and _is_plateau(scheduler)
-    bar = _make_progress(progress)
+    bar = ProgressDisplay(progress)
     try:
         dispatch("on_train_begin", state)
         while state.epoch < state.epochs and not state.stop_training:
             lr = _current_lr(optimizer)
             dispatch("on_epoch_begin", state)
+            t0 = time.perf_counter()
             meter = _train_epoch(state, train_loader, resolved, dispatch, bar)
             logs = meter.means()
             if val_loader is not None:
@@ -504,7 +427,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
                     scheduler.step()
             state.history.append(logs)
             state.logs = logs
-            bar.end_epoch(logs, state.batch + 1)
+            bar.line(f"epoch {state.epoch + 1}/{state.epochs}  {_format_logs(logs)}  "
+                     f"({(state.batch + 1) / max(time.perf_counter() - t0, 1e-9):.1f} steps/s)")
             if directory is not None:
                 _save_checkpoint(directory, state, train_loader, val_loader)
             dispatch("on_epoch_end", state)
@@ -529,7 +453,8 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
     model.train()
     batches = iter(loader)  # a shuffling loader draws this epoch's order here
     total = len(loader) if hasattr(loader, "__len__") else None
-    bar.begin_epoch(state.epoch, state.epochs, total)
+    bar.start(f"epoch {state.epoch + 1}/{state.epochs}", total)
+    t0 = time.perf_counter()
     state.batch = -1
     for i, batch in enumerate(batches):
         state.batch = i
@@ -547,7 +472,9 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
         values = {"loss": state.loss}
         values.update({name: float(fn(state.output, target)) for name, fn in metrics})
         meter.add(_batch_len(target), values)
-        bar.update(i, meter.means())
+        if bar.live:
+            speed = (i + 1) / max(time.perf_counter() - t0, 1e-9)
+            bar.update(i + 1, f"{speed:.1f} steps/s  {_format_logs(meter.means())}")
         dispatch("on_batch_end", state)
     if state.batch < 0:
         raise ValueError("fit: the training loader yielded no batches")
