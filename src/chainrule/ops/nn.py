@@ -7,6 +7,7 @@ import numpy as np
 from ..autograd.function import Primitive
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
+from .reduce import shifted_exp
 
 
 class Softmax(Primitive):
@@ -20,8 +21,8 @@ class Softmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        e = np.exp(x - x.max(axis=axis, keepdims=True))  # ndarray methods: less overhead
-        out = e / e.sum(axis=axis, keepdims=True)
+        _, _, e, total = shifted_exp(x, axis)
+        out = e / total
         ctx.save_for_backward(out)
         return out
 
@@ -42,8 +43,8 @@ class LogSoftmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        _, shifted, _, total = shifted_exp(x, axis)
+        out = shifted - np.log(total)
         ctx.save_for_backward(out)
         return out
 
