@@ -202,17 +202,22 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                                    value=0 if value is None else value)
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
-              max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` at the integer ``input``: output ``input.shape + (dim,)``; the row
-    ``padding_idx`` receives no gradient. ``F.embedding(cr.tensor([[0, 2]]), w)``"""
+def check_embedding_options(max_norm, sparse: bool) -> None:
+    """The options of ``embedding`` and ``nn.Embedding`` that chainrule does not implement."""
     if max_norm is not None:
         raise NotImplementedError("embedding: max_norm (renormalising rows in place) is not "
                                   "implemented; renormalise the weight explicitly")
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported; use "
                                   "sparse=False")
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` at the integer ``input``: output ``input.shape + (dim,)``; the row
+    ``padding_idx`` receives no gradient. ``F.embedding(cr.tensor([[0, 2]]), w)``"""
+    check_embedding_options(max_norm, sparse)
     indices = input._data
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"embedding: expected integer indices (int64 or int32), got "

@@ -434,7 +434,7 @@ class Module:
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"to(): expected a dtype or 'cpu' (chainrule runs on the CPU only), "
+            raise TypeError(f"to: expected a dtype or 'cpu' (chainrule runs on the CPU only), "
                             f"got {dtype!r}") from None
         if dtype.kind not in "fc":
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "

@@ -102,7 +102,7 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
     lhs, arrow, rhs = equation.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum(): the equation has {len(terms)} operands but "
+        raise ValueError(f"einsum: the equation has {len(terms)} operands but "
                          f"{len(shapes)} tensors were given")
     used = set(equation) - set(".,->")
     spare = [c for c in _LETTERS if c not in used]
@@ -115,10 +115,10 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
             n = len(s) - len(t.replace("...", ""))
             t = t.replace("...", ellipsis[ellipsis_rank - n:])
         if len(t) != len(s):
-            raise ValueError(f"einsum(): the subscript {t!r} has {len(t)} letters for an operand "
+            raise ValueError(f"einsum: the subscript {t!r} has {len(t)} letters for an operand "
                              f"of shape {tuple(s)}")
         if len(set(t)) != len(t):
-            raise NotImplementedError(f"einsum(): repeated subscripts within one operand ({t!r}, "
+            raise NotImplementedError(f"einsum: repeated subscripts within one operand ({t!r}, "
                                       "a diagonal) are not supported")
         subscripts.append(t)
     if arrow:

@@ -365,7 +365,7 @@ def setitem(x: Tensor, key, value) -> None:
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = _wrap_dim(dim, x._data.ndim, "index_select")
     if index._data.ndim > 1:
-        raise IndexError("index_select(): Index is supposed to be a vector")
+        raise IndexError("index_select: Index is supposed to be a vector")
     return getitem(x, (slice(None),) * axis + (index._data.reshape(-1),))
 
 
@@ -411,7 +411,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = _wrap_dim(dim, x._data.ndim, "gather")
     idx = index._data
     if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {idx.dtype}")
+        raise RuntimeError(f"gather: Expected dtype int64 for index, got {idx.dtype}")
     if idx.ndim != x._data.ndim or any(i > s for a, (i, s) in enumerate(
             zip(idx.shape, x._data.shape)) if a != axis):
         raise RuntimeError(f"gather: index of shape {tuple(idx.shape)} does not fit input of "

@@ -88,7 +88,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = ew.cast(x, np.dtype(dtype))
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+        raise RuntimeError(f"mean: could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x._data.dtype}")
     axes = reduced_axes(dim, x._data.ndim, "mean")
     count = math.prod(x._data.shape[a] for a in axes)
@@ -154,7 +154,7 @@ class Extremum(Primitive):
     @staticmethod
     def forward(ctx, x, axes, keepdim, reducer):
         if x.size == 0 and axes:
-            raise IndexError(f"{reducer.__name__}(): expected a non-empty tensor, got shape "
+            raise IndexError(f"{reducer.__name__}: expected a non-empty tensor, got shape "
                              f"{x.shape}")
         ctx.axes, ctx.keepdim = axes, keepdim
         out = reducer(x, axis=axes, keepdims=keepdim)
@@ -213,7 +213,7 @@ def _extremum_along(x: Tensor, dim, keepdim: bool, arg, reducer):
     if x._data.ndim == 0:
         return ValuesIndices(x, Tensor._make(np.zeros((), np.int64)))
     if x._data.shape[axis] == 0:
-        raise IndexError(f"{arg.__name__[3:]}(): expected a non-empty dimension {dim}, got "
+        raise IndexError(f"{arg.__name__[3:]}: expected a non-empty dimension {dim}, got "
                          f"shape {tuple(x.shape)}")
     index = np.expand_dims(arg(x._data, axis=axis), axis)
     values = SelectAlong.apply(x, index=index, axis=axis, keepdim=keepdim)
