@@ -724,26 +724,54 @@ class Clamp(Primitive):
         return MaskGrad.apply(g, mask=mask)
 
 
-def _unary(cls):
-    def op(x: Tensor) -> Tensor:
-        return cls.apply(floating(x))
+# The float-valued functions: integer and bool tensors enter them as the default float dtype.
 
-    op.__name__ = cls.__name__.lower()
-    return op
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(floating(x))
 
 
-exp = _unary(Exp)
-log = _unary(Log)
-log1p = _unary(Log1p)
-expm1 = _unary(Expm1)
-sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
-sin = _unary(Sin)
-cos = _unary(Cos)
-tan = _unary(Tan)
-tanh = _unary(Tanh)
-sigmoid = _unary(Sigmoid)
-erf = _unary(Erf)
+def log(x: Tensor) -> Tensor:
+    return Log.apply(floating(x))
+
+
+def log1p(x: Tensor) -> Tensor:
+    return Log1p.apply(floating(x))
+
+
+def expm1(x: Tensor) -> Tensor:
+    return Expm1.apply(floating(x))
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(floating(x))
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return Rsqrt.apply(floating(x))
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin.apply(floating(x))
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos.apply(floating(x))
+
+
+def tan(x: Tensor) -> Tensor:
+    return Tan.apply(floating(x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(floating(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(floating(x))
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf.apply(floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
