@@ -86,12 +86,12 @@ def tanh(input: Tensor) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear above ``threshold``; no overflow at x = 1e4."""
-    return _losses.softplus(input, beta, threshold)
+    return _losses.Softplus.apply(ew.floating(input), beta=beta, threshold=threshold)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), exact at large |x|: ``F.logsigmoid(x)``."""
-    return _losses.log_sigmoid(input)
+    return _losses.LogSigmoid.apply(ew.floating(input))
 
 
 def _softmax_dim(name: str, ndim: int) -> int:

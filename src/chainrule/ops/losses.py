@@ -230,24 +230,3 @@ class BinaryCrossEntropy(Primitive):
         gx = g * (x - y) / ew.clamp(x * (1 - x), min=1e-12) if need_x else None
         gy = g * ((-x).log1p() - x.log()) if need_y else None
         return gx, gy
-
-
-def cross_entropy_indices(x: Tensor, target: np.ndarray, weight: Tensor | None, axis: int,
-                          ignore_index: int, smoothing: float, reduction: str) -> Tensor:
-    """The fused cross-entropy of logits ``x`` and integer class indices ``target``."""
-    inputs = (x,) if weight is None else (x, weight)
-    return CrossEntropy.apply(*inputs, target=target, axis=axis, ignore_index=ignore_index,
-                              smoothing=float(smoothing), reduction=reduction)
-
-
-def log_sigmoid(x: Tensor) -> Tensor:
-    return LogSigmoid.apply(ew.floating(x))
-
-
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return Softplus.apply(ew.floating(x), beta=beta, threshold=threshold)
-
-
-def binary_cross_entropy(x: Tensor, y: Tensor) -> Tensor:
-    """Elementwise BCE of probabilities ``x`` against targets ``y`` (same shape and dtype)."""
-    return BinaryCrossEntropy.apply(x, y)
