@@ -15,12 +15,12 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as ew
+from ..ops import layers as _prim
 from ..ops import losses as _losses
 from ..ops import nn as _nnops
 from ..ops import reduce as red
 from ..random import Generator, rng
 from ..tensor import Tensor
-from . import primitives as _prim
 
 # ---- activations -----------------------------------------------------------------------------
 

@@ -1,6 +1,5 @@
-"""Layer primitives: the fused linear map, constant padding and the embedding lookup.
-
-They live with ``nn`` (the core's ``ops/`` holds the general ops). Backward rules are Tensor
+"""Layer primitives: the fused linear map, constant padding and the embedding lookup, which
+``nn.functional`` (``F.linear``, ``F.pad``, ``F.embedding``) applies. Backward rules are Tensor
 ops, so second derivatives work; the linear map's first-order backward takes a NumPy shortcut
 when grad mode is off during backward (``create_graph=False``), with the same numbers.
 """
@@ -11,10 +10,10 @@ import numpy as np
 
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import state as _grad_state
-from ..ops import linalg as la
-from ..ops import movement as mv
-from ..ops import reduce as red
 from ..tensor import Tensor
+from . import linalg as la
+from . import movement as mv
+from . import reduce as red
 
 
 class Linear(Primitive):
