@@ -18,7 +18,6 @@ from ..tensor import Tensor
 from . import elementwise as ew
 from . import movement as mv
 from . import nn as nnops
-from .reduce import shifted_exp
 
 
 def _const(a: np.ndarray) -> Tensor:
@@ -44,7 +43,7 @@ class CrossEntropy(Primitive):
     def forward(ctx, x, *weight, target, axis, ignore_index, smoothing, reduction):
         w = weight[0] if weight else None
         n_classes = x.shape[axis]
-        _, shifted, e, total = shifted_exp(x, axis)
+        shifted, e, total = nnops.shifted_exp(x, axis)
         logp = shifted - np.log(total)
         valid = target != ignore_index
         all_valid = bool(valid.all())

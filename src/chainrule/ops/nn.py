@@ -7,7 +7,17 @@ import numpy as np
 from ..autograd.function import Primitive
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
-from .reduce import shifted_exp
+
+
+def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of softmax and log_softmax along ``axis``, shifted by the max so that no exp
+    overflows: ``(x - max, e, total)`` with ``e = exp(x - max)``, ``total = e.sum(axis)``.
+
+    ``shifted, e, total = shifted_exp(x, 1); log_softmax = shifted - np.log(total)``
+    """
+    shifted = x - x.max(axis=axis, keepdims=True)  # ndarray methods: less call overhead
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=axis, keepdims=True)
 
 
 class Softmax(Primitive):
@@ -21,7 +31,7 @@ class Softmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        _, _, e, total = shifted_exp(x, axis)
+        _, e, total = shifted_exp(x, axis)
         out = e / total
         ctx.save_for_backward(out)
         return out
@@ -43,7 +53,7 @@ class LogSoftmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        _, shifted, _, total = shifted_exp(x, axis)
+        shifted, _, total = shifted_exp(x, axis)
         out = shifted - np.log(total)
         ctx.save_for_backward(out)
         return out

@@ -308,21 +308,6 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     return sum(ew.abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
 
-def shifted_exp(x: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pieces of softmax, log_softmax and logsumexp along ``axis`` (an int or a tuple),
-    shifted by the max so that no exp overflows: ``(m, x - m, e, total)`` with
-    ``e = exp(x - m)`` and ``total = e.sum(axis, keepdims=True)``. A max that is not finite
-    (an inf, or all -inf), or of an empty reduction, shifts by 0.
-
-    ``m, shifted, e, total = shifted_exp(x, 1); log_softmax = shifted - np.log(total)``
-    """
-    m = x.max(axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
-    m = np.where(np.isfinite(m), m, 0)
-    shifted = x - m
-    e = np.exp(shifted)
-    return m, shifted, e, e.sum(axis=axis, keepdims=True)
-
-
 class LogSumExp(Primitive):
     """A primitive for stability: log(sum(exp(x))) computed as m + log(sum(exp(x - m)))."""
 
@@ -334,8 +319,9 @@ class LogSumExp(Primitive):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
-        m, _, _, total = shifted_exp(x, axes)
-        out = np.log(total) + m
+        m = np.amax(x, axis=axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         out = out if keepdim else np.squeeze(out, axes)
         ctx.save_for_backward(x, out)
         return out
