@@ -234,21 +234,12 @@ def _no_gradient(work, depends: dict[str, float]) -> list[Finding]:
 # ---- sigmoid followed by BCE ---------------------------------------------------------------
 def _graph_consumers(loss, node) -> list[str]:
     """Class names of the nodes in ``loss``'s graph that take ``node``'s output as input."""
-    from ..autograd.function import Node
+    from ..autograd.engine import topological_order
 
-    names, seen, stack = [], set(), [loss.grad_fn]
-    while stack:
-        n = stack.pop()
-        if n is None or id(n) in seen:
-            continue
-        seen.add(id(n))
-        for edge in n.next_functions:
-            if edge is None or not isinstance(edge[0], Node):
-                continue
-            if edge[0] is node:
-                names.append(type(n).__name__)
-            stack.append(edge[0])
-    return names
+    if loss.grad_fn is None:
+        return []
+    return [type(n).__name__ for n in topological_order([loss.grad_fn])
+            for edge in n.next_functions if edge is not None and edge[0] is node]
 
 
 def _loss_name(loss_fn) -> str:
@@ -321,18 +312,13 @@ def _directional(fn: Callable, tensors: list, eps: float, rtol: float, rng
 
 def _custom_functions(outputs) -> list[str]:
     """Names of the user-defined ``autograd.Function``s in the graph behind ``outputs``."""
-    from ..autograd.function import Function, Node
+    from ..autograd.engine import topological_order
+    from ..autograd.function import Function
 
-    names, seen = [], set()
-    stack = [o.grad_fn for o in outputs if o.grad_fn is not None]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
+    names: list[str] = []
+    for n in topological_order([o.grad_fn for o in outputs if o.grad_fn is not None]):
         if isinstance(n, Function) and type(n).__name__ not in names:
             names.append(type(n).__name__)
-        stack.extend(e[0] for e in n.next_functions if e is not None and isinstance(e[0], Node))
     return names
 
 
