@@ -21,7 +21,7 @@ def backward(tensors: Sequence[Tensor] | Tensor, grad_tensors=None, retain_graph
     ``cr.autograd.backward([loss1, loss2])``
     """
     tensors = _as_list(tensors)
-    grads = _root_grads(tensors, grad_tensors)
+    grads = _root_grads(tensors, grad_tensors, "backward")
     if inputs is not None:
         inputs = _as_list(inputs)
         if not inputs:
@@ -40,7 +40,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     outputs = _as_list(outputs)
     inputs = _as_list(inputs)
     _check_differentiable(inputs, "grad")
-    grads = _root_grads(outputs, grad_outputs)
+    grads = _root_grads(outputs, grad_outputs, "grad")
     sweep = _Sweep(outputs, grads, create_graph, inputs, capture=True)
     sweep.run(create_graph if retain_graph is None else retain_graph)
     result = []
@@ -87,17 +87,18 @@ def _check_differentiable(inputs: list, op: str) -> None:
                                f"{tuple(t.shape)}) does not require grad")
 
 
-def _root_grads(tensors: list, grad_tensors) -> list:
+def _root_grads(tensors: list, grad_tensors, op: str) -> list:
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
     else:
         grad_tensors = _as_list(grad_tensors)
         if len(grad_tensors) != len(tensors):
-            raise RuntimeError(f"got {len(grad_tensors)} gradients for {len(tensors)} tensors")
+            raise RuntimeError(f"{op}: got {len(grad_tensors)} gradients for {len(tensors)} "
+                               "tensors")
     grads = []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"backward: tensors[{i}] is {type(t).__name__}, expected a Tensor")
+            raise TypeError(f"{op}: tensors[{i}] is {type(t).__name__}, expected a Tensor")
         if not t._rg:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not "
                                "have a grad_fn")

@@ -325,8 +325,8 @@ def getitem(x: Tensor, key) -> Tensor:
     try:
         return Index.apply(x, key=key, advanced=advanced)
     except IndexError as e:
-        raise IndexError(f"index {key} is out of range for tensor of shape {tuple(x.shape)}: "
-                         f"{e}") from None
+        raise IndexError(f"__getitem__: index {key} is out of range for tensor of shape "
+                         f"{tuple(x.shape)}: {e}") from None
 
 
 class IndexPut(Primitive):
