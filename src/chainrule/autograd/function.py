@@ -73,7 +73,8 @@ class Node:
 
     @property
     def torch_name(self) -> str:
-        """PyTorch's name for this node: ``MulBackward0`` for ``2 * x``."""
+        """PyTorch's name for the node of the same call: ``MulBackward0`` for ``2 * x`` (ops
+        that PyTorch runs as several nodes, like matmul of batches, give its commonest one)."""
         return self.name()
 
     def __repr__(self) -> str:
