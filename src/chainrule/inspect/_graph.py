@@ -2,8 +2,8 @@
 
 ``walk(output)`` collects the nodes (backward order), the leaves, every tensor's shape and what
 is known of its forward value (the backward itself is the engine's ``observe_backward``);
-``keep_values()`` and ``track_modules()`` record, while a
-graph is built, what each op saw and which module created it. All walks are iterative.
+``keep_values()`` and ``track_modules()`` record, while a graph is built, what each op saw and
+which module created it. All walks are iterative.
 """
 
 from __future__ import annotations
