@@ -304,3 +304,17 @@ def test_mlp_reaches_97_percent_on_digits():
             progress=False, scheduler=optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30))
     result = evaluate(model, nn.CrossEntropyLoss(), DataLoader(test, 256), ["accuracy"])
     assert result["accuracy"] >= 0.97, result
+
+
+def test_split_batch_reads_every_batch_form_fit_and_doctor_accept():
+    from chainrule.training import split_batch
+
+    x1, x2, y = cr.zeros(2, 3), cr.ones(2, 3), cr.zeros(2)
+    assert split_batch((x1, y)) == ((x1,), y)
+    assert split_batch([x1, x2, y]) == ((x1, x2), y)
+    assert split_batch(((x1, x2), y)) == ((x1, x2), y)
+    assert split_batch(x1, "doctor", need_target=False) == ((x1,), None)
+    assert split_batch((x1,), "doctor", need_target=False) == ((x1,), None)
+    with pytest.raises(TypeError, match=r"fit: each batch must be \(inputs\.\.\., target\); "
+                                        r"got tuple of length 1"):
+        split_batch((x1,))

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .progress import ProgressDisplay
+
 LAYERS = (1, 64, 32, 1)
 LEARNING_RATE = 0.01
 N_POINTS = 100
@@ -214,7 +216,9 @@ def run_demo(out_dir: str | pathlib.Path | None = None, epochs: int = DEFAULT_EP
     scratch_norms = {n: np.empty(epochs) for n in names}
     max_grad_diff = 0.0
     xt, yt = cr.tensor(x), cr.tensor(y)
-    with _Progress(epochs, enabled=progress) as bar:
+    every = max(1, epochs // 10)  # without a live bar, a line every 10% of the epochs
+    with ProgressDisplay(progress) as bar:
+        bar.start("training", epochs)
         for epoch in range(epochs):
             engine_losses[epoch], grads = engine.step(xt, yt)
             out = net.forward(x)
@@ -229,7 +233,10 @@ def run_demo(out_dir: str | pathlib.Path | None = None, epochs: int = DEFAULT_EP
                 if epoch == 0:  # the same weights: the gradients must agree to rounding
                     max_grad_diff = max(max_grad_diff, _rel_diff(gw, grads_w[i].T),
                                         _rel_diff(gb, grads_b[i]))
-            bar.update(epoch + 1, engine_losses[epoch])
+            done, loss = epoch + 1, engine_losses[epoch]
+            bar.update(done, f"loss {loss:.4g}", force=done == epochs)
+            if done % every == 0 or done == epochs:
+                bar.note(f"  epoch {done:>{len(str(epochs))}}/{epochs}  loss {loss:.6g}")
 
     grid = np.linspace(-2.0, 2.0, 200).reshape(-1, 1)
     result = DemoResult(
@@ -290,50 +297,6 @@ def _run_dir(out_dir) -> pathlib.Path:
     except OSError as e:
         raise DemoError(f"cannot create {path}: {e.strerror or e}") from None
     return path
-
-
-class _Progress:
-    """A rich progress bar when rich is installed and the output is a terminal; a line every
-    10% of the epochs otherwise (or nothing when disabled)."""
-
-    def __init__(self, total: int, enabled: bool = True) -> None:
-        self.total, self.enabled = total, enabled
-        self.bar = None
-        self.every = max(1, total // 10)
-
-    def __enter__(self) -> _Progress:
-        if self.enabled and sys.stdout.isatty():
-            try:
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeRemainingColumn,
-                )
-            except ImportError:
-                pass
-            else:
-                self.bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
-                                    TextColumn("loss {task.fields[loss]}"),
-                                    TimeRemainingColumn(), transient=True)
-                self.bar.start()
-                self.task = self.bar.add_task("train", total=self.total, loss="-")
-        return self
-
-    def update(self, done: int, loss: float) -> None:
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            if done % 10 == 0 or done == self.total:
-                self.bar.update(self.task, completed=done, loss=f"{loss:.4g}")
-        elif done % self.every == 0 or done == self.total:
-            print(f"  epoch {done:>{len(str(self.total))}}/{self.total}  loss {loss:.6g}",
-                  flush=True)
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def summary_rows(r: DemoResult) -> list[tuple[str, str]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .autograd.grad_mode import no_grad
+from .progress import ProgressDisplay
 from .random import get_rng_state, set_rng_state
 from .tensor import Tensor
 
@@ -202,90 +202,25 @@ def _format_logs(logs: dict[str, float]) -> str:
     return "  ".join(parts)
 
 
-class _PlainProgress:
-    """One line per epoch (CI logs, pipes, or rich missing)."""
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-
-    def begin_epoch(self, epoch: int, epochs: int, steps: int) -> None:
-        self.epoch, self.epochs, self.t0 = epoch, epochs, time.perf_counter()
-
-    def update(self, batch: int, running: dict[str, float]) -> None:
-        pass
-
-    def end_epoch(self, logs: dict[str, float], steps: int) -> None:
-        elapsed = max(time.perf_counter() - self.t0, 1e-9)
-        print(f"epoch {self.epoch + 1}/{self.epochs}  {_format_logs(logs)}  "
-              f"({steps / elapsed:.1f} steps/s)", file=self.stream, flush=True)
-
-    def close(self) -> None:
-        pass
-
-
-class _RichProgress:
-    """A live bar per epoch (steps, steps/s, running loss and metrics), then the epoch's
-    summary line."""
-
-    def __init__(self) -> None:
-        import rich.progress as rp
-
-        self.progress = rp.Progress(
-            rp.TextColumn("epoch {task.fields[epoch]}"), rp.BarColumn(), rp.MofNCompleteColumn(),
-            rp.TextColumn("{task.fields[speed]} steps/s"), rp.TimeElapsedColumn(),
-            rp.TextColumn("{task.fields[logs]}"), transient=True)
-        self.progress.start()
-        self.task = None
-
-    def begin_epoch(self, epoch: int, epochs: int, steps: int) -> None:
-        self.epoch, self.epochs, self.t0 = epoch, epochs, time.perf_counter()
-        label = f"{epoch + 1}/{epochs}"
-        if self.task is None:
-            self.task = self.progress.add_task("train", total=steps, epoch=label, logs="",
-                                               speed="-")
-        else:
-            self.progress.reset(self.task, total=steps, epoch=label, logs="", speed="-")
-
-    def update(self, batch: int, running: dict[str, float]) -> None:
-        speed = (batch + 1) / max(time.perf_counter() - self.t0, 1e-9)
-        self.progress.update(self.task, completed=batch + 1, speed=f"{speed:.1f}",
-                             logs=_format_logs(running))
-
-    def end_epoch(self, logs: dict[str, float], steps: int) -> None:
-        elapsed = max(time.perf_counter() - self.t0, 1e-9)
-        self.progress.console.print(f"epoch {self.epoch + 1}/{self.epochs}  "
-                                    f"{_format_logs(logs)}  ({steps / elapsed:.1f} steps/s)",
-                                    highlight=False)
-
-    def close(self) -> None:
-        self.progress.stop()
-
-
-class _NoProgress(_PlainProgress):
-    def __init__(self) -> None:
-        pass
-
-    def end_epoch(self, logs: dict[str, float], steps: int) -> None:
-        pass
-
-
-def _make_progress(progress: bool):
-    if not progress:
-        return _NoProgress()
-    if sys.stdout.isatty():
-        try:
-            return _RichProgress()
-        except ImportError:
-            pass
-    return _PlainProgress(sys.stdout)
-
-
 # ---- one epoch and evaluation ---------------------------------------------------------------
-def _split_batch(batch: Any) -> tuple[tuple, Any]:
-    if isinstance(batch, (list, tuple)) and len(batch) >= 2:
-        return tuple(batch[:-1]), batch[-1]
-    raise TypeError(f"fit: each batch must be a list or tuple (inputs..., target); got "
-                    f"{type(batch).__name__}")
+def split_batch(batch: Any, who: str = "fit", need_target: bool = True) -> tuple[tuple, Any]:
+    """A batch as ``(inputs, target)``: ``(x, y)``, ``(x1, x2, ..., y)`` or ``((x1, x2), y)``;
+    where no target is needed also ``(x,)`` or a Tensor (target None). ``fit``, ``evaluate``
+    and ``cr.inspect.doctor`` read batches with it.
+
+    ``inputs, target = split_batch((x1, x2, y))  # ((x1, x2), y)``
+    """
+    if isinstance(batch, Tensor) and not need_target:
+        return (batch,), None
+    if isinstance(batch, (list, tuple)) and (len(batch) >= 2 or len(batch) == 1
+                                             and not need_target):
+        inputs = tuple(batch[:-1]) if len(batch) >= 2 else tuple(batch)
+        if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+            inputs = tuple(inputs[0])  # the inputs given as one tuple
+        return inputs, batch[-1] if len(batch) >= 2 else None
+    forms = "(inputs..., target)" + ("" if need_target else ", (inputs,) or a Tensor")
+    length = f" of length {len(batch)}" if isinstance(batch, (list, tuple)) else ""
+    raise TypeError(f"{who}: each batch must be {forms}; got {type(batch).__name__}{length}")
 
 
 def _batch_len(target: Any) -> int:
@@ -327,7 +262,7 @@ def _evaluate(model: Any, loss_fn: Callable, loader: Iterable,
     try:
         with no_grad():
             for batch in loader:
-                inputs, target = _split_batch(batch)
+                inputs, target = split_batch(batch, "evaluate")
                 output = model(*inputs)
                 values = {"loss": float(loss_fn(output, target).item())}
                 values.update({name: float(fn(output, target)) for name, fn in resolved})
@@ -452,12 +387,13 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
         directory.mkdir(parents=True, exist_ok=True)
     dispatch = _Dispatch(list(callbacks))
     plateau = scheduler is not None and _is_plateau(scheduler)
-    bar = _make_progress(progress)
+    bar = ProgressDisplay(progress)
     try:
         dispatch("on_train_begin", state)
         while state.epoch < state.epochs and not state.stop_training:
             lr = _current_lr(optimizer)
             dispatch("on_epoch_begin", state)
+            t0 = time.perf_counter()
             meter = _train_epoch(state, train_loader, resolved, dispatch, bar)
             logs = meter.means()
             if val_loader is not None:
@@ -472,7 +408,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
                     scheduler.step()
             state.history.append(logs)
             state.logs = logs
-            bar.end_epoch(logs, state.batch + 1)
+            bar.line(f"epoch {state.epoch + 1}/{state.epochs}  {_format_logs(logs)}  "
+                     f"({(state.batch + 1) / max(time.perf_counter() - t0, 1e-9):.1f} steps/s)")
             if directory is not None:
                 _save_checkpoint(directory, state, train_loader, val_loader)
             dispatch("on_epoch_end", state)
@@ -497,11 +434,12 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
     model.train()
     batches = iter(loader)  # a shuffling loader draws this epoch's order here
     total = len(loader) if hasattr(loader, "__len__") else None
-    bar.begin_epoch(state.epoch, state.epochs, total)
+    bar.start(f"epoch {state.epoch + 1}/{state.epochs}", total)
+    t0 = time.perf_counter()
     state.batch = -1
     for i, batch in enumerate(batches):
         state.batch = i
-        inputs, target = _split_batch(batch)
+        inputs, target = split_batch(batch)
         dispatch("on_batch_begin", state)
         optimizer.zero_grad()
         output = model(*inputs)
@@ -515,7 +453,9 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
         values = {"loss": state.loss}
         values.update({name: float(fn(state.output, target)) for name, fn in metrics})
         meter.add(_batch_len(target), values)
-        bar.update(i, meter.means())
+        if bar.live:
+            speed = (i + 1) / max(time.perf_counter() - t0, 1e-9)
+            bar.update(i + 1, f"{speed:.1f} steps/s  {_format_logs(meter.means())}")
         dispatch("on_batch_end", state)
     if state.batch < 0:
         raise ValueError("fit: the training loader yielded no batches")

@@ -446,6 +446,31 @@ def test_node_hook_sees_each_recorded_op_and_can_be_removed():
         x * 2  # records nothing, so no hook call
     handle.remove()
     x * 4
-    assert seen == [("MulBackward", [(2,)], (2,), {"scale": 3, "shift": 0}),
+    assert seen == [("AffineBackward", [(2,)], (2,), {"scale": 3, "shift": 0}),
                     ("SumBackward", [(2,)], (), {"axes": (0,), "keepdim": False})]
     assert y.item() == 9.0
+
+
+def test_observe_backward_reports_every_node_and_leaves_the_graph_and_grads_alone():
+    from chainrule.autograd.engine import observe_backward
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    w = cr.tensor([3.0, -1.0], requires_grad=True)
+    hidden = x * w
+    hidden.retain_grad()
+    hooked = []
+    x.register_hook(lambda g: hooked.append(g))
+    loss = (hidden * hidden + x).sum()
+    seen = []
+
+    def observer(node, incoming, outgoing):
+        seen.append((node.name(), [None if g is None else g.tolist() for g in incoming],
+                     [None if g is None else g.tolist() for g in outgoing]))
+
+    observe_backward(loss, cr.tensor(1.0), observer)
+    assert [name for name, _, _ in seen] == ["SumBackward", "AddBackward", "MulBackward",
+                                             "MulBackward"]  # newest first, as backward runs
+    assert seen[-1][1:] == ([[6.0, -4.0]], [[18.0, 4.0], [6.0, -8.0]])  # x * w: in, out
+    assert x.grad is None and w.grad is None and hidden.grad is None and hooked == []
+    loss.backward()  # the graph was kept
+    assert x.grad.tolist() == [19.0, 5.0] and w.grad.tolist() == [6.0, -8.0]

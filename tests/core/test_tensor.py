@@ -113,7 +113,9 @@ def test_attributes():
 def test_repr_shows_grad_fn_and_dtype():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     assert repr(x) == "tensor([1., 2.], requires_grad=True)"
-    assert repr(x * 2).endswith("grad_fn=<MulBackward>)")
+    assert repr(x * x).endswith("grad_fn=<MulBackward>)")
+    # the rule that runs, and PyTorch's name where it differs
+    assert repr(x * 2).endswith("grad_fn=<AffineBackward (PyTorch: MulBackward0)>)")
     assert "dtype=float64" in repr(cr.tensor(np.zeros(1)))
 
 

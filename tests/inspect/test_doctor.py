@@ -354,13 +354,26 @@ def test_users_model_optimizer_and_rng_are_untouched():
     assert model.training
 
 
+class Concat(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, a, b):
+        return self.inner(cr.cat([a, b], dim=1))
+
+
 def test_batch_forms_and_errors():
     model = nn.Sequential(nn.Linear(6, 1))
     x = cr.randn(8, 6)
     assert doctor(model, lambda out: (out ** 2).mean(), x).ok
     assert doctor(model, lambda out: (out ** 2).mean(), (x,)).ok
-    with pytest.raises(TypeError, match="batch must be"):
-        doctor(model, nn.MSELoss(), (x, x, x))
+    two_inputs = Concat(nn.Linear(12, 1))
+    report = doctor(two_inputs, nn.MSELoss(), (x, x, cr.randn(8, 1)))  # as fit reads it
+    assert report.ok
+    assert doctor(two_inputs, nn.MSELoss(), ((x, x), cr.randn(8, 1))).ok
+    with pytest.raises(TypeError, match=r"doctor: each batch must be \(inputs\.\.\., target\)"):
+        doctor(model, nn.MSELoss(), {"x": x})
     with pytest.raises(ValueError, match="loss_fn must return a scalar Tensor"):
         doctor(model, lambda out: out, x)
 

@@ -51,7 +51,7 @@ def test_squared_error_worked_example():
     assert "∂t1/∂w = x = 3;  sends -8 × 3 = -24" in text
     assert "dL/dw = -24" in text
     pow_step, sub_step, mul_step = e.steps
-    assert [s.op for s in e.steps] == ["Pow", "Sub", "Mul"]
+    assert [s.op for s in e.steps] == ["PowScalar", "Sub", "Mul"]
     assert [s.value.item() for s in e.steps] == [16.0, -4.0, 6.0]
     assert pow_step.edges[0].local.item() == -8.0
     assert sub_step.grad.item() == -8.0

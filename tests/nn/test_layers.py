@@ -189,9 +189,10 @@ def test_embedding_from_pretrained_and_errors(rng):
         emb(cr.tensor([0, 4]))
     with pytest.raises(RuntimeError, match="integer indices"):
         emb(cr.tensor([0.0]))
-    with pytest.raises(NotImplementedError, match="max_norm"):
+    with pytest.raises(NotImplementedError, match="embedding: max_norm"):  # F.embedding's check
         nn.Embedding(4, 2, max_norm=1.0)
-    with pytest.raises(ValueError, match="Padding_idx must be within num_embeddings"):
+    with pytest.raises(ValueError,
+                       match=r"Embedding: padding_idx 4 must be within num_embeddings \(4\)"):
         nn.Embedding(4, 2, padding_idx=4)
 
 

@@ -3,7 +3,7 @@ recursion, and the engine knows no op by name."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 
 import numpy as np
@@ -21,7 +21,7 @@ def backward(tensors: Sequence[Tensor] | Tensor, grad_tensors=None, retain_graph
     ``cr.autograd.backward([loss1, loss2])``
     """
     tensors = _as_list(tensors)
-    grads = _root_grads(tensors, grad_tensors)
+    grads = _root_grads(tensors, grad_tensors, "backward")
     if inputs is not None:
         inputs = _as_list(inputs)
         if not inputs:
@@ -40,7 +40,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     outputs = _as_list(outputs)
     inputs = _as_list(inputs)
     _check_differentiable(inputs, "grad")
-    grads = _root_grads(outputs, grad_outputs)
+    grads = _root_grads(outputs, grad_outputs, "grad")
     sweep = _Sweep(outputs, grads, create_graph, inputs, capture=True)
     sweep.run(create_graph if retain_graph is None else retain_graph)
     result = []
@@ -58,6 +58,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     return tuple(result)
 
 
+def observe_backward(output: Tensor, gradient: Tensor,
+                     observer: Callable[[Node, list, list | tuple], None]) -> None:
+    """Run ``output``'s backward for a tool that reads it (``cr.inspect.explain``, ``draw``):
+    the engine's own sweep, but the graph is kept and no ``.grad``, hook or retained gradient
+    is touched. ``observer(node, incoming, outgoing)`` sees each node's summed incoming
+    gradients (one per output, None where none came) and the checked gradient it sends to each
+    input (None where none).
+
+    ``observe_backward(loss, cr.ones_like(loss), lambda node, gin, gout: print(node.name()))``
+    """
+    if output.grad_fn is not None:
+        _Sweep([output], [gradient], False, None, capture=False).observe(observer)
+
+
 def _as_list(tensors) -> list:
     if isinstance(tensors, Tensor):
         return [tensors]
@@ -73,17 +87,18 @@ def _check_differentiable(inputs: list, op: str) -> None:
                                f"{tuple(t.shape)}) does not require grad")
 
 
-def _root_grads(tensors: list, grad_tensors) -> list:
+def _root_grads(tensors: list, grad_tensors, op: str) -> list:
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
     else:
         grad_tensors = _as_list(grad_tensors)
         if len(grad_tensors) != len(tensors):
-            raise RuntimeError(f"got {len(grad_tensors)} gradients for {len(tensors)} tensors")
+            raise RuntimeError(f"{op}: got {len(grad_tensors)} gradients for {len(tensors)} "
+                               "tensors")
     grads = []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"backward: tensors[{i}] is {type(t).__name__}, expected a Tensor")
+            raise TypeError(f"{op}: tensors[{i}] is {type(t).__name__}, expected a Tensor")
         if not t._rg:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not "
                                "have a grad_fn")
@@ -221,6 +236,20 @@ class _Sweep:
                         continue
                     self._to_node(child, nr, g)
             self._finish_leaves()
+
+    def observe(self, observer: Callable[[Node, list, list | tuple], None]) -> None:
+        """Observer mode (``observe_backward``): ``run``'s order, rules and buffering, without
+        its effects (hooks, retained and leaf gradients, freeing the graph)."""
+        buffers, ready = self.buffers, self.ready
+        with set_grad_enabled(False):
+            while ready:
+                node = heappop(ready)[1]
+                grads = buffers.pop(id(node))
+                outs = node._backward(grads)
+                observer(node, grads, outs)
+                for child, nr, g in zip(node._edge_fns, node._edge_nrs, outs):
+                    if g is not None and isinstance(child, Node):
+                        self._to_node(child, nr, g)
 
     def _visit_outputs(self, node: Node, grads: list) -> None:
         """Tensor hooks, retain_grad and captured targets of a node's outputs."""

@@ -26,6 +26,7 @@ from .graph import node_hooks
 #   _CONSTANT  an array       None              0              0
 #   None       None           None              0              0        (None was saved)
 _INPUT, _OUTPUT, _CONSTANT = 0, 1, 2
+_ROLES = ("input", "output", "constant")
 _FIELDS = 5
 
 # Creation order of the nodes: a node's inputs always exist before it, so a node has a smaller
@@ -56,9 +57,40 @@ class Node:
     _seq: int  # creation number
     _trace: str | None  # where the op was created, kept in anomaly mode only
 
+    # What an op tells the tools that read a graph (``cr.inspect.explain``, ``draw``); every
+    # chainrule op sets all four (tests/core/test_op_metadata.py checks), a user's Function may.
+    elementwise = False  # the Jacobian is diagonal (after broadcasting): one number per element
+    # The forward and, per input, the local derivative (elementwise ops) or else the backward
+    # rule (``g`` is the incoming gradient), as str.format templates: {0}, {1}.. the inputs'
+    # names, {inputs} all of them, {out} the output's name, {shape} and {dtype} the output's,
+    # {input_shape} input 0's shape, any other field the op's attribute of that name (ctx.axis).
+    formula: str | None = None
+    derivatives: tuple[str, ...] | None = None
+
     def name(self) -> str:
-        """PyTorch-style node name, e.g. ``MulBackward``."""
+        """The node's name, after the rule that runs: ``AffineBackward`` for ``2 * x``."""
         return type(self).__name__ + "Backward"
+
+    @property
+    def torch_name(self) -> str:
+        """PyTorch's name for the node of the same call: ``MulBackward0`` for ``2 * x`` (ops
+        that PyTorch runs as several nodes, like matmul of batches, give its commonest one)."""
+        return self.name()
+
+    def __repr__(self) -> str:
+        torch_name = self.torch_name
+        if torch_name in (self.name(), self.name() + "0"):
+            return f"<{self.name()}>"
+        return f"<{self.name()} (PyTorch: {torch_name})>"
+
+    # ---- what the node knows of its inputs -------------------------------------------------
+    def input_shape(self, i: int) -> tuple:
+        """The shape input ``i`` had in the forward: ``ctx.input_shape(0)``."""
+        return self._meta[i][0]
+
+    def input_dtype(self, i: int) -> np.dtype:
+        """The dtype input ``i`` had in the forward: ``ctx.input_dtype(0)``."""
+        return self._meta[i][1]
 
     @property
     def next_functions(self) -> tuple:
@@ -91,6 +123,24 @@ class Node:
             else:
                 tensors.append(self._unpack(*saved[i:i + _FIELDS]))
         return tuple(tensors)
+
+    def saved_values(self) -> list[tuple[str, Tensor]]:
+        """What the node saved, for tools that read a graph, as ``(role, tensor)``: role
+        ``"input"`` (the input Tensor itself), ``"output"`` (linked to this node) or
+        ``"constant"``. Values changed in place since the forward are left out; [] once freed.
+
+        ``[t for role, t in node.saved_values() if role == "output"]``
+        """
+        saved, values = self._saved or (), []
+        for i in range(0, len(saved), _FIELDS):
+            kind, value, vc, output_nr, version = saved[i:i + _FIELDS]
+            if kind is None:
+                continue
+            current = vc[0] if kind == _OUTPUT else value._vc[0] if kind == _INPUT else version
+            if current != version:
+                continue  # changed in place since the forward: not the value the op saw
+            values.append((_ROLES[kind], self._unpack(kind, value, vc, output_nr, version)))
+        return values
 
     def _unpack(self, kind, value, vc, output_nr, version) -> Tensor | None:
         """One saved value as a Tensor, or the error if it was changed in place since."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..utils.hooks import RemovableHandle
+
 # Read by the recording path of every op; nothing else runs while it is empty.
 node_hooks: list[Callable] = []
 
@@ -18,7 +20,5 @@ def register_node_hook(hook: Callable):
     ``input_arrays`` holds one ndarray per forward argument (None for a non-tensor argument of
     a custom Function); ``params`` are the op's keyword parameters (``{}`` for a Function).
     """
-    from ..tensor import RemovableHandle  # tensor.py imports the ops, which import this
-
     node_hooks.append(hook)
-    return RemovableHandle(node_hooks, hook)
+    return RemovableHandle(node_hooks, hook=hook)

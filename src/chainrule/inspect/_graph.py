@@ -1,9 +1,9 @@
 """Reading a computation graph without changing it, for ``explain`` and ``draw``.
 
 ``walk(output)`` collects the nodes (backward order), the leaves, every tensor's shape and what
-is known of its forward value; ``sweep`` runs the graph's backward node by node, keeping the
-graph and never touching ``.grad``; ``keep_values()`` and ``track_modules()`` record, while a
-graph is built, what each op saw and which module created it. All walks are iterative.
+is known of its forward value (the backward itself is the engine's ``observe_backward``);
+``keep_values()`` and ``track_modules()`` record, while a graph is built, what each op saw and
+which module created it. All walks are iterative.
 """
 
 from __future__ import annotations
@@ -18,32 +18,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autograd.engine import topological_order
-from ..autograd.function import _FIELDS, _INPUT, _OUTPUT, Node, Primitive
+from ..autograd.function import Node, Primitive
 from ..autograd.grad_mode import set_grad_enabled
 from ..autograd.graph import register_node_hook
 from ..tensor import Tensor
-
-# Ops whose Jacobian is diagonal (elementwise, after broadcasting): backward of a ones gradient,
-# before the engine sums it to the input's shape, is exactly the local derivative.
-ELEMENTWISE = frozenset({
-    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowScalar", "Remainder", "Exp", "Log", "Log1p",
-    "Expm1", "Sqrt", "Rsqrt", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Relu", "Abs", "Piecewise",
-    "Erf", "Clamp", "Maximum", "Minimum", "Where", "Cast", "Clone", "Affine", "DivScalar",
-    "MaskGrad", "LogSigmoid", "Softplus", "BinaryCrossEntropy",
-})
 
 
 class GraphFreedError(RuntimeError):
     """The graph's saved values were freed by a backward pass without ``retain_graph=True``."""
 
 
-def op_name(node: Node) -> str:
-    """The op's class name: ``Mul`` for a ``MulBackward`` node."""
-    return type(node).__name__
-
-
 def display_name(node: Node) -> str:
-    """What the user wrote: ``Add`` for ``x + 1`` (an Affine node named AddBackward)."""
+    """The rule that runs, as ``grad_fn.name()`` says without 'Backward': ``Affine`` for
+    ``2 * x``, ``Tanh``, a Function's class name."""
     name = node.name()
     return name[:-len("Backward")] if name.endswith("Backward") else name
 
@@ -137,24 +124,17 @@ def _collect_values(graph: Graph) -> None:
 
 
 def _values_from_saved(node: Node, values: dict) -> None:
-    saved = node._saved
-    if not saved:
-        return
     edge_keys = [edge_key(e) if e is not None else None for e in node.next_functions]
     unmatched = []
-    for i in range(0, len(saved), _FIELDS):
-        kind, value, vc, nr, version = saved[i:i + _FIELDS]
-        if kind == _INPUT:
-            if value._vc[0] != version:
-                continue  # changed in place since the forward: not the value the op saw
-            key = tensor_key(value)
+    for role, t in node.saved_values():
+        if role == "output":
+            values.setdefault(tensor_key(t), t._data)
+        elif role == "input":
+            key = tensor_key(t)
             if key in edge_keys:
-                values.setdefault(key, value._data)
+                values.setdefault(key, t._data)
             else:
-                unmatched.append(value)
-        elif kind == _OUTPUT:
-            if vc[0] == version:
-                values.setdefault((id(node), nr), value)
+                unmatched.append(t)
     # A saved input that matches no edge is a constant (needs no gradient): give it to the
     # edge-less input of the same shape and dtype.
     for i, edge in enumerate(node.next_functions):
@@ -235,7 +215,7 @@ def _rerun_forward(node: Node, arrays: list, graph: Graph) -> np.ndarray | None:
     return out
 
 
-# ---- the private backward sweep ----------------------------------------------------------------
+# ---- reading the backward ---------------------------------------------------------------------
 
 
 def check_alive(graph: Graph, who: str) -> None:
@@ -245,36 +225,6 @@ def check_alive(graph: Graph, who: str) -> None:
                 f"{who}: the graph's saved values were freed by an earlier backward() "
                 f"(first freed node: {node.name()}). Call {who} before backward(), or "
                 "backward(retain_graph=True).")
-
-
-def sweep(graph: Graph, seed: Tensor,
-          visit: Callable[[Node, list, tuple], None]) -> None:
-    """Run the graph's backward from ``graph.root`` with gradient ``seed``, keeping the graph.
-
-    ``visit(node, grads, outs)`` sees each node's accumulated incoming gradients (one per output)
-    and the checked gradient it sends to each input (summed to the input's shape). Tensor hooks
-    are not run and no ``.grad`` is touched.
-    """
-    root = graph.root
-    if root.grad_fn is None:
-        return
-    buffers: dict = {id(root.grad_fn): [None] * root.grad_fn._n_outputs}
-    buffers[id(root.grad_fn)][root._output_nr] = seed
-    with set_grad_enabled(False):
-        for node in graph.nodes:
-            grads = buffers.pop(id(node), None)
-            if grads is None:
-                continue  # every path to it carried no gradient (e.g. a None from backward)
-            outs = node._backward(list(grads))
-            visit(node, grads, outs)
-            for edge, g in zip(node.next_functions, outs):
-                if g is None or edge is None or not isinstance(edge[0], Node):
-                    continue
-                child, nr = edge
-                slot = buffers.get(id(child))
-                if slot is None:
-                    slot = buffers[id(child)] = [None] * child._n_outputs
-                slot[nr] = g if slot[nr] is None else slot[nr] + g
 
 
 def local_derivatives(node: Node, graph: Graph) -> tuple | None:
@@ -290,7 +240,7 @@ def local_derivatives(node: Node, graph: Graph) -> tuple | None:
         return None
     scalars = int(np.prod(shape)) == 1 and all(
         m is not None and int(np.prod(m[0])) == 1 for m in node._meta)
-    if op_name(node) not in ELEMENTWISE and not scalars:
+    if not node.elementwise and not scalars:
         return None
     if np.dtype(dtype).kind not in "fc":
         return None

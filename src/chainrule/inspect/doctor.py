@@ -56,7 +56,8 @@ def doctor(model, loss_fn: Callable, batch, optimizer=None, *, slice_size: int =
     deep copies).
 
     ``batch`` is ``(inputs, target)`` (``loss_fn(model(inputs), target)``; ``inputs`` may be a
-    tuple of tensors) or ``(inputs,)`` / a tensor (``loss_fn(model(inputs))``). The checks:
+    tuple of tensors, or spelled out: ``(x1, x2, target)``) or ``(inputs,)`` / a tensor
+    (``loss_fn(model(inputs))``), as ``cr.training.split_batch`` reads it. The checks:
 
     - *wrong_gradient*: the whole model's gradient against central differences (step ``eps``,
       relative tolerance ``rtol``) along a random direction per parameter, in float64, on the
@@ -74,7 +75,9 @@ def doctor(model, loss_fn: Callable, batch, optimizer=None, *, slice_size: int =
     """
     import chainrule as cr
 
-    inputs, target = _split_batch(batch)
+    from ..training import split_batch
+
+    inputs, target = split_batch(batch, "doctor", need_target=False)
     rng_state = cr.get_rng_state()
 
     def evaluate(m, xs, y):
@@ -139,20 +142,6 @@ def _battery(model, loss_fn, optimizer, inputs, target, evaluate, o) -> DoctorRe
 
 
 # ---- helpers -------------------------------------------------------------------------------
-def _split_batch(batch) -> tuple[tuple, Any]:
-    from ..tensor import Tensor
-
-    if isinstance(batch, Tensor):
-        return (batch,), None
-    if isinstance(batch, (tuple, list)) and len(batch) in (1, 2):
-        x = batch[0]
-        xs = tuple(x) if isinstance(x, (tuple, list)) else (x,)
-        return xs, batch[1] if len(batch) == 2 else None
-    raise TypeError("doctor: batch must be (inputs, target), (inputs,) or a Tensor; got "
-                    f"{type(batch).__name__}" + (f" of length {len(batch)}"
-                                                 if isinstance(batch, (tuple, list)) else ""))
-
-
 def _copy(model):
     work = copy.deepcopy(model)
     work.zero_grad(set_to_none=True)
@@ -245,21 +234,12 @@ def _no_gradient(work, depends: dict[str, float]) -> list[Finding]:
 # ---- sigmoid followed by BCE ---------------------------------------------------------------
 def _graph_consumers(loss, node) -> list[str]:
     """Class names of the nodes in ``loss``'s graph that take ``node``'s output as input."""
-    from ..autograd.function import Node
+    from ..autograd.engine import topological_order
 
-    names, seen, stack = [], set(), [loss.grad_fn]
-    while stack:
-        n = stack.pop()
-        if n is None or id(n) in seen:
-            continue
-        seen.add(id(n))
-        for edge in n.next_functions:
-            if edge is None or not isinstance(edge[0], Node):
-                continue
-            if edge[0] is node:
-                names.append(type(n).__name__)
-            stack.append(edge[0])
-    return names
+    if loss.grad_fn is None:
+        return []
+    return [type(n).__name__ for n in topological_order([loss.grad_fn])
+            for edge in n.next_functions if edge is not None and edge[0] is node]
 
 
 def _loss_name(loss_fn) -> str:
@@ -332,18 +312,13 @@ def _directional(fn: Callable, tensors: list, eps: float, rtol: float, rng
 
 def _custom_functions(outputs) -> list[str]:
     """Names of the user-defined ``autograd.Function``s in the graph behind ``outputs``."""
-    from ..autograd.function import Function, Node
+    from ..autograd.engine import topological_order
+    from ..autograd.function import Function
 
-    names, seen = [], set()
-    stack = [o.grad_fn for o in outputs if o.grad_fn is not None]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
+    names: list[str] = []
+    for n in topological_order([o.grad_fn for o in outputs if o.grad_fn is not None]):
         if isinstance(n, Function) and type(n).__name__ not in names:
             names.append(type(n).__name__)
-        stack.extend(e[0] for e in n.next_functions if e is not None and isinstance(e[0], Node))
     return names
 
 

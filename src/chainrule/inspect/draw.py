@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..autograd.engine import observe_backward
 from ..tensor import Tensor
 from . import _graph
 from ._graph import display_name, fmt_number, fmt_shape, summarize, track_modules
@@ -169,7 +170,7 @@ def _gradients(graph: _graph.Graph) -> dict:
     seed = Tensor._make(np.ones_like(graph.root._data))
     if graph.root.grad_fn is None:
         leaf_sums[id(graph.root)] = seed._data
-    _graph.sweep(graph, seed, visit)
+    observe_backward(graph.root, seed, visit)
     for key, g in leaf_sums.items():
         out[key] = _GradSummary(g)
     return out

@@ -12,75 +12,23 @@ from __future__ import annotations
 
 import html as _html
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..autograd.engine import observe_backward
 from ..tensor import Tensor
 from . import _graph
-from ._graph import (
-    ELEMENTWISE,
-    display_name,
-    fmt_literal,
-    fmt_shape,
-    keep_values,
-    op_name,
-    summarize,
-)
+from ._graph import display_name, fmt_literal, fmt_shape, keep_values, summarize
 
 __all__ = ["Contribution", "Edge", "Explanation", "LeafGradient", "Step", "explain",
            "keep_values"]
 
-# Derivative notation: d for the output's total derivative, ∂ for one op's local one.
-_INFIX = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Pow": "**", "Matmul": "@",
-          "Remainder": "%"}
-_CALL = {"Exp": "exp", "Log": "log", "Log1p": "log1p", "Expm1": "expm1", "Sqrt": "sqrt",
-         "Rsqrt": "rsqrt", "Sin": "sin", "Cos": "cos", "Tan": "tan", "Tanh": "tanh",
-         "Sigmoid": "sigmoid", "Relu": "relu", "Abs": "abs", "Erf": "erf", "Clone": "clone",
-         "Maximum": "maximum", "Minimum": "minimum", "Where": "where", "Softmax": "softmax",
-         "LogSoftmax": "log_softmax", "LogSumExp": "logsumexp", "Cumsum": "cumsum",
-         "Prod": "prod", "EuclideanNorm": "norm", "Gather": "gather", "Cat": "cat",
-         "Flip": "flip", "Einsum": "einsum", "Extremum": "max/min", "Linear": "linear",
-         "ConstantPad": "pad", "Embedding": "embedding"}
-
-# Local derivative of the output with respect to each input, {0} {1} the inputs' names and
-# {out} the output's: used where the derivative is one number per element (elementwise ops).
-_LOCAL = {
-    "Add": ("1", "1"), "Sub": ("1", "-1"), "Mul": ("{1}", "{0}"),
-    "Div": ("1/{1}", "-{0}/{1}²"), "Neg": ("-1",),
-    "Pow": ("{1}·{0}^({1} - 1)", "{out}·ln({0})"), "Remainder": ("1", "-floor({0}/{1})"),
-    "Exp": ("{out}",), "Log": ("1/{0}",), "Log1p": ("1/(1 + {0})",), "Expm1": ("{out} + 1",),
-    "Sqrt": ("1/(2·{out})",), "Rsqrt": ("-½·{out}³",), "Sin": ("cos({0})",),
-    "Cos": ("-sin({0})",), "Tan": ("1 + {out}²",), "Tanh": ("1 - {out}²",),
-    "Sigmoid": ("{out}·(1 - {out})",), "Relu": ("1 if {0} > 0 else 0",),
-    "Abs": ("sign({0})",), "Erf": ("2/√π·exp(-{0}²)",), "Piecewise": ("0",),
-    "Clamp": ("1 inside the bounds, else 0",),
-    "Maximum": ("1 where {0} is larger (½ at ties)", "1 where {1} is larger (½ at ties)"),
-    "Minimum": ("1 where {0} is smaller (½ at ties)", "1 where {1} is smaller (½ at ties)"),
-    "Where": ("", "1 where the condition holds, else 0", "0 where the condition holds, else 1"),
-    "Cast": ("1",), "Clone": ("1",), "DivScalar": ("1/{divisor}",), "Affine": ("{scale}",),
-    "MaskGrad": ("1 where the mask holds, else 0",), "LogSigmoid": ("sigmoid(-{0})",),
-    "Softplus": ("sigmoid(β·{0})",),
-    "BinaryCrossEntropy": ("({0} - {1}) / ({0}·(1 - {0}))", "log(1 - {0}) - log({0})"),
-}
-# The rule (a vector-Jacobian product, g = the incoming gradient) for the other ops.
-_RULE = {
-    "Matmul": ("g @ {1}ᵀ", "{0}ᵀ @ g"),
-    "Sum": ("g copied to every summed element",),
-    "Reshape": ("g reshaped back to {shape0}",), "Permute": ("g permuted back",),
-    "Expand": ("g summed over the broadcast axes",), "SumTo": ("g broadcast back",),
-    "Flip": ("g flipped back",), "Index": ("g put back at the indexed places (zeros elsewhere)",),
-    "IndexPut": ("g with the written places zeroed", "g at the written places"),
-    "Gather": ("g scattered back (summing repeats)",), "Cat": ("this input's slice of g",),
-    "Softmax": ("{out}·(g - Σ g·{out})",), "LogSoftmax": ("g - softmax({0})·Σ g",),
-    "LogSumExp": ("g·softmax({0})",), "Prod": ("g·{out}/{0}",),
-    "EuclideanNorm": ("g·{0}/{out}",), "Extremum": ("g to the extreme element(s)",),
-    "Cumsum": ("reversed cumulative sum of g",), "Einsum": ("g contracted with the others",),
-    "CrossEntropy": ("g·(softmax({0}) - one_hot(target)), averaged as the loss was",),
-    "Linear": ("g @ {1}", "gᵀ @ {0}", "g summed over the batch"),  # nn's fused x @ W.T + b
-    "ConstantPad": ("g with the padding cut off",), "Embedding": ("g summed into the used rows",),
-}
+# Derivative notation: d for the output's total derivative, ∂ for one op's local one. The
+# formulas come from the ops themselves (``Node.formula`` and ``Node.derivatives``).
+_TEMPLATE = string.Formatter()
 
 
 @dataclass
@@ -109,7 +57,7 @@ class Step:
 
     index: int  # 1 = the output's node
     name: str  # the output's name (names joined by ', ' for a multi-output op)
-    op: str  # the op as the user wrote it: Mul (also for 2 * x), Tanh, Matmul, ...
+    op: str  # the rule that ran, as grad_fn.name() says: Mul, Affine (for 2 * x), Tanh, ...
     expression: str  # e.g. "w * x"
     value: np.ndarray | None  # forward value (None where it was not kept)
     grad: np.ndarray | None  # the incoming gradient d(output)/d(this), accumulated
@@ -390,9 +338,10 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
         name = ", ".join(label.output(node, nr) for nr in range(node._n_outputs))
         inputs = [label.input(node, i) for i in range(len(node.next_functions))]
         local = _graph.local_derivatives(node, graph)
-        rules = _rules(node, inputs, name, local is not None)
+        fields = _Fields(node, inputs, name, graph)
+        rules = _rules(node, fields, local is not None)
         step = Step(index=index[id(node)], name=name, op=display_name(node),
-                    expression=_expression(node, inputs, graph),
+                    expression=_expression(node, fields),
                     value=_value(node, graph), grad=_grad_of(grads),
                     contributions=list(incoming.pop((id(node), 0), [])) if node._n_outputs == 1
                     else [], inputs=inputs)
@@ -410,7 +359,8 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
                     Contribution(name, sent))
         steps.append(step)
 
-    _graph.sweep(graph, seed, visit)
+    observe_backward(output, seed, visit)
+    steps.sort(key=lambda s: s.index)  # the engine ran them newest first; number them by graph
     leaves = []
     for leaf in graph.leaves:
         if id(leaf) == id(output):
@@ -533,92 +483,58 @@ class _Names:
         return self.names[key]
 
 
-def _expression(node, inputs: list[str], graph: _graph.Graph) -> str:
-    op = op_name(node)
-    params = graph.params.get(id(node), {})
-    out_meta = graph.meta.get((id(node), 0))
-    if op == "Affine":
-        return _affine(inputs[0], getattr(node, "scale", 1), getattr(node, "shift", 0))
-    if op == "DivScalar":
-        return f"{inputs[0]} / {fmt_literal(getattr(node, 'divisor', float('nan')))}"
-    if op in _INFIX and len(inputs) == 2:
-        return f"{inputs[0]} {_INFIX[op]} {inputs[1]}"
-    if op == "Neg":
-        return f"-{inputs[0]}"
-    if op == "PowScalar":
-        return f"{inputs[0]} ** {fmt_literal(getattr(node, 'exponent', params.get('exponent')))}"
-    if op == "Sum":
-        axes = getattr(node, "axes", None)
-        ndim = len(node._meta[0][0]) if node._meta else 0
-        if axes is None or tuple(axes) == tuple(range(ndim)):
-            return f"sum({inputs[0]})"
-        keep = ", keepdim=True" if getattr(node, "keepdim", False) else ""
-        return f"sum({inputs[0]}, dim={_dims(axes)}{keep})"
-    if op in ("Reshape", "Expand", "SumTo") and out_meta is not None:
-        verb = {"Reshape": "reshape", "Expand": "expand", "SumTo": "sum_to"}[op]
-        return f"{verb}({inputs[0]}, {fmt_shape(out_meta[0])})"
-    if op == "Permute":
-        dims = tuple(getattr(node, "dims", ()))
-        if len(dims) == 2 and dims == (1, 0):
-            return f"{inputs[0]}ᵀ"
-        return f"permute({inputs[0]}, {dims})"
-    if op == "Cast" and out_meta is not None:
-        return f"{inputs[0]}.to({np.dtype(out_meta[1])})"
-    if op == "Index":
-        return f"{inputs[0]}[…]"
-    if op == "Clamp":
-        return f"clamp({inputs[0]}, {getattr(node, 'lo', None)}, {getattr(node, 'hi', None)})"
-    if op == "Piecewise":
-        fn = params.get("fn")
-        return f"{getattr(fn, '__name__', 'piecewise')}({inputs[0]})"
-    if op in ("Softmax", "LogSoftmax", "Cumsum"):
-        return f"{_CALL[op]}({inputs[0]}, dim={getattr(node, 'axis', '?')})"
-    name = _CALL.get(op, op)
-    return f"{name}({', '.join(inputs)})"
+class _Fields:
+    """The fields of an op's formula templates (``Node.formula``), as text: the inputs' and the
+    output's names, the output's shape and dtype, input 0's shape, and the op's attributes (or
+    the forward parameters kept by ``keep_values``) by name; '?' for what is unknown."""
+
+    def __init__(self, node, inputs: list[str], out: str, graph: _graph.Graph) -> None:
+        self.node = node
+        self.inputs = inputs
+        self.params = graph.params.get(id(node), {})
+        shape, dtype = graph.meta.get((id(node), 0), ("?", "?"))
+        self.special = {"inputs": ", ".join(inputs), "out": out,
+                        "shape": "?" if shape == "?" else fmt_shape(shape),
+                        "dtype": "?" if dtype == "?" else str(np.dtype(dtype)),
+                        "input_shape": "the input's shape"}
+        if node._meta and node._meta[0] is not None:
+            self.special["input_shape"] = fmt_shape(node.input_shape(0))
+
+    def __getitem__(self, key: str) -> str:
+        if key in self.special:
+            return self.special[key]
+        if key in self.params:
+            return _as_text(self.params[key])
+        return _as_text(getattr(self.node, key, "?"))
+
+    def format(self, template: str) -> str:
+        return _TEMPLATE.vformat(template, self.inputs, self)
 
 
-def _affine(x: str, scale, shift) -> str:
-    """``x * scale + shift`` as the user most likely wrote it: x + 1, 2 * x, 1 - x."""
-    if scale == 1:
-        return f"{x} - {fmt_literal(-shift)}" if shift < 0 else f"{x} + {fmt_literal(shift)}"
-    if shift == 0:
-        return f"{fmt_literal(scale)} * {x}"
-    if scale == -1:
-        return f"{fmt_literal(shift)} - {x}"
-    sign, mag = ("-", -shift) if shift < 0 else ("+", shift)
-    return f"{fmt_literal(scale)} * {x} {sign} {fmt_literal(mag)}"
+def _as_text(value) -> str:
+    """An op's attribute as one would type it: 2, 0.5, (1, 0), sign, None."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)):
+        return fmt_literal(value)
+    if isinstance(value, tuple):
+        return str(tuple(int(v) if isinstance(v, np.integer) else v for v in value))
+    if callable(value):
+        return getattr(value, "__name__", "?")
+    return str(value)
 
 
-def _dims(axes) -> str:
-    axes = tuple(int(a) for a in axes)
-    return str(axes[0]) if len(axes) == 1 else str(axes)
+def _expression(node, fields: _Fields) -> str:
+    """The forward as the user wrote it: ``w * x``, ``sum(t1, dim=0)``."""
+    if node.formula is None:  # a user's Function that does not describe itself
+        return f"{type(node).__name__}({fields['inputs']})"
+    return fields.format(node.formula)
 
 
-def _rules(node, inputs: list[str], out: str, has_local: bool) -> list[str]:
+def _rules(node, fields: _Fields, has_local: bool) -> list[str]:
     """The local derivative (or backward rule) for each input, as a formula."""
-    op = op_name(node)
-    n = len(inputs)
-    fmt = {"out": out, "shape0": "the input's shape",
-           "scale": fmt_literal(getattr(node, "scale", float("nan"))),
-           "divisor": fmt_literal(getattr(node, "divisor", float("nan")))}
-    if node._meta and node._meta[0] is not None:
-        fmt["shape0"] = fmt_shape(node._meta[0][0])
-    if op == "PowScalar":
-        e = getattr(node, "exponent", None)
-        if e is None:
-            return ["e·x^(e - 1)"]
-        if e == 0:
-            return ["0"]
-        if e == 1:
-            return ["1"]
-        if e == 2:
-            return [f"2·{inputs[0]}"]
-        return [f"{fmt_literal(e)}·{inputs[0]}^{fmt_literal(e - 1)}"]
-    if has_local and op not in _LOCAL:
-        return [""] * n  # a scalar op without a formula here: its value says it all
-    table = _LOCAL.get(op) or _RULE.get(op)
+    n = len(fields.inputs)
+    if has_local and not node.elementwise:
+        return [""] * n  # scalars through a non-elementwise op: the value says it all
+    table = node.derivatives
     if table is None:
-        rule = "its backward rule" if op not in ELEMENTWISE else "its local derivative"
-        return [rule] * n
-    return [(table[i] if i < len(table) else table[-1]).format(*inputs, **fmt)
-            for i in range(n)]
+        return ["its local derivative" if node.elementwise else "its backward rule"] * n
+    return [fields.format(table[min(i, len(table) - 1)]) for i in range(n)]

@@ -15,12 +15,12 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as ew
+from ..ops import layers as _prim
 from ..ops import losses as _losses
 from ..ops import nn as _nnops
 from ..ops import reduce as red
 from ..random import Generator, rng
 from ..tensor import Tensor
-from . import primitives as _prim
 
 # ---- activations -----------------------------------------------------------------------------
 
@@ -86,12 +86,12 @@ def tanh(input: Tensor) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear above ``threshold``; no overflow at x = 1e4."""
-    return _losses.softplus(input, beta, threshold)
+    return _losses.Softplus.apply(ew.floating(input), beta=beta, threshold=threshold)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), exact at large |x|: ``F.logsigmoid(x)``."""
-    return _losses.log_sigmoid(input)
+    return _losses.LogSigmoid.apply(ew.floating(input))
 
 
 def _softmax_dim(name: str, ndim: int) -> int:
@@ -202,17 +202,22 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
                                    value=0 if value is None else value)
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
-              max_norm: float | None = None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` at the integer ``input``: output ``input.shape + (dim,)``; the row
-    ``padding_idx`` receives no gradient. ``F.embedding(cr.tensor([[0, 2]]), w)``"""
+def check_embedding_options(max_norm, sparse: bool) -> None:
+    """The options of ``embedding`` and ``nn.Embedding`` that chainrule does not implement."""
     if max_norm is not None:
         raise NotImplementedError("embedding: max_norm (renormalising rows in place) is not "
                                   "implemented; renormalise the weight explicitly")
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported; use "
                                   "sparse=False")
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` at the integer ``input``: output ``input.shape + (dim,)``; the row
+    ``padding_idx`` receives no gradient. ``F.embedding(cr.tensor([[0, 2]]), w)``"""
+    check_embedding_options(max_norm, sparse)
     indices = input._data
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"embedding: expected integer indices (int64 or int32), got "

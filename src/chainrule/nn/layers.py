@@ -122,18 +122,13 @@ class Embedding(Module):
                  _weight: Tensor | None = None, _freeze: bool = False, device=None,
                  dtype=None) -> None:
         super().__init__()
-        if max_norm is not None:
-            raise NotImplementedError("Embedding: max_norm (renormalising rows in place) is not "
-                                      "implemented")
-        if sparse:
-            raise NotImplementedError("Embedding: sparse gradients are not supported; use "
-                                      "sparse=False")
+        F.check_embedding_options(max_norm, sparse)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Padding_idx must be within num_embeddings ({num_embeddings}),"
-                                 f" got {padding_idx}")
+                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
+                                 f"num_embeddings ({num_embeddings})")
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
         self.max_norm = max_norm

@@ -210,8 +210,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         return _cross_entropy_probs(x, target, weight, ignore_index, reduction,
                                     label_smoothing)
     axis, t, weight = _class_targets(x, target, weight, ignore_index, "cross_entropy")
-    return _losses.cross_entropy_indices(x, t, weight, axis, ignore_index, label_smoothing,
-                                         reduction)
+    inputs = (x,) if weight is None else (x, weight)
+    return _losses.CrossEntropy.apply(*inputs, target=t, axis=axis, ignore_index=ignore_index,
+                                      smoothing=float(label_smoothing), reduction=reduction)
 
 
 def _cross_entropy_probs(x: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
@@ -266,7 +267,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if not np.all((y._data >= 0) & (y._data <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 "
                            "and 1")
-    loss = _losses.binary_cross_entropy(x, y)
+    loss = _losses.BinaryCrossEntropy.apply(x, y)
     if weight is not None:
         try:
             np.broadcast_shapes(tuple(weight.shape), tuple(x.shape))
@@ -286,7 +287,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     reduction = _reduction(reduction, size_average, reduce)
     _check_same_size(input, target, "binary_cross_entropy_with_logits",
                      "Target size ({t}) must be the same as input size ({i})")
-    log_sig = _losses.log_sigmoid(input)
+    log_sig = _losses.LogSigmoid.apply(ew.floating(input))
     if pos_weight is not None:
         log_sig = log_sig * ((pos_weight - 1) * target + 1)
     loss = (1 - target) * input - log_sig

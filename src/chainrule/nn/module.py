@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtypes
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 from .parameter import Parameter
 
 
@@ -28,28 +29,6 @@ class _IncompatibleKeys(NamedTuple):
                 f"unexpected_keys={self.unexpected_keys})")
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``: ``handle.remove()`` unregisters the hook; also a
-    context manager (``with model.register_forward_hook(h): model(x)``)."""
-
-    _next_id = 0
-
-    def __init__(self, *hook_dicts: dict) -> None:
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-        self._dicts = hook_dicts
-
-    def remove(self) -> None:
-        for d in self._dicts:
-            d.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -455,7 +434,7 @@ class Module:
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"to(): expected a dtype or 'cpu' (chainrule runs on the CPU only), "
+            raise TypeError(f"to: expected a dtype or 'cpu' (chainrule runs on the CPU only), "
                             f"got {dtype!r}") from None
         if dtype.kind not in "fc":
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "

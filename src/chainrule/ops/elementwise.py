@@ -61,6 +61,11 @@ def zeros_like(x: Tensor) -> Tensor:
 
 
 class Add(Primitive):
+    torch_name = "AddBackward0"
+    elementwise = True
+    formula = "{0} + {1}"
+    derivatives = ("1", "1")
+
     @staticmethod
     def forward(ctx, x, y):
         return x + y
@@ -71,6 +76,11 @@ class Add(Primitive):
 
 
 class Sub(Primitive):
+    torch_name = "SubBackward0"
+    elementwise = True
+    formula = "{0} - {1}"
+    derivatives = ("1", "-1")
+
     @staticmethod
     def forward(ctx, x, y):
         return x - y
@@ -84,11 +94,27 @@ class Affine(Primitive):
     """x * scale + shift for Python numbers: ``x + 1``, ``2 * x``, ``1 - x`` without making a
     constant tensor for the number (the commonest ops of all, so worth their own rule)."""
 
-    def name(self) -> str:  # named after what the user wrote
+    elementwise = True
+    derivatives = ("{scale}",)
+
+    @property
+    def torch_name(self) -> str:  # PyTorch names the node after what the user wrote
+        if self.scale != 1 and self.shift == 0:
+            return "MulBackward0"
+        return "RsubBackward1" if self.scale == -1 else "AddBackward0"
+
+    @property
+    def formula(self) -> str:  # as the user most likely wrote it: x + 1, 2 * x, 1 - x
+        shift = "- {minus_shift}" if self.shift < 0 else "+ {shift}"
         if self.scale == 1:
-            return "AddBackward"
-        return "MulBackward" if self.shift == 0 else (
-            "RsubBackward" if self.scale == -1 else "AffineBackward")
+            return "{0} " + shift
+        if self.shift == 0:
+            return "{scale} * {0}"
+        return "{shift} - {0}" if self.scale == -1 else "{scale} * {0} " + shift
+
+    @property
+    def minus_shift(self) -> float:
+        return -self.shift
 
     @staticmethod
     def forward(ctx, x, scale, shift):
@@ -105,8 +131,10 @@ class Affine(Primitive):
 class DivScalar(Primitive):
     """x / c for a Python number c (true division, not x * (1/c), to round as PyTorch)."""
 
-    def name(self) -> str:
-        return "DivBackward"
+    torch_name = "DivBackward0"
+    elementwise = True
+    formula = "{0} / {divisor}"
+    derivatives = ("1/{divisor}",)
 
     @staticmethod
     def forward(ctx, x, divisor):
@@ -125,6 +153,11 @@ def _takes_number(x, v) -> bool:
 
 
 class Mul(Primitive):
+    torch_name = "MulBackward0"
+    elementwise = True
+    formula = "{0} * {1}"
+    derivatives = ("{1}", "{0}")
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -139,6 +172,11 @@ class Mul(Primitive):
 
 
 class Div(Primitive):
+    torch_name = "DivBackward0"
+    elementwise = True
+    formula = "{0} / {1}"
+    derivatives = ("1/{1}", "-{0}/{1}²")
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -152,6 +190,11 @@ class Div(Primitive):
 
 
 class Neg(Primitive):
+    torch_name = "NegBackward0"
+    elementwise = True
+    formula = "-{0}"
+    derivatives = ("-1",)
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -163,6 +206,11 @@ class Neg(Primitive):
 
 class Pow(Primitive):
     """x ** y for two tensors; d/dy = x**y log x, taken as 0 where x == 0 and y >= 0."""
+
+    torch_name = "PowBackward1"
+    elementwise = True
+    formula = "{0} ** {1}"
+    derivatives = ("{1}·{0}^({1} - 1)", "{out}·ln({0})")
 
     @staticmethod
     def forward(ctx, x, y):
@@ -185,8 +233,20 @@ class Pow(Primitive):
 class PowScalar(Primitive):
     """x ** e for a Python number e (the common x ** 2), one op cheaper than the general Pow."""
 
-    def name(self) -> str:
-        return "PowBackward"
+    torch_name = "PowBackward0"
+    elementwise = True
+    formula = "{0} ** {exponent}"
+
+    @property
+    def derivatives(self) -> tuple[str, ...]:
+        e = self.exponent
+        if e in (0, 1):
+            return (str(e),)
+        return ("2·{0}",) if e == 2 else ("{exponent}·{0}^{exponent_minus_one}",)
+
+    @property
+    def exponent_minus_one(self) -> float:
+        return self.exponent - 1
 
     @staticmethod
     def forward(ctx, x, exponent):
@@ -205,6 +265,11 @@ class PowScalar(Primitive):
 
 class Remainder(Primitive):
     """x % y with the sign of y (Python's and PyTorch's); d/dy = -floor(x / y)."""
+
+    torch_name = "RemainderBackward1"
+    elementwise = True
+    formula = "{0} % {1}"
+    derivatives = ("1", "-floor({0}/{1})")
 
     @staticmethod
     def forward(ctx, x, y):
@@ -294,6 +359,11 @@ def floor_divide(x, y) -> Tensor:
 
 
 class Exp(Primitive):
+    torch_name = "ExpBackward0"
+    elementwise = True
+    formula = "exp({0})"
+    derivatives = ("{out}",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -307,6 +377,11 @@ class Exp(Primitive):
 
 
 class Log(Primitive):
+    torch_name = "LogBackward0"
+    elementwise = True
+    formula = "log({0})"
+    derivatives = ("1/{0}",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -319,6 +394,11 @@ class Log(Primitive):
 
 
 class Log1p(Primitive):
+    torch_name = "Log1PBackward0"
+    elementwise = True
+    formula = "log1p({0})"
+    derivatives = ("1/(1 + {0})",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -331,6 +411,11 @@ class Log1p(Primitive):
 
 
 class Expm1(Primitive):
+    torch_name = "Expm1Backward0"
+    elementwise = True
+    formula = "expm1({0})"
+    derivatives = ("{out} + 1",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.expm1(x)
@@ -344,6 +429,11 @@ class Expm1(Primitive):
 
 
 class Sqrt(Primitive):
+    torch_name = "SqrtBackward0"
+    elementwise = True
+    formula = "sqrt({0})"
+    derivatives = ("1/(2·{out})",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
@@ -357,6 +447,11 @@ class Sqrt(Primitive):
 
 
 class Rsqrt(Primitive):
+    torch_name = "RsqrtBackward0"
+    elementwise = True
+    formula = "rsqrt({0})"
+    derivatives = ("-½·{out}³",)
+
     @staticmethod
     def forward(ctx, x):
         out = 1 / np.sqrt(x)
@@ -370,6 +465,11 @@ class Rsqrt(Primitive):
 
 
 class Sin(Primitive):
+    torch_name = "SinBackward0"
+    elementwise = True
+    formula = "sin({0})"
+    derivatives = ("cos({0})",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -382,6 +482,11 @@ class Sin(Primitive):
 
 
 class Cos(Primitive):
+    torch_name = "CosBackward0"
+    elementwise = True
+    formula = "cos({0})"
+    derivatives = ("-sin({0})",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -394,6 +499,11 @@ class Cos(Primitive):
 
 
 class Tan(Primitive):
+    torch_name = "TanBackward0"
+    elementwise = True
+    formula = "tan({0})"
+    derivatives = ("1 + {out}²",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.tan(x)
@@ -407,6 +517,11 @@ class Tan(Primitive):
 
 
 class Tanh(Primitive):
+    torch_name = "TanhBackward0"
+    elementwise = True
+    formula = "tanh({0})"
+    derivatives = ("1 - {out}²",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
@@ -422,6 +537,11 @@ class Tanh(Primitive):
 class TanhGrad(Primitive):
     """g * (1 - out^2), tanh's backward as one op (as PyTorch's tanh_backward) instead of three;
     its own derivatives make tanh twice differentiable."""
+
+    torch_name = "TanhBackwardBackward0"
+    elementwise = True
+    formula = "{0}·(1 - {1}²)"
+    derivatives = ("1 - {1}²", "-2·{0}·{1}")
 
     @staticmethod
     def forward(ctx, g, out):
@@ -439,6 +559,11 @@ class TanhGrad(Primitive):
 class Sigmoid(Primitive):
     """A primitive for stability: 1 / (1 + exp(-x)) overflows for x << 0; this never does."""
 
+    torch_name = "SigmoidBackward0"
+    elementwise = True
+    formula = "sigmoid({0})"
+    derivatives = ("{out}·(1 - {out})",)
+
     @staticmethod
     def forward(ctx, x):
         e = np.exp(-np.abs(x))
@@ -455,6 +580,11 @@ class Sigmoid(Primitive):
 class SigmoidGrad(Primitive):
     """g * out * (1 - out), sigmoid's backward as one op; differentiable in g and out."""
 
+    torch_name = "SigmoidBackwardBackward0"
+    elementwise = True
+    formula = "{0}·{1}·(1 - {1})"
+    derivatives = ("{1}·(1 - {1})", "{0}·(1 - 2·{1})")
+
     @staticmethod
     def forward(ctx, g, out):
         ctx.save_for_backward(g, out)
@@ -469,6 +599,11 @@ class SigmoidGrad(Primitive):
 
 
 class Relu(Primitive):
+    torch_name = "ReluBackward0"
+    elementwise = True
+    formula = "relu({0})"
+    derivatives = ("1 if {0} > 0 else 0",)
+
     @staticmethod
     def forward(ctx, x):
         out = np.maximum(x, 0)
@@ -486,6 +621,11 @@ class MaskGrad(Primitive):
 
     Linear in g, so its own backward is the same mask; the mask's derivative is zero."""
 
+    torch_name = "ThresholdBackwardBackward0"
+    elementwise = True
+    formula = "MaskGrad({0})"
+    derivatives = ("1 where the mask holds, else 0",)
+
     @staticmethod
     def forward(ctx, g, mask):
         ctx.mask = mask
@@ -497,6 +637,11 @@ class MaskGrad(Primitive):
 
 
 class Abs(Primitive):
+    torch_name = "AbsBackward0"
+    elementwise = True
+    formula = "abs({0})"
+    derivatives = ("sign({0})",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -511,8 +656,17 @@ class Abs(Primitive):
 class Piecewise(Primitive):
     """sign, floor, ceil, round: piecewise constant, so the gradient is zero (as in PyTorch)."""
 
+    elementwise = True
+    formula = "{fn}({0})"
+    derivatives = ("0",)
+
+    @property
+    def torch_name(self) -> str:
+        return self.fn.__name__.capitalize() + "Backward0"  # SignBackward0, FloorBackward0, ...
+
     @staticmethod
     def forward(ctx, x, fn):
+        ctx.fn = fn
         return fn(x)
 
     @staticmethod
@@ -529,6 +683,11 @@ def _erf_array(x: np.ndarray) -> np.ndarray:
 
 
 class Erf(Primitive):
+    torch_name = "ErfBackward0"
+    elementwise = True
+    formula = "erf({0})"
+    derivatives = ("2/√π·exp(-{0}²)",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -542,6 +701,11 @@ class Erf(Primitive):
 
 class Clamp(Primitive):
     """Gradient passes where min <= x <= max (bounds included, as in PyTorch)."""
+
+    torch_name = "ClampBackward1"
+    elementwise = True
+    formula = "clamp({0}, {lo}, {hi})"
+    derivatives = ("1 inside the bounds, else 0",)
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -560,26 +724,54 @@ class Clamp(Primitive):
         return MaskGrad.apply(g, mask=mask)
 
 
-def _unary(cls):
-    def op(x: Tensor) -> Tensor:
-        return cls.apply(floating(x))
+# The float-valued functions: integer and bool tensors enter them as the default float dtype.
 
-    op.__name__ = cls.__name__.lower()
-    return op
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(floating(x))
 
 
-exp = _unary(Exp)
-log = _unary(Log)
-log1p = _unary(Log1p)
-expm1 = _unary(Expm1)
-sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
-sin = _unary(Sin)
-cos = _unary(Cos)
-tan = _unary(Tan)
-tanh = _unary(Tanh)
-sigmoid = _unary(Sigmoid)
-erf = _unary(Erf)
+def log(x: Tensor) -> Tensor:
+    return Log.apply(floating(x))
+
+
+def log1p(x: Tensor) -> Tensor:
+    return Log1p.apply(floating(x))
+
+
+def expm1(x: Tensor) -> Tensor:
+    return Expm1.apply(floating(x))
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(floating(x))
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return Rsqrt.apply(floating(x))
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin.apply(floating(x))
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos.apply(floating(x))
+
+
+def tan(x: Tensor) -> Tensor:
+    return Tan.apply(floating(x))
+
+
+def tanh(x: Tensor) -> Tensor:
+    return Tanh.apply(floating(x))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return Sigmoid.apply(floating(x))
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf.apply(floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -627,6 +819,11 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
 class Maximum(Primitive):
     """Ties split the gradient equally between both inputs, as PyTorch does."""
 
+    torch_name = "MaximumBackward0"
+    elementwise = True
+    formula = "maximum({0}, {1})"
+    derivatives = ("1 where {0} is larger (½ at ties)", "1 where {1} is larger (½ at ties)")
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -639,6 +836,11 @@ class Maximum(Primitive):
 
 
 class Minimum(Primitive):
+    torch_name = "MinimumBackward0"
+    elementwise = True
+    formula = "minimum({0}, {1})"
+    derivatives = ("1 where {0} is smaller (½ at ties)", "1 where {1} is smaller (½ at ties)")
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -658,6 +860,13 @@ def _split_by_winner(g: Tensor, x_wins: Tensor, tie: Tensor, needs: tuple):
 
 
 class Where(Primitive):
+    torch_name = "WhereBackward0"
+    elementwise = True
+    formula = "where({0}, {1}, {2})"
+    derivatives = ("",
+                   "1 where the condition holds, else 0",
+                   "0 where the condition holds, else 1")
+
     @staticmethod
     def forward(ctx, condition, x, y):
         ctx.save_for_backward(condition)
@@ -700,16 +909,26 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
 
 
 class Cast(Primitive):
+    torch_name = "ToCopyBackward0"
+    elementwise = True
+    formula = "{0}.to({dtype})"
+    derivatives = ("1",)
+
     @staticmethod
     def forward(ctx, x, dtype):
         return x.astype(dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return g.to(ctx._meta[0][1])
+        return g.to(ctx.input_dtype(0))
 
 
 class Clone(Primitive):
+    torch_name = "CloneBackward0"
+    elementwise = True
+    formula = "clone({0})"
+    derivatives = ("1",)
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()

@@ -13,6 +13,11 @@ from . import movement as mv
 class Matmul(Primitive):
     """Both operands at least 2-D; batch dimensions broadcast (the engine sums them back)."""
 
+    torch_name = "MmBackward0"
+    elementwise = False
+    formula = "{0} @ {1}"
+    derivatives = ("g @ {1}ᵀ", "{0}ᵀ @ g")
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -97,7 +102,7 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
     lhs, arrow, rhs = equation.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum(): the equation has {len(terms)} operands but "
+        raise ValueError(f"einsum: the equation has {len(terms)} operands but "
                          f"{len(shapes)} tensors were given")
     used = set(equation) - set(".,->")
     spare = [c for c in _LETTERS if c not in used]
@@ -110,10 +115,10 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
             n = len(s) - len(t.replace("...", ""))
             t = t.replace("...", ellipsis[ellipsis_rank - n:])
         if len(t) != len(s):
-            raise ValueError(f"einsum(): the subscript {t!r} has {len(t)} letters for an operand "
+            raise ValueError(f"einsum: the subscript {t!r} has {len(t)} letters for an operand "
                              f"of shape {tuple(s)}")
         if len(set(t)) != len(t):
-            raise NotImplementedError(f"einsum(): repeated subscripts within one operand ({t!r}, "
+            raise NotImplementedError(f"einsum: repeated subscripts within one operand ({t!r}, "
                                       "a diagonal) are not supported")
         subscripts.append(t)
     if arrow:
@@ -126,6 +131,11 @@ def _parse_einsum(equation: str, shapes: list) -> tuple[list[str], str]:
 
 
 class Einsum(Primitive):
+    torch_name = "ViewBackward0"
+    elementwise = False
+    formula = "einsum({inputs})"
+    derivatives = ("g contracted with the others",)
+
     @staticmethod
     def forward(ctx, *arrays, subscripts, out):
         ctx.subscripts, ctx.out = subscripts, out
@@ -145,7 +155,7 @@ class Einsum(Primitive):
             kept = "".join(c for c in sub if c in present)  # letters summed away in x alone
             gi = Einsum.apply(g, *[t for _, t in others], subscripts=[ctx.out] + [
                 s for s, _ in others], out=kept)
-            shape = ctx._meta[i][0]
+            shape = ctx.input_shape(i)
             if kept != sub:  # broadcast over the letters that only this operand had
                 gi = mv.expand(mv.reshape(gi, tuple(shape[k] if c in present else 1
                                                     for k, c in enumerate(sub))), shape)

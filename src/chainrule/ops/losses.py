@@ -34,13 +34,16 @@ class CrossEntropy(Primitive):
     weight, which (as in PyTorch) has no gradient.
     """
 
+    torch_name = "NllLossBackward0"
+    elementwise = False
+    formula = "CrossEntropy({inputs})"
+    derivatives = ("g·(softmax({0}) - one_hot(target)), averaged as the loss was",)
+
     @staticmethod
     def forward(ctx, x, *weight, target, axis, ignore_index, smoothing, reduction):
         w = weight[0] if weight else None
         n_classes = x.shape[axis]
-        shifted = x - x.max(axis=axis, keepdims=True)  # ndarray methods: less call overhead
-        e = np.exp(shifted)
-        total = e.sum(axis=axis, keepdims=True)
+        shifted, e, total = nnops.shifted_exp(x, axis)
         logp = shifted - np.log(total)
         valid = target != ignore_index
         all_valid = bool(valid.all())
@@ -159,6 +162,11 @@ class LogSigmoid(Primitive):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): exact for |x| = 1e4, never overflows.
     d/dx = sigmoid(-x)."""
 
+    torch_name = "LogSigmoidBackward0"
+    elementwise = True
+    formula = "LogSigmoid({0})"
+    derivatives = ("sigmoid(-{0})",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -174,6 +182,11 @@ class Softplus(Primitive):
     """log1p(exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule); exp
     only ever sees values <= threshold, so x = 1e4 does not overflow. d/dx = sigmoid(beta x)
     (1 above the threshold)."""
+
+    torch_name = "SoftplusBackward0"
+    elementwise = True
+    formula = "Softplus({0})"
+    derivatives = ("sigmoid(β·{0})",)
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
@@ -196,6 +209,11 @@ class BinaryCrossEntropy(Primitive):
     (so x = 0 or 1 gives a finite loss). d/dx = (x - y) / max(x (1 - x), 1e-12);
     d/dy = log(1 - x) - log(x)."""
 
+    torch_name = "BinaryCrossEntropyBackward0"
+    elementwise = True
+    formula = "BinaryCrossEntropy({0}, {1})"
+    derivatives = ("({0} - {1}) / ({0}·(1 - {0}))", "log(1 - {0}) - log({0})")
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -211,24 +229,3 @@ class BinaryCrossEntropy(Primitive):
         gx = g * (x - y) / ew.clamp(x * (1 - x), min=1e-12) if need_x else None
         gy = g * ((-x).log1p() - x.log()) if need_y else None
         return gx, gy
-
-
-def cross_entropy_indices(x: Tensor, target: np.ndarray, weight: Tensor | None, axis: int,
-                          ignore_index: int, smoothing: float, reduction: str) -> Tensor:
-    """The fused cross-entropy of logits ``x`` and integer class indices ``target``."""
-    inputs = (x,) if weight is None else (x, weight)
-    return CrossEntropy.apply(*inputs, target=target, axis=axis, ignore_index=ignore_index,
-                              smoothing=float(smoothing), reduction=reduction)
-
-
-def log_sigmoid(x: Tensor) -> Tensor:
-    return LogSigmoid.apply(ew.floating(x))
-
-
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return Softplus.apply(ew.floating(x), beta=beta, threshold=threshold)
-
-
-def binary_cross_entropy(x: Tensor, y: Tensor) -> Tensor:
-    """Elementwise BCE of probabilities ``x`` against targets ``y`` (same shape and dtype)."""
-    return BinaryCrossEntropy.apply(x, y)

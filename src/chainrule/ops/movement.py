@@ -12,6 +12,11 @@ from . import elementwise as ew
 
 
 class Reshape(Primitive):
+    torch_name = "ViewBackward0"
+    elementwise = False
+    formula = "reshape({0}, {shape})"
+    derivatives = ("g reshaped back to {input_shape}",)
+
     is_view = True
 
     @staticmethod
@@ -20,10 +25,18 @@ class Reshape(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Reshape.apply(g, shape=ctx._meta[0][0])  # a valid shape: no reshape() checks
+        return Reshape.apply(g, shape=ctx.input_shape(0))  # a valid shape: no reshape() checks
 
 
 class Permute(Primitive):
+    torch_name = "PermuteBackward0"
+    elementwise = False
+    derivatives = ("g permuted back",)
+
+    @property
+    def formula(self) -> str:
+        return "{0}ᵀ" if tuple(self.dims) == (1, 0) else "permute({0}, {dims})"
+
     is_view = True
 
     @staticmethod
@@ -55,6 +68,11 @@ def broadcast_view(x: np.ndarray, shape: tuple) -> np.ndarray:
 class Expand(Primitive):
     """Broadcasting made explicit; its backward is a sum (the only other place that sums)."""
 
+    torch_name = "ExpandBackward0"
+    elementwise = False
+    formula = "expand({0}, {shape})"
+    derivatives = ("g summed over the broadcast axes",)
+
     is_view = True
 
     @staticmethod
@@ -63,11 +81,16 @@ class Expand(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return sum_to(g, ctx._meta[0][0])
+        return sum_to(g, ctx.input_shape(0))
 
 
 class SumTo(Primitive):
     """Sum a broadcast gradient back to ``shape``: the engine's one un-broadcasting step."""
+
+    torch_name = "SumBackward1"
+    elementwise = False
+    formula = "sum_to({0}, {shape})"
+    derivatives = ("g broadcast back",)
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -79,10 +102,15 @@ class SumTo(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Expand.apply(g, shape=ctx._meta[0][0])  # a valid shape: no expand() checks
+        return Expand.apply(g, shape=ctx.input_shape(0))  # a valid shape: no expand() checks
 
 
 class Flip(Primitive):
+    torch_name = "FlipBackward0"
+    elementwise = False
+    formula = "flip({0})"
+    derivatives = ("g flipped back",)
+
     is_view = True
 
     @staticmethod
@@ -251,6 +279,11 @@ def _index_key(key):
 
 
 class Index(Primitive):
+    torch_name = "IndexBackward0"
+    elementwise = False
+    formula = "{0}[…]"
+    derivatives = ("g put back at the indexed places (zeros elsewhere)",)
+
     is_view = True
 
     @staticmethod
@@ -261,11 +294,16 @@ class Index(Primitive):
     @staticmethod
     def backward(ctx, g):
         return IndexAccumulate.apply(g, key=ctx.key, advanced=ctx.advanced,
-                                     shape=ctx._meta[0][0])
+                                     shape=ctx.input_shape(0))
 
 
 class IndexAccumulate(Primitive):
     """Zeros of ``shape`` with ``g`` added at ``key``; repeated indices accumulate."""
+
+    torch_name = "IndexPutBackward0"
+    elementwise = False
+    formula = "zeros{shape} with {0} added at […]"
+    derivatives = ("g at the indexed places",)
 
     @staticmethod
     def forward(ctx, g, key, advanced, shape):
@@ -287,12 +325,17 @@ def getitem(x: Tensor, key) -> Tensor:
     try:
         return Index.apply(x, key=key, advanced=advanced)
     except IndexError as e:
-        raise IndexError(f"index {key} is out of range for tensor of shape {tuple(x.shape)}: "
-                         f"{e}") from None
+        raise IndexError(f"__getitem__: index {key} is out of range for tensor of shape "
+                         f"{tuple(x.shape)}: {e}") from None
 
 
 class IndexPut(Primitive):
     """``x`` with ``value`` written at ``key``, out of place (``x[key] = v`` is built on it)."""
+
+    torch_name = "IndexPutBackward0"
+    elementwise = False
+    formula = "IndexPut({0}, {1})"
+    derivatives = ("g with the written places zeroed", "g at the written places")
 
     @staticmethod
     def forward(ctx, x, value, key):
@@ -322,11 +365,16 @@ def setitem(x: Tensor, key, value) -> None:
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = _wrap_dim(dim, x._data.ndim, "index_select")
     if index._data.ndim > 1:
-        raise IndexError("index_select(): Index is supposed to be a vector")
+        raise IndexError("index_select: Index is supposed to be a vector")
     return getitem(x, (slice(None),) * axis + (index._data.reshape(-1),))
 
 
 class Gather(Primitive):
+    torch_name = "GatherBackward0"
+    elementwise = False
+    formula = "gather({0})"
+    derivatives = ("g scattered back (summing repeats)",)
+
     @staticmethod
     def forward(ctx, x, index, axis):
         ctx.index, ctx.axis = index, axis
@@ -336,10 +384,15 @@ class Gather(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return ScatterAdd.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx._meta[0][0])
+        return ScatterAdd.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx.input_shape(0))
 
 
 class ScatterAdd(Primitive):
+    torch_name = "ScatterAddBackward0"
+    elementwise = False
+    formula = "scatter_add(zeros{shape}, dim={axis}, {0})"
+    derivatives = ("g gathered back",)
+
     @staticmethod
     def forward(ctx, g, index, axis, shape):
         ctx.index, ctx.axis = index, axis
@@ -358,7 +411,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = _wrap_dim(dim, x._data.ndim, "gather")
     idx = index._data
     if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {idx.dtype}")
+        raise RuntimeError(f"gather: Expected dtype int64 for index, got {idx.dtype}")
     if idx.ndim != x._data.ndim or any(i > s for a, (i, s) in enumerate(
             zip(idx.shape, x._data.shape)) if a != axis):
         raise RuntimeError(f"gather: index of shape {tuple(idx.shape)} does not fit input of "
@@ -370,6 +423,11 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 class Cat(Primitive):
+    torch_name = "CatBackward0"
+    elementwise = False
+    formula = "cat({inputs})"
+    derivatives = ("this input's slice of g",)
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
@@ -378,8 +436,8 @@ class Cat(Primitive):
     @staticmethod
     def backward(ctx, g):
         grads, start, axis = [], 0, ctx.axis
-        for (shape, _), needed in zip(ctx._meta, ctx.needs_input_grad):
-            stop = start + shape[axis]
+        for i, needed in enumerate(ctx.needs_input_grad):
+            stop = start + ctx.input_shape(i)[axis]
             grads.append(getitem(g, (slice(None),) * axis + (slice(start, stop),))
                          if needed else None)
             start = stop

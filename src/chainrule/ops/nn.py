@@ -9,14 +9,30 @@ from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
 
 
+def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of softmax and log_softmax along ``axis``, shifted by the max so that no exp
+    overflows: ``(x - max, e, total)`` with ``e = exp(x - max)``, ``total = e.sum(axis)``.
+
+    ``shifted, e, total = shifted_exp(x, 1); log_softmax = shifted - np.log(total)``
+    """
+    shifted = x - x.max(axis=axis, keepdims=True)  # ndarray methods: less call overhead
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=axis, keepdims=True)
+
+
 class Softmax(Primitive):
     """exp(x - max) / sum: a primitive for speed and for no overflow at large logits."""
+
+    torch_name = "SoftmaxBackward0"
+    elementwise = False
+    formula = "softmax({0}, dim={axis})"
+    derivatives = ("{out}·(g - Σ g·{out})",)
 
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        e = np.exp(x - x.max(axis=axis, keepdims=True))  # ndarray methods: less overhead
-        out = e / e.sum(axis=axis, keepdims=True)
+        _, e, total = shifted_exp(x, axis)
+        out = e / total
         ctx.save_for_backward(out)
         return out
 
@@ -29,11 +45,16 @@ class Softmax(Primitive):
 class LogSoftmax(Primitive):
     """x - logsumexp(x): a primitive so that log-probabilities of +-1e4 logits stay exact."""
 
+    torch_name = "LogSoftmaxBackward0"
+    elementwise = False
+    formula = "log_softmax({0}, dim={axis})"
+    derivatives = ("g - softmax({0})·Σ g",)
+
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        shifted, _, total = shifted_exp(x, axis)
+        out = shifted - np.log(total)
         ctx.save_for_backward(out)
         return out
 

@@ -49,6 +49,23 @@ def expand_reduced(g: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tenso
 
 
 class Sum(Primitive):
+    elementwise = False
+    derivatives = ("g copied to every summed element",)
+
+    @property
+    def torch_name(self) -> str:
+        return "SumBackward0" if self._sums_all() else "SumBackward1"  # x.sum(), x.sum(dim)
+
+    @property
+    def formula(self) -> str:
+        if self._sums_all():
+            return "sum({0})"
+        dims = self.axes[0] if len(self.axes) == 1 else tuple(self.axes)
+        return f"sum({{0}}, dim={dims}{', keepdim=True' if self.keepdim else ''})"
+
+    def _sums_all(self) -> bool:
+        return self.axes is None or tuple(self.axes) == tuple(range(len(self.input_shape(0))))
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -56,7 +73,7 @@ class Sum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return expand_reduced(g, ctx._meta[0][0], ctx.axes, ctx.keepdim)
+        return expand_reduced(g, ctx.input_shape(0), ctx.axes, ctx.keepdim)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -71,7 +88,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = ew.cast(x, np.dtype(dtype))
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+        raise RuntimeError(f"mean: could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x._data.dtype}")
     axes = reduced_axes(dim, x._data.ndim, "mean")
     count = math.prod(x._data.shape[a] for a in axes)
@@ -80,6 +97,11 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
 
 
 class Prod(Primitive):
+    torch_name = "ProdBackward0"
+    elementwise = False
+    formula = "prod({0})"
+    derivatives = ("g·{out}/{0}",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -124,10 +146,15 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 class Extremum(Primitive):
     """amax / amin: the gradient is shared equally among tied extreme elements (as PyTorch)."""
 
+    torch_name = "AmaxBackward0"
+    elementwise = False
+    formula = "max/min({0})"
+    derivatives = ("g to the extreme element(s)",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, reducer):
         if x.size == 0 and axes:
-            raise IndexError(f"{reducer.__name__}(): expected a non-empty tensor, got shape "
+            raise IndexError(f"{reducer.__name__}: expected a non-empty tensor, got shape "
                              f"{x.shape}")
         ctx.axes, ctx.keepdim = axes, keepdim
         out = reducer(x, axis=axes, keepdims=keepdim)
@@ -158,6 +185,11 @@ def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 class SelectAlong(Primitive):
     """The elements at ``index`` along one axis (max/min with dim): the gradient goes there."""
 
+    torch_name = "MaxBackward0"
+    elementwise = False
+    formula = "take_along_dim({0}, dim={axis})"
+    derivatives = ("g put back at the selected elements (zeros elsewhere)",)
+
     @staticmethod
     def forward(ctx, x, index, axis, keepdim):
         ctx.index, ctx.axis, ctx.keepdim = index, axis, keepdim
@@ -166,7 +198,7 @@ class SelectAlong(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        shape, axis = ctx._meta[0][0], ctx.axis
+        shape, axis = ctx.input_shape(0), ctx.axis
         if not ctx.keepdim:
             g = mv.unsqueeze(g, axis)
         positions = np.arange(shape[axis]).reshape([-1 if a == axis else 1
@@ -181,7 +213,7 @@ def _extremum_along(x: Tensor, dim, keepdim: bool, arg, reducer):
     if x._data.ndim == 0:
         return ValuesIndices(x, Tensor._make(np.zeros((), np.int64)))
     if x._data.shape[axis] == 0:
-        raise IndexError(f"{arg.__name__[3:]}(): expected a non-empty dimension {dim}, got "
+        raise IndexError(f"{arg.__name__[3:]}: expected a non-empty dimension {dim}, got "
                          f"shape {tuple(x.shape)}")
     index = np.expand_dims(arg(x._data, axis=axis), axis)
     values = SelectAlong.apply(x, index=index, axis=axis, keepdim=keepdim)
@@ -238,6 +270,11 @@ def std(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=No
 class EuclideanNorm(Primitive):
     """A primitive so that the gradient at x = 0 is 0 (as PyTorch), not 0/0."""
 
+    torch_name = "LinalgVectorNormBackward0"
+    elementwise = False
+    formula = "norm({0})"
+    derivatives = ("g·{0}/{out}",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -274,6 +311,11 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
 class LogSumExp(Primitive):
     """A primitive for stability: log(sum(exp(x))) computed as m + log(sum(exp(x - m)))."""
 
+    torch_name = "LogsumexpBackward0"
+    elementwise = False
+    formula = "logsumexp({0})"
+    derivatives = ("g·softmax({0})",)
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -298,6 +340,11 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 
 
 class Cumsum(Primitive):
+    torch_name = "CumsumBackward0"
+    elementwise = False
+    formula = "cumsum({0}, dim={axis})"
+    derivatives = ("reversed cumulative sum of g",)
+
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis

@@ -1,11 +1,11 @@
-"""Utilities: data loading (``cr.utils.data``) and gradient checkpointing
-(``cr.utils.checkpoint``), imported on first use."""
+"""Utilities: data loading (``cr.utils.data``), gradient checkpointing (``cr.utils.checkpoint``)
+and hook handles (``cr.utils.hooks``), imported on first use."""
 
 from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = ("data", "checkpoint")
+_SUBMODULES = ("data", "checkpoint", "hooks")
 
 
 def __getattr__(name: str):

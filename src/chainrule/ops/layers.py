@@ -1,6 +1,5 @@
-"""Layer primitives: the fused linear map, constant padding and the embedding lookup.
-
-They live with ``nn`` (the core's ``ops/`` holds the general ops). Backward rules are Tensor
+"""Layer primitives: the fused linear map, constant padding and the embedding lookup, which
+``nn.functional`` (``F.linear``, ``F.pad``, ``F.embedding``) applies. Backward rules are Tensor
 ops, so second derivatives work; the linear map's first-order backward takes a NumPy shortcut
 when grad mode is off during backward (``create_graph=False``), with the same numbers.
 """
@@ -11,16 +10,21 @@ import numpy as np
 
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import state as _grad_state
-from ..ops import linalg as la
-from ..ops import movement as mv
-from ..ops import reduce as red
 from ..tensor import Tensor
+from . import linalg as la
+from . import movement as mv
+from . import reduce as red
 
 
 class Linear(Primitive):
     """``x @ w.T + b`` in one op: one matmul and an in-place bias add forward, three products
     backward (gx = g w, gw = g^T x, gb = sum g), for ``x`` of shape (*, in) and ``w`` (out, in).
     A primitive for speed: the composition records a transpose, a matmul and an add."""
+
+    torch_name = "AddmmBackward0"
+    elementwise = False
+    formula = "linear({inputs})"
+    derivatives = ("g @ {1}", "gᵀ @ {0}", "g summed over the batch")
 
     @staticmethod
     def forward(ctx, x, w, *b):
@@ -60,6 +64,11 @@ class ConstantPad(Primitive):
     """Pad each dimension by ``(before, after)`` elements of ``value``; negative amounts crop.
     Backward is the same op with the amounts negated: cropping what was padded."""
 
+    torch_name = "ConstantPadNdBackward0"
+    elementwise = False
+    formula = "pad({0})"
+    derivatives = ("g with the padding cut off",)
+
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.widths = widths
@@ -77,6 +86,11 @@ class Embedding(Primitive):
     Backward adds each output row's gradient into its row of ``w`` (repeats accumulate); the
     ``padding_idx`` row gets none, and ``scale`` divides each row's gradient (frequencies)."""
 
+    torch_name = "EmbeddingBackward0"
+    elementwise = False
+    formula = "embedding({0})"
+    derivatives = ("g summed into the used rows",)
+
     @staticmethod
     def forward(ctx, w, indices, padding_idx, scale):
         ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, scale
@@ -91,11 +105,16 @@ class Embedding(Primitive):
             keep = ctx.scale[..., None] if keep is None else keep * ctx.scale[..., None]
         if keep is not None:
             g = g * Tensor._make(keep.astype(g._data.dtype))
-        return EmbeddingBackward.apply(g, indices=ctx.indices, rows=ctx._meta[0][0][0])
+        return EmbeddingBackward.apply(g, indices=ctx.indices, rows=ctx.input_shape(0)[0])
 
 
 class EmbeddingBackward(Primitive):
     """Sum rows of ``g`` into a (rows, dim) zero matrix at ``indices`` (the lookup's adjoint)."""
+
+    torch_name = "EmbeddingDenseBackwardBackward0"
+    elementwise = False
+    formula = "embedding_dense_backward({0})"
+    derivatives = ("g's rows looked up at the indices",)
 
     @staticmethod
     def forward(ctx, g, indices, rows):
