@@ -113,3 +113,4 @@ def numel(x: Tensor) -> int:
 from . import data, nn, optim  # noqa: E402  (they build on the names above)
 
 __version__ = "0.1.0"
+from . import distributed  # noqa: E402  (MPI is loaded on init_process_group, not here)
