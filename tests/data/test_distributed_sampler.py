@@ -1,0 +1,58 @@
+"""DistributedSampler gives torch's indices for the same arguments."""
+
+import pytest
+
+from chainrule.utils.data import DistributedSampler
+from tests.oracle import torch
+
+
+def _indices(sampler_cls, n, replicas, rank, epoch, **kwargs):
+    sampler = sampler_cls(range(n), num_replicas=replicas, rank=rank, **kwargs)
+    sampler.set_epoch(epoch)
+    return list(sampler), len(sampler)
+
+
+CASES = [(n, replicas, drop_last) for n in (0, 1, 5, 10, 17) for replicas in (1, 2, 3, 7)
+         for drop_last in (False, True)]
+
+
+@pytest.mark.parametrize("n, replicas, drop_last", CASES)
+def test_without_shuffle_equals_torch(n, replicas, drop_last):
+    for rank in range(replicas):
+        assert _indices(DistributedSampler, n, replicas, rank, 0, shuffle=False,
+                        drop_last=drop_last) == \
+            _indices(torch.utils.data.DistributedSampler, n, replicas, rank, 0, shuffle=False,
+                     drop_last=drop_last)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+@pytest.mark.parametrize("epoch", [0, 3])
+@pytest.mark.parametrize("n, replicas, drop_last", [(10, 3, False), (17, 2, True), (5, 7, False)])
+def test_with_shuffle_equals_torch(n, replicas, drop_last, seed, epoch):
+    for rank in range(replicas):
+        assert _indices(DistributedSampler, n, replicas, rank, epoch, seed=seed,
+                        drop_last=drop_last) == \
+            _indices(torch.utils.data.DistributedSampler, n, replicas, rank, epoch, seed=seed,
+                     drop_last=drop_last)
+
+
+def test_bad_rank_is_torchs_error():
+    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+        DistributedSampler(range(4), num_replicas=3, rank=3)
+
+
+def test_shuffled_ranks_interleave_the_seed_plus_epoch_permutation():
+    """Independent of randperm's values: the ranks' shares, interleaved, are randperm(n) with a
+    generator seeded seed + epoch, padded with its own start; every epoch changes the order."""
+    import chainrule as cr
+
+    n, replicas, seed = 10, 4, 5
+    orders = []
+    for epoch in (0, 1):
+        shares = [_indices(DistributedSampler, n, replicas, rank, epoch, seed=seed)[0]
+                  for rank in range(replicas)]
+        interleaved = [i for group in zip(*shares) for i in group]
+        perm = cr.randperm(n, generator=cr.Generator().manual_seed(seed + epoch)).tolist()
+        assert interleaved == perm + perm[:2]
+        orders.append(perm)
+    assert orders[0] != orders[1]
