@@ -37,7 +37,7 @@ def test_with_shuffle_equals_torch(n, replicas, drop_last, seed, epoch):
 
 
 def test_bad_rank_is_torchs_error():
-    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval"):
         DistributedSampler(range(4), num_replicas=3, rank=3)
 
 
