@@ -56,3 +56,19 @@ def test_shuffled_ranks_interleave_the_seed_plus_epoch_permutation():
         assert interleaved == perm + perm[:2]
         orders.append(perm)
     assert orders[0] != orders[1]
+
+
+def test_dataloader_reads_the_samplers_share():
+    import numpy as np
+
+    import chainrule as cr
+    from chainrule.utils.data import DataLoader, TensorDataset
+
+    ds = TensorDataset(cr.arange(10))
+    sampler = DistributedSampler(ds, num_replicas=3, rank=1, shuffle=False)
+    loader = DataLoader(ds, batch_size=2, sampler=sampler)
+    assert len(loader) == 2
+    assert [b[0].tolist() for b in loader] == [[1, 4], [7, 0]]
+    with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
+        DataLoader(ds, sampler=sampler, shuffle=True)
+    assert np.array_equal(np.concatenate([b[0].numpy() for b in loader]), list(sampler))
