@@ -23,10 +23,13 @@ from .process_group import (
     init_process_group,
     is_available,
     is_initialized,
+    launched_rank,
+    launched_world_size,
 )
 
 __all__ = [
     "ReduceOp", "Work", "abort", "all_gather", "all_reduce", "barrier", "broadcast",
     "destroy_process_group", "get_backend", "get_rank", "get_world_size", "init_process_group",
-    "is_available", "is_initialized", "reduce_scatter",
+    "is_available", "is_initialized", "launched_rank", "launched_world_size",
+    "reduce_scatter",
 ]

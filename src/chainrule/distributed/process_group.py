@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Any
@@ -40,6 +41,33 @@ def is_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+# (world size, rank) as launchers tell each process: MPICH/Intel MPI (hydra) and PMI, Open MPI,
+# MVAPICH, and Slurm's srun (set inside a job step only, not in the batch script itself)
+_LAUNCHER_VARIABLES = (("PMI_SIZE", "PMI_RANK"),
+                       ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"),
+                       ("MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_RANK"),
+                       ("SLURM_STEP_NUM_TASKS", "SLURM_PROCID"))
+
+
+def _launched() -> tuple[int, int]:
+    for size, rank in _LAUNCHER_VARIABLES:
+        if os.environ.get(size, "").isdigit():
+            value = os.environ.get(rank, "0")
+            return int(os.environ[size]), int(value) if value.isdigit() else 0
+    return 1, 0
+
+
+def launched_world_size() -> int:
+    """The number of processes the MPI launcher started (1 without one), read from the
+    environment without loading MPI: ``if launched_world_size() > 1: init_process_group()``."""
+    return _launched()[0]
+
+
+def launched_rank() -> int:
+    """This process's rank as the launcher set it (0 without one), without loading MPI."""
+    return _launched()[1]
 
 
 def init_process_group(backend: str | None = None, init_method: str | None = None,
