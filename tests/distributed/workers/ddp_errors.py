@@ -1,4 +1,5 @@
-"""Unused parameters (reported by name, or handled), different shapes across ranks."""
+"""Unused parameters (reported by name, or handled), different shapes across ranks, and .grad
+accumulating across synchronised backwards (it is a view of the bucket after the first)."""
 
 import numpy as np
 
@@ -54,4 +55,13 @@ np.testing.assert_allclose(model.used.weight.grad._data,
 expect_error(lambda: DistributedDataParallel(nn.Linear(3 + (rank == 1), 2)),
              "rank 1's parameters differ from rank 0's (name, shape, dtype): "
              "('weight', (2, 3), 'float32') vs ('weight', (2, 4), 'float32')")
+
+model, reference = nn.Linear(3, 2), nn.Linear(3, 2)
+ddp = DistributedDataParallel(model)  # rank 0's weights (the ranks' generators differ now)
+reference.load_state_dict(model.state_dict())
+for k in range(3):  # no zero_grad: every backward adds its mean over the ranks
+    ddp(x * (rank + 1) * (k + 1)).square().sum().backward()
+    for r in range(world):
+        reference(x * (r + 1) * (k + 1)).square().sum().div(world).backward()
+    np.testing.assert_allclose(model.weight.grad._data, reference.weight.grad._data, rtol=1e-5)
 print(f"ok {rank}", flush=True)

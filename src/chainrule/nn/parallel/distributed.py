@@ -51,6 +51,9 @@ class DistributedDataParallel(Module):
     per rank (no SyncBatchNorm). Under ``no_sync()`` gradients only accumulate locally.
     A parameter that gets no gradient is an error naming it, unless
     ``find_unused_parameters=True``: then its gradient counts as zero on that rank.
+    After a synchronised backward each ``.grad`` is a view of its bucket (PyTorch's
+    ``gradient_as_bucket_view=True``: no copy back); ``device_ids``, ``output_device``, ``dim``,
+    ``gradient_as_bucket_view`` and ``static_graph`` are accepted for compatibility (CPU only).
     ``ddp = DistributedDataParallel(model, bucket_cap_mb=25)``
     """
 
@@ -167,13 +170,16 @@ class DistributedDataParallel(Module):
         self._launch_ready_buckets()
 
     def _mark_ready(self, index: int, grad: Tensor | None) -> None:
+        """Copy the gradient into its bucket, divided by the world size on the way (one pass
+        over the memory; the all-reduce then sums: PyTorch's order too)."""
         self._ready[index] = True
         bucket = self._bucket_of[index]
         start, stop = bucket.offsets[index]
+        view = bucket.flat._data[start:stop]
         if grad is None:
-            bucket.flat._data[start:stop] = 0  # unused here: contributes zero to the mean
+            view[...] = 0  # unused here: contributes zero to the mean
         else:
-            bucket.flat._data[start:stop] = grad._data.reshape(-1)
+            np.divide(grad._data.reshape(-1), self._world, out=view)
         bucket.pending -= 1
 
     def _launch_ready_buckets(self) -> None:
@@ -182,7 +188,7 @@ class DistributedDataParallel(Module):
         buckets = self._buckets
         while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
             bucket = buckets[self._next_bucket]
-            bucket.work = dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, async_op=True)
+            bucket.work = dist.all_reduce(bucket.flat, async_op=True)
             self._next_bucket += 1
         if self._next_bucket:
             buckets[self._next_bucket - 1].work.is_completed()  # lets MPI progress the sends
@@ -217,10 +223,11 @@ class DistributedDataParallel(Module):
                 p = self._params[i]
                 start, stop = bucket.offsets[i]
                 mean = flat[start:stop].reshape(p._data.shape)
-                if p.grad is None:
-                    p.grad = Tensor._make(mean.copy())
+                if p.grad is None or p.grad._data.base is not flat:
+                    # .grad becomes a view of the bucket (PyTorch's gradient_as_bucket_view):
+                    # no copy back; a later backward accumulates into it in place
+                    p.grad = Tensor._make(mean)
                 else:
-                    p.grad._data[...] = mean
                     p.grad._vc[0] += 1
 
 
