@@ -76,12 +76,14 @@ def worker(steps: int) -> None:
 
     step(ddp, True)  # warm-up: first touches of every buffer
     times: dict[str, list[float]] = {"step": [], "compute": [], "all_reduce": [], "plain": []}
-    for _ in range(steps):  # interleaved, so that noise hits every kind alike
-        times["step"].append(step(ddp, True))
-        times["compute"].append(step(ddp, False))
-        times["all_reduce"].append(all_reduce())
-        if world == 1:
-            times["plain"].append(step(model, True))
+    kinds = {"step": lambda: step(ddp, True), "compute": lambda: step(ddp, False),
+             "all_reduce": all_reduce}
+    if world == 1:
+        kinds["plain"] = lambda: step(model, True)
+    order = list(kinds)
+    for i in range(steps):  # interleaved, the order rotating, so noise hits every kind alike
+        for kind in order[i % len(order):] + order[:i % len(order)]:
+            times[kind].append(kinds[kind]())
     times["exposed"] = [a - b for a, b in zip(times["step"], times["compute"])]
     if rank == 0:
         print(json.dumps({"world": world, **{k: statistics.median(v) for k, v in times.items()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .process_group import _check_group, comm, mpi
+from .process_group import _check_group, comm, mpi, progress
 
 
 class ReduceOp(enum.Enum):
@@ -34,13 +34,19 @@ class Work:
     """A collective in flight (``async_op=True``): ``wait()`` blocks until it is done and its
     result is in the tensor; ``is_completed()`` asks without blocking."""
 
-    def __init__(self, request: Any, finish: Callable[[], None] | None = None) -> None:
+    def __init__(self, request: Any, finish: Callable[[], None] | None = None,
+                 progress: Any = None) -> None:
         self._request = request
         self._finish = finish
         self._done = False
+        self._progress = progress
+        if progress is not None:
+            progress.started()
 
     def _complete(self) -> None:
         self._done = True
+        if self._progress is not None:
+            self._progress.finished()
         if self._finish is not None:
             self._finish()
             self._finish = None
@@ -59,11 +65,11 @@ class Work:
 
 def _run(start: Callable[[], Any], finish: Callable[[], None] | None, async_op: bool
          ) -> Work | None:
-    """Start the non-blocking MPI call; return its Work, or wait for it (PyTorch returns None)."""
-    work = Work(start(), finish)
+    """Start the non-blocking MPI call; return its Work (advanced by the progress thread until
+    waited for), or wait for it at once (PyTorch returns None)."""
     if async_op:
-        return work
-    work.wait()
+        return Work(start(), finish, progress())
+    Work(start(), finish).wait()
     return None
 
 

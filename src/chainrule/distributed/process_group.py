@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import traceback
@@ -15,9 +16,11 @@ _NOT_INITIALIZED = ("Default process group has not been initialized, please make
 
 
 class _Group:
-    """The default group's state: its communicator and the excepthook it replaced."""
+    """The default group's state: its communicator, the thread that advances its non-blocking
+    collectives, and the excepthook it replaced."""
 
     comm: Any = None
+    progress: Any = None
     previous_excepthook: Any = None
 
 
@@ -95,6 +98,14 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
             raise ValueError(f"init_process_group: {name}={given} but the MPI environment has "
                              f"{name} {actual} (launch with mpiexec -n N)")
     _group.comm = comm
+    probe_comm = MPI.COMM_WORLD.Dup()  # collective, like the Dup above: every rank makes one
+    if MPI.Query_thread() == MPI.THREAD_MULTIPLE:
+        from .progress import Progress
+
+        _group.progress = Progress(probe_comm, MPI.ANY_SOURCE, MPI.ANY_TAG)
+        atexit.register(_group.progress.close)  # runs before mpi4py's own MPI_Finalize
+    else:
+        probe_comm.Free()  # without thread support, collectives advance inside MPI calls only
     _group.previous_excepthook = sys.excepthook
     sys.excepthook = _abort_on_exception
 
@@ -123,6 +134,11 @@ def comm() -> Any:
     if _group.comm is None:
         raise ValueError(_NOT_INITIALIZED)
     return _group.comm
+
+
+def progress() -> Any:
+    """The default group's progress thread (None when MPI lacks THREAD_MULTIPLE)."""
+    return _group.progress
 
 
 def _check_group(group: Any) -> None:
@@ -154,6 +170,9 @@ def destroy_process_group(group: Any = None) -> None:
     _check_group(group)
     comm().Free()
     _group.comm = None
+    if _group.progress is not None:
+        _group.progress.close()
+        _group.progress = None
     if sys.excepthook is _abort_on_exception:
         sys.excepthook = _group.previous_excepthook
     _group.previous_excepthook = None

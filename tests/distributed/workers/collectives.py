@@ -1,5 +1,7 @@
 """Every collective and ReduceOp against NumPy, float32 and float64, 0-d, empty and strided."""
 
+import time
+
 import numpy as np
 
 import chainrule as cr
@@ -74,6 +76,17 @@ for bad, message in ((lambda: dist.all_reduce(cr.tensor([1, 2]), op=dist.ReduceO
         assert message in str(e), e
     else:
         raise AssertionError(f"expected an error containing {message!r}")
+
+# an async all-reduce advances while this thread makes no MPI call (the progress thread)
+t = cr.full((4_000_000,), float(rank + 1))
+work = dist.all_reduce(t, async_op=True)
+expected = world * (world + 1) / 2
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline and not (t._data[0] == expected and t._data[-1] == expected):
+    time.sleep(0.01)
+assert t._data[0] == expected and t._data[-1] == expected, "no progress without wait()"
+work.wait()
+assert np.all(t._data == expected)
 
 dist.barrier()
 dist.destroy_process_group()
