@@ -19,7 +19,8 @@ from ...autograd.grad_mode import is_grad_enabled
 from ...tensor import Tensor
 from ..module import Module
 
-FIRST_BUCKET_BYTES = 1024 * 1024  # PyTorch's: a small first bucket starts communicating early
+# PyTorch's, with the default cap: a small first bucket starts communicating early
+FIRST_BUCKET_BYTES = 1024 * 1024
 
 
 class _Bucket:
@@ -43,7 +44,7 @@ class DistributedDataParallel(Module):
     At construction the parameters and buffers are broadcast from rank 0, after checking that
     every rank holds the same parameter names and shapes. During ``backward``, each
     parameter's gradient is copied into its bucket (buckets fill in reverse parameter order,
-    the order backward produces them: the first holds ~1 MiB, the others ``bucket_cap_mb``);
+    the order backward produces them; with the default cap of 25 MiB the first holds ~1 MiB);
     a full bucket starts a non-blocking all-reduce (average) at once, so communication
     overlaps the rest of the backward pass, and ``backward()`` returns after every bucket has
     arrived and been written back to ``.grad``. ``broadcast_buffers``: buffers (BatchNorm's
@@ -73,6 +74,8 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
         self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 2**20)
+        self._first_bucket_bytes_cap = FIRST_BUCKET_BYTES if bucket_cap_mb is None \
+            else self.bucket_bytes_cap
         self.require_backward_grad_sync = True
         self.require_forward_param_sync = True
         self._rank, self._world = dist.get_rank(), dist.get_world_size()
@@ -116,7 +119,7 @@ class DistributedDataParallel(Module):
             params, size, closed = open_by_dtype.get(p.dtype, ([], 0, 0))
             params.append((i, p))
             size += p._data.nbytes
-            cap = FIRST_BUCKET_BYTES if closed == 0 else self.bucket_bytes_cap
+            cap = self._first_bucket_bytes_cap if closed == 0 else self.bucket_bytes_cap
             if size >= cap:
                 buckets.append((params, p.dtype))
                 params, size, closed = [], 0, closed + 1
