@@ -24,6 +24,7 @@ def _train(n: int, out: Path, epochs: int, *extra: str) -> subprocess.CompletedP
                           timeout=120)
 
 
+@pytest.mark.slow  # three jobs, ~10 s
 def test_chainrule_train_on_two_ranks_resumes_on_three_and_on_one(tmp_path):
     first = _train(2, tmp_path / "a", 2)
     assert first.returncode == 0, first.stderr
