@@ -334,7 +334,8 @@ def evaluate(model: Any, loss_fn: Callable, loader: Iterable, metrics: Iterable[
 
 
 def _evaluate(model: Any, loss_fn: Callable, loader: Iterable,
-              resolved: list[tuple[str, Metric]]) -> dict[str, float]:
+              resolved: list[tuple[str, Metric]], across_ranks: bool = False
+              ) -> dict[str, float]:
     meter = _Meter([n for n, _ in resolved])
     was_training = getattr(model, "training", True)
     model.eval()
@@ -348,7 +349,8 @@ def _evaluate(model: Any, loss_fn: Callable, loader: Iterable,
                 meter.add(_batch_len(target), values)
     finally:
         model.train(was_training)
-    meter.reduce_across_ranks()
+    if across_ranks:  # fit's validation: every rank evaluates its share
+        meter.reduce_across_ranks()
     if meter.count == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     return meter.means()
@@ -515,7 +517,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
             logs = meter.means()
             if val_loader is not None:
                 logs.update({f"val_{k}": v for k, v in
-                             _evaluate(model, loss_fn, val_loader, resolved).items()})
+                             _evaluate(model, loss_fn, val_loader, resolved, True).items()})
             if lr is not None:
                 logs["lr"] = lr
             if scheduler is not None:

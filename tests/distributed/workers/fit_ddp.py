@@ -21,6 +21,8 @@ rng = np.random.default_rng(0)
 n = PER_RANK * world * STEPS
 X = rng.normal(size=(n, 3))
 data = TensorDataset(cr.tensor(X), cr.tensor((X.sum(1) > 0).astype(np.int64)))
+V = rng.normal(size=(2 * world * 5, 3))
+val = TensorDataset(cr.tensor(V), cr.tensor((V.sum(1) > 0).astype(np.int64)))
 
 
 def run(replicas: int, this_rank: int, batch: int, wrap: bool, directory):
@@ -29,16 +31,18 @@ def run(replicas: int, this_rank: int, batch: int, wrap: bool, directory):
     optimizer = optim.Adam(model.parameters(), lr=0.05)
     loader = DataLoader(data, batch, sampler=DistributedSampler(
         data, num_replicas=replicas, rank=this_rank, seed=3))
+    val_loader = DataLoader(val, 5, sampler=DistributedSampler(
+        val, num_replicas=replicas, rank=this_rank, shuffle=False))
     history = fit(DistributedDataParallel(model) if wrap else model, nn.CrossEntropyLoss(),
-                  optimizer, loader, epochs=3, metrics=["accuracy"], checkpoint_dir=directory,
-                  progress=False)
+                  optimizer, loader, epochs=3, val_loader=val_loader, metrics=["accuracy"],
+                  checkpoint_dir=directory, progress=False)
     return model, history
 
 
 directory = Path(sys.argv[1]) / f"rank{rank}"
 model, history = run(world, rank, PER_RANK, True, directory)
 reference, expected = run(1, 0, PER_RANK * world, False, None)
-for key in ("loss", "accuracy"):
+for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
     np.testing.assert_allclose(history[key], expected[key], rtol=1e-10, err_msg=key)
 for p, q in zip(model.parameters(), reference.parameters()):
     np.testing.assert_allclose(p._data, q._data, rtol=1e-10, atol=1e-12)
