@@ -92,8 +92,8 @@ class DistributedDataParallel(Module):
         self._ready: list[bool] = []
         self._next_bucket = 0
         self._callback_queued = False
-        self._hook_handles = [p.register_post_accumulate_grad_hook(_hook(self, i))
-                              for i, p in enumerate(self._params)]
+        for i, p in enumerate(self._params):
+            p.register_post_accumulate_grad_hook(_hook(self, i))
 
     def _check_shapes_match(self, named: list[tuple[str, Tensor]]) -> None:
         from ...distributed.process_group import comm
@@ -194,7 +194,8 @@ class DistributedDataParallel(Module):
             bucket.work = dist.all_reduce(bucket.flat, async_op=True)
             self._next_bucket += 1
         if self._next_bucket:
-            buckets[self._next_bucket - 1].work.is_completed()  # lets MPI progress the sends
+            # a poke of MPI's progress engine: all there is when MPI lacks THREAD_MULTIPLE
+            buckets[self._next_bucket - 1].work.is_completed()
 
     def _finish_reduction(self) -> None:
         """End of backward: wait for every bucket and write the averages into ``.grad``."""
