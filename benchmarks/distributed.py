@@ -1,7 +1,7 @@
 """Data-parallel training on MPI (issue 14): an MLP 784-4096-4096-10, float32, batch 256 per
 rank, one BLAS thread per rank, on 1 and 2 ranks.
 
-``.venv/bin/python benchmarks/distributed.py`` (about 3 minutes here; ``--rounds 5 --steps 4``)
+``.venv/bin/python benchmarks/distributed.py`` (about 5 minutes on a quiet 2-core machine; ``--rounds 5 --steps 5``)
 prints, per world size, medians over interleaved rounds (each round one ``mpiexec -n 1`` and
 one ``mpiexec -n 2`` job) with the spread beside them:
 
@@ -107,7 +107,7 @@ def _spread(values: list[float], scale: float = 1e3) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=4, help="timed steps per job and kind")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per job and kind")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
