@@ -1,9 +1,9 @@
 """Data-parallel training on MPI (issue 14): an MLP 784-4096-4096-10, float32, batch 256 per
 rank, one BLAS thread per rank, on 1 and 2 ranks.
 
-``.venv/bin/python benchmarks/distributed.py`` (about 5 minutes on a quiet 2-core machine; ``--rounds 5 --steps 5``)
-prints, per world size, medians over interleaved rounds (each round one ``mpiexec -n 1`` and
-one ``mpiexec -n 2`` job) with the spread beside them:
+``.venv/bin/python benchmarks/distributed.py`` (about 5 minutes on a quiet 2-core machine;
+``--rounds 5 --steps 5``) prints, per world size, medians over interleaved rounds (each round
+one ``mpiexec -n 1`` and one ``mpiexec -n 2`` job) with the spread beside them:
 
 - step: one DDP training step (forward, backward with bucketed all-reduces, SGD step);
 - compute: the same step under ``no_sync()`` (no communication), timed in the same job;
