@@ -204,13 +204,22 @@ class _Sweep:
     @staticmethod
     def _hooked_leaf_uses(roots: list) -> dict[int, int]:
         """How many gradients each leaf with post-accumulate-grad hooks receives here."""
+        hooked = post_accumulate_grad_hooks
         uses: dict[int, int] = {}
+        stack = []
         for t in roots:
-            if t.grad_fn is None and id(t) in post_accumulate_grad_hooks:
+            if t.grad_fn is not None:
+                stack.append(t.grad_fn)
+            elif id(t) in hooked:
                 uses[id(t)] = uses.get(id(t), 0) + 1
-        for node in topological_order([t.grad_fn for t in roots if t.grad_fn is not None]):
-            for child in node._edge_fns:
-                if isinstance(child, Tensor) and id(child) in post_accumulate_grad_hooks:
+        seen = {id(node) for node in stack}
+        while stack:  # every node once, in any order: only the edge counts matter
+            for child in stack.pop()._edge_fns:
+                if isinstance(child, Node):
+                    if id(child) not in seen:
+                        seen.add(id(child))
+                        stack.append(child)
+                elif child is not None and id(child) in hooked:
                     uses[id(child)] = uses.get(id(child), 0) + 1
         return uses
 
