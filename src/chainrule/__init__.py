@@ -110,5 +110,6 @@ def numel(x: Tensor) -> int:
     return x.numel()
 
 
-from . import data, nn, optim, scratch  # noqa: E402  (they build on the names above)
+# they build on the names above (distributed loads MPI on init_process_group, not here)
+from . import data, distributed, nn, optim, scratch  # noqa: E402
 from ._version import __version__  # noqa: E402

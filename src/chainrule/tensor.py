@@ -111,6 +111,15 @@ class Tensor:
         hooks.append(hook)
         return RemovableHandle(hooks, hook=hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]
+                                           ) -> RemovableHandle:
+        """Call ``hook(tensor)`` once per backward, after this leaf's ``.grad`` has received
+        all of that backward's gradient (PyTorch's semantics; DDP starts its all-reduces here):
+        ``h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad.norm()))``."""
+        from .autograd.graph import register_post_accumulate_grad_hook
+
+        return register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence[Tensor] | Tensor | None = None
                  ) -> None:

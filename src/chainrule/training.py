@@ -242,6 +242,18 @@ class _Meter:
         for key, value in values.items():
             self.sums[key] += value * n
 
+    def reduce_across_ranks(self) -> None:
+        """Sum the sums and counts of every rank (under mpiexec): the means become the whole
+        job's sample-weighted means."""
+        from . import distributed as dist
+
+        if not dist.is_initialized() or dist.get_world_size() == 1:
+            return
+        totals = Tensor(np.array([*self.sums.values(), self.count], np.float64))
+        dist.all_reduce(totals)
+        self.sums = dict(zip(self.sums, totals._data[:-1].tolist()))
+        self.count = int(totals._data[-1])
+
     def means(self, prefix: str = "") -> dict[str, float]:
         return {prefix + k: (v / self.count if self.count else math.nan)
                 for k, v in self.sums.items()}
@@ -255,7 +267,8 @@ def evaluate(model: Any, loss_fn: Callable, loader: Iterable, metrics: Iterable[
 
 
 def _evaluate(model: Any, loss_fn: Callable, loader: Iterable,
-              resolved: list[tuple[str, Metric]]) -> dict[str, float]:
+              resolved: list[tuple[str, Metric]], across_ranks: bool = False
+              ) -> dict[str, float]:
     meter = _Meter([n for n, _ in resolved])
     was_training = getattr(model, "training", True)
     model.eval()
@@ -269,6 +282,8 @@ def _evaluate(model: Any, loss_fn: Callable, loader: Iterable,
                 meter.add(_batch_len(target), values)
     finally:
         model.train(was_training)
+    if across_ranks:  # fit's validation: every rank evaluates its share
+        meter.reduce_across_ranks()
     if meter.count == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     return meter.means()
@@ -292,6 +307,19 @@ def _loader_rng(loader: Any) -> dict | None:
     return gen.get_state() if gen is not None else None
 
 
+def _unwrap(model: Any) -> Any:
+    """The model inside a DistributedDataParallel: checkpoints do not depend on the ranks."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _rank() -> int:
+    from . import distributed as dist
+
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
 def _save_checkpoint(directory: Path, state: TrainState, train_loader: Any, val_loader: Any
                      ) -> Path:
     from .atomic import atomic_link
@@ -301,7 +329,7 @@ def _save_checkpoint(directory: Path, state: TrainState, train_loader: Any, val_
         "format": CHECKPOINT_FORMAT,
         "epoch": state.epoch + 1,  # epochs completed
         "step": state.step,
-        "model": state.model.state_dict(),
+        "model": _unwrap(state.model).state_dict(),
         "optimizer": state.optimizer.state_dict(),
         "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
         "rng": get_rng_state(),
@@ -327,7 +355,7 @@ def _restore(path: str | os.PathLike, state: TrainState, train_loader: Any, val_
         raise ResumeError(f"{os.fspath(path)}: not a training checkpoint written by fit "
                           f"(expected format {CHECKPOINT_FORMAT!r})")
     try:
-        state.model.load_state_dict(ckpt["model"])
+        _unwrap(state.model).load_state_dict(ckpt["model"])
         state.optimizer.load_state_dict(ckpt["optimizer"])
         if (state.scheduler is None) != (ckpt["scheduler"] is None):
             raise ValueError("the checkpoint was written " + (
@@ -373,6 +401,12 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
     states, the epoch, step and history. ``resume=path`` restores all of that and continues up
     to ``epochs`` in total, giving bit-for-bit the weights of an uninterrupted run.
     ``progress``: a rich bar on a terminal, one plain line per epoch otherwise.
+
+    Under ``mpiexec -n N`` (after ``init_process_group``; ``model`` a
+    ``DistributedDataParallel``, the loader's sampler a ``DistributedSampler``, whose epoch fit
+    sets): every rank trains on its share, the history holds the whole job's sample-weighted
+    means, and rank 0 alone prints progress and writes checkpoints (of the unwrapped model, so
+    a run on N ranks resumes on M). Callbacks run on every rank.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be a non-negative integer (got {epochs!r})")
@@ -381,13 +415,14 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
                        epochs=int(epochs), history=History())
     if resume is not None:
         _restore(resume, state, train_loader, val_loader)
+    writer = _rank() == 0  # under mpiexec, rank 0 alone prints and writes
     directory = None
-    if checkpoint_dir is not None:
+    if checkpoint_dir is not None and writer:
         directory = Path(checkpoint_dir)
         directory.mkdir(parents=True, exist_ok=True)
     dispatch = _Dispatch(list(callbacks))
     plateau = scheduler is not None and _is_plateau(scheduler)
-    bar = ProgressDisplay(progress)
+    bar = ProgressDisplay(progress and writer)
     try:
         dispatch("on_train_begin", state)
         while state.epoch < state.epochs and not state.stop_training:
@@ -395,10 +430,11 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
             dispatch("on_epoch_begin", state)
             t0 = time.perf_counter()
             meter = _train_epoch(state, train_loader, resolved, dispatch, bar)
+            meter.reduce_across_ranks()
             logs = meter.means()
             if val_loader is not None:
                 logs.update({f"val_{k}": v for k, v in
-                             _evaluate(model, loss_fn, val_loader, resolved).items()})
+                             _evaluate(model, loss_fn, val_loader, resolved, True).items()})
             if lr is not None:
                 logs["lr"] = lr
             if scheduler is not None:
@@ -432,6 +468,9 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
     model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
     meter = _Meter([n for n, _ in metrics])
     model.train()
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):  # a DistributedSampler: this epoch's permutation
+        sampler.set_epoch(state.epoch)
     batches = iter(loader)  # a shuffling loader draws this epoch's order here
     total = len(loader) if hasattr(loader, "__len__") else None
     bar.start(f"epoch {state.epoch + 1}/{state.epochs}", total)

@@ -3,6 +3,7 @@ recursion, and the engine knows no op by name."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 
@@ -12,6 +13,7 @@ from ..tensor import Tensor
 from . import anomaly
 from .function import Node
 from .grad_mode import set_grad_enabled
+from .graph import post_accumulate_grad_hooks
 
 
 def backward(tensors: Sequence[Tensor] | Tensor, grad_tensors=None, retain_graph=None,
@@ -27,8 +29,8 @@ def backward(tensors: Sequence[Tensor] | Tensor, grad_tensors=None, retain_graph
         if not inputs:
             raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty.")
         _check_differentiable(inputs, "backward")
-    _Sweep(tensors, grads, create_graph, inputs, capture=False).run(
-        create_graph if retain_graph is None else retain_graph)
+    _execute(_Sweep(tensors, grads, create_graph, inputs, capture=False),
+             create_graph if retain_graph is None else retain_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
@@ -42,7 +44,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     _check_differentiable(inputs, "grad")
     grads = _root_grads(outputs, grad_outputs, "grad")
     sweep = _Sweep(outputs, grads, create_graph, inputs, capture=True)
-    sweep.run(create_graph if retain_graph is None else retain_graph)
+    _execute(sweep, create_graph if retain_graph is None else retain_graph)
     result = []
     for t in inputs:
         g = sweep.captured.get(_target_key(t))
@@ -70,6 +72,31 @@ def observe_backward(output: Tensor, gradient: Tensor,
     """
     if output.grad_fn is not None:
         _Sweep([output], [gradient], False, None, capture=False).observe(observer)
+# the sweeps running on this thread, innermost last (a hook may run a backward of its own)
+_running = threading.local()
+
+
+def _execute(sweep: _Sweep, retain_graph: bool) -> None:
+    stack = _running.__dict__.setdefault("sweeps", [])
+    stack.append(sweep)
+    try:
+        sweep.run(retain_graph)
+        sweep.finish()
+    finally:
+        stack.pop()
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` at the end of the backward pass running on this thread, after every
+    leaf's ``.grad`` is written and before ``backward()`` returns (PyTorch's
+    ``Variable._execution_engine.queue_callback``); call it from a hook:
+    ``p.register_post_accumulate_grad_hook(lambda p: queue_callback(wait_for_buckets))``
+    """
+    stack = getattr(_running, "sweeps", None)
+    if not stack:
+        raise RuntimeError("queue_callback: final callbacks can only be installed during the "
+                           "backward pass")
+    stack[-1].callbacks.append(callback)
 
 
 def _as_list(tensors) -> list:
@@ -173,6 +200,10 @@ class _Sweep:
         self.shared_arrays: set[int] = set()
         # nodes that have received a gradient and wait for their backward, as (-seq, node)
         self.ready: list[tuple[int, Node]] = []
+        self.callbacks: list[Callable[[], None]] = []
+        # id(leaf) -> gradients still to come, for leaves with post-accumulate-grad hooks
+        self.leaf_uses = self._hooked_leaf_uses(roots) if post_accumulate_grad_hooks else None
+        self.partial_leaves: dict[int, Tensor] = {}  # hooked leaves with gradients still to come
         root_nodes = []
         for t, g in zip(roots, root_grads):
             self.shared_arrays.add(id(_root_array(g._data)))  # the caller still holds it
@@ -182,6 +213,28 @@ class _Sweep:
                 self._to_node(t.grad_fn, t._output_nr, g)
                 root_nodes.append(t.grad_fn)
         self.needed = None if self.targets is None else self._needed_nodes(root_nodes)
+
+    @staticmethod
+    def _hooked_leaf_uses(roots: list) -> dict[int, int]:
+        """How many gradients each leaf with post-accumulate-grad hooks receives here."""
+        hooked = post_accumulate_grad_hooks
+        uses: dict[int, int] = {}
+        stack = []
+        for t in roots:
+            if t.grad_fn is not None:
+                stack.append(t.grad_fn)
+            elif id(t) in hooked:
+                uses[id(t)] = uses.get(id(t), 0) + 1
+        seen = {id(node) for node in stack}
+        while stack:  # every node once, in any order: only the edge counts matter
+            for child in stack.pop()._edge_fns:
+                if isinstance(child, Node):
+                    if id(child) not in seen:
+                        seen.add(id(child))
+                        stack.append(child)
+                elif child is not None and id(child) in hooked:
+                    uses[id(child)] = uses.get(id(child), 0) + 1
+        return uses
 
     def _needed_nodes(self, root_nodes: list[Node]) -> set[int]:
         """Nodes on some path to a target: the only ones whose backward must run."""
@@ -347,13 +400,48 @@ class _Sweep:
         if t.grad is None:
             if self.create_graph:
                 t.grad = g
-                return
-            data = g._data
-            if not data.flags.writeable or id(_root_array(data)) in self.shared_arrays:
-                data = data.copy()
-            t.grad = Tensor._make(data)
+            else:
+                data = g._data
+                if not data.flags.writeable or id(_root_array(data)) in self.shared_arrays:
+                    data = data.copy()
+                t.grad = Tensor._make(data)
         elif self.create_graph or t.grad._rg or t.grad._data.shape != g._data.shape:
             t.grad = t.grad + g
         else:
             np.add(t.grad._data, g._data, out=t.grad._data)
             t.grad._vc[0] += 1
+        if self.leaf_uses is not None and id(t) in self.leaf_uses:
+            self._leaf_accumulated(t)
+
+    def _leaf_accumulated(self, leaf: Tensor) -> None:
+        """Run the leaf's post-accumulate-grad hooks once its last gradient of this sweep is in.
+
+        A leaf used n times gets n direct accumulations; otherwise (tensor hooks, grad(),
+        create_graph) it gets its summed gradient once, from ``_finish_leaves``.
+        """
+        left = self.leaf_uses[id(leaf)] - 1
+        direct = self.targets is None and not self.create_graph and not leaf._hooks
+        if direct and left > 0:
+            self.leaf_uses[id(leaf)] = left
+            self.partial_leaves[id(leaf)] = leaf
+            return
+        del self.leaf_uses[id(leaf)]
+        self.partial_leaves.pop(id(leaf), None)
+        self._post_accumulate(leaf)
+
+    @staticmethod
+    def _post_accumulate(leaf: Tensor) -> None:
+        entry = post_accumulate_grad_hooks.get(id(leaf))
+        if entry is not None:
+            for hook in list(entry[1]):
+                hook(leaf)
+
+    def finish(self) -> None:
+        """After the sweep: hooks of leaves that some expected gradients never reached (a
+        rule returned None, or ``inputs=`` skipped a branch), then the queued callbacks."""
+        with set_grad_enabled(self.create_graph):
+            for leaf in list(self.partial_leaves.values()):
+                self._post_accumulate(leaf)
+            self.partial_leaves.clear()
+            while self.callbacks:
+                self.callbacks.pop(0)()

@@ -22,3 +22,25 @@ def register_node_hook(hook: Callable):
     """
     node_hooks.append(hook)
     return RemovableHandle(node_hooks, hook=hook)
+
+
+# id(leaf) -> (weak reference to the leaf, its hooks); the engine looks here once per backward
+# and only for leaves while it is not empty, so tensors carry no slot for a rare feature
+post_accumulate_grad_hooks: dict[int, tuple] = {}
+
+
+def register_post_accumulate_grad_hook(leaf, hook: Callable):
+    """``leaf.register_post_accumulate_grad_hook(hook)``: see ``Tensor``'s method."""
+    import weakref
+
+    if leaf.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    if not leaf._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    entry = post_accumulate_grad_hooks.get(id(leaf))
+    if entry is None:
+        key, hooks = id(leaf), post_accumulate_grad_hooks  # locals: the callback may run
+        ref = weakref.ref(leaf, lambda _: hooks.pop(key, None))  # while the interpreter exits
+        entry = hooks[key] = (ref, [])
+    entry[1].append(hook)
+    return RemovableHandle(entry[1], hook=hook)

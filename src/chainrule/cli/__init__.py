@@ -36,12 +36,28 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        return _end_job_on_error(int(args.func(args) or 0))
     except UsageError as e:
-        print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        from chainrule import distributed
+
+        # before joining the job every rank finds the same bad option: rank 0 says it
+        if distributed.is_initialized() or distributed.launched_rank() == 0:
+            print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        return _end_job_on_error(2)
     except KeyboardInterrupt:
         return 130
+
+
+def _end_job_on_error(code: int) -> int:
+    """Under ``mpiexec``, a rank that stops with an error ends the whole job (MPI abort): the
+    other ranks would otherwise wait for it in a collective forever."""
+    if code != 0:
+        from chainrule import distributed
+
+        if distributed.is_initialized():
+            sys.stderr.flush()
+            distributed.abort(code)
+    return code
 
 
 if __name__ == "__main__":

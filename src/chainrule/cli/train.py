@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from chainrule import nn, optim
     from chainrule.data import DATASETS, DataLoader, load_dataset
     from chainrule.training import ResumeError, evaluate, fit
+    from chainrule.utils.data import DistributedSampler
 
     if not args.data:
         raise UsageError(f"--data is required; choose one of {', '.join(DATASETS)}")
@@ -119,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data not in DATASETS:
         raise UsageError(f"--data: unknown dataset {args.data!r}; choose one of "
                          f"{', '.join(DATASETS)}")
+    rank, world = _join_mpi_job()
     try:
         # the real datasets keep their fixed split; the synthetic ones follow --seed
         data = load_dataset(args.data) if args.data in ("digits", "mnist1d") \
@@ -132,15 +134,23 @@ def run(args: argparse.Namespace) -> int:
     classify = data.task == "classification"
     loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
     metrics = ["accuracy"] if classify else []
-    train_loader = DataLoader(data.train, batch_size, shuffle=True,
-                              generator=cr.Generator().manual_seed(seed))
+    # epoch e's order is randperm(seed + e), however many ranks share it: a run resumes on
+    # any number of ranks
+    train_loader = DataLoader(data.train, batch_size, sampler=DistributedSampler(
+        data.train, num_replicas=world, rank=rank, shuffle=True, seed=seed))
+    # every rank evaluates the whole (small) test set: a padded share would count some twice
     test_loader = DataLoader(data.test, batch_size)
+    if world > 1:
+        from chainrule.nn.parallel import DistributedDataParallel
 
-    out.mkdir(parents=True, exist_ok=True)
+        model = DistributedDataParallel(model)
+    say = print if rank == 0 else _silent
+
     shape = _model_summary(data.num_features, hidden, activation, data.num_outputs)
-    print(f"chainrule train: {data.name} ({data.task}, {len(data.train)} train / "
-          f"{len(data.test)} test), MLP {shape}, {opt_name} lr {lr:g}, {epochs} epochs, "
-          f"batch {batch_size}, seed {seed}")
+    ranks = f" per rank, {world} ranks" if world > 1 else ""
+    say(f"chainrule train: {data.name} ({data.task}, {len(data.train)} train / "
+        f"{len(data.test)} test), MLP {shape}, {opt_name} lr {lr:g}, {epochs} epochs, "
+        f"batch {batch_size}{ranks}, seed {seed}")
     try:
         history = fit(model, loss_fn, optimizer, train_loader, epochs=epochs,
                       val_loader=test_loader, metrics=metrics, checkpoint_dir=out / "checkpoints",
@@ -149,6 +159,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--resume: {str(e).splitlines()[0]}") from None
 
     final = evaluate(model, loss_fn, test_loader, metrics)
+    if rank != 0:
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "history.json", {"data": data.name, "history": history.state_dict(),
                                        "test": final})
     plots = _plots(history, out, classify, data.name)
@@ -158,6 +171,23 @@ def run(args: argparse.Namespace) -> int:
     written = [*plots, out / "history.json", out / "checkpoints" / "last.safetensors"]
     print("wrote: " + ", ".join(str(p) for p in written if p.exists()))
     return 0
+
+
+def _join_mpi_job() -> tuple[int, int]:
+    """(rank, world size): under ``mpiexec -n N`` with N > 1 this process joins the job."""
+    from chainrule import distributed as dist
+
+    if dist.launched_world_size() <= 1:
+        return 0, 1
+    try:
+        dist.init_process_group("mpi")
+    except ImportError as e:
+        raise UsageError(f"started by an MPI launcher, but {e}") from None
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _silent(*args: Any) -> None:
+    pass
 
 
 def _model_summary(n_in: int, hidden: list[int], activation: str, n_out: int) -> str:

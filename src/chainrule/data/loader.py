@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -68,13 +68,14 @@ class DataLoader:
     ``generator`` (a ``chainrule.Generator``) or else from the global generator, at the moment
     the iterator is created; so ``generator.get_state()`` between epochs captures everything a
     resumed run needs to see the same order. Loading runs in-process: ``num_workers`` and
-    ``pin_memory`` are accepted for PyTorch compatibility and change nothing.
+    ``pin_memory`` are accepted for PyTorch compatibility and change nothing. ``sampler``
+    (e.g. a ``DistributedSampler``) gives the indices instead, in its order.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, *,
                  drop_last: bool = False, generator: Generator | None = None,
                  collate_fn: Callable[[list], Any] | None = None, num_workers: int = 0,
-                 pin_memory: bool = False) -> None:
+                 pin_memory: bool = False, sampler: Iterable[int] | None = None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer (got "
@@ -82,6 +83,8 @@ class DataLoader:
         if generator is not None and not isinstance(generator, Generator):
             raise TypeError(f"DataLoader: generator must be a chainrule.Generator (got "
                             f"{type(generator).__name__})")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be >= 0 (got {num_workers})")
         self.dataset = dataset
@@ -92,12 +95,15 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.sampler = sampler
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return np.array(list(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         return rng(self.generator).permutation(n) if self.shuffle else np.arange(n)
 

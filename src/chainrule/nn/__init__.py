@@ -3,7 +3,7 @@
 ``model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))``
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import (
     ELU,
     GELU,
@@ -40,4 +40,5 @@ __all__ = [
     "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "SigmoidFocalLoss",
     "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init", "utils",
+    "parallel",
 ]

@@ -9,6 +9,7 @@ from ..data import (
     default_collate,
     random_split,
 )
+from ..data.distributed import DistributedSampler
 
 __all__ = ["ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
-           "default_collate", "random_split"]
+           "default_collate", "random_split", "DistributedSampler"]

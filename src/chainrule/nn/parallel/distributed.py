@@ -1,0 +1,247 @@
+"""DistributedDataParallel: gradients averaged across ranks in buckets, overlapped with backward.
+
+``model = DistributedDataParallel(model); loss_fn(model(x), y).backward()`` (every rank on its
+shard of the batch; after ``backward`` each ``.grad`` is the mean over ranks).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from ... import distributed as dist
+from ...autograd.engine import queue_callback
+from ...autograd.grad_mode import is_grad_enabled
+from ...tensor import Tensor
+from ..module import Module
+
+# PyTorch's, with the default cap: a small first bucket starts communicating early
+FIRST_BUCKET_BYTES = 1024 * 1024
+
+
+class _Bucket:
+    """Gradients reduced together: one flat buffer, each parameter's slice of it."""
+
+    def __init__(self, params: list[tuple[int, Tensor]], dtype: np.dtype) -> None:
+        self.indices = [i for i, _ in params]
+        self.offsets: dict[int, tuple[int, int]] = {}
+        size = 0
+        for i, p in params:
+            self.offsets[i] = (size, size + p._data.size)
+            size += p._data.size
+        self.flat = Tensor(np.zeros(size, dtype))
+        self.pending = 0
+        self.work: Any = None
+
+
+class DistributedDataParallel(Module):
+    """Data parallelism across MPI ranks, as PyTorch's DDP.
+
+    At construction the parameters and buffers are broadcast from rank 0, after checking that
+    every rank holds the same parameter names and shapes. During ``backward``, each
+    parameter's gradient is copied into its bucket (buckets fill in reverse parameter order,
+    the order backward produces them; with the default cap of 25 MiB the first holds ~1 MiB);
+    a full bucket starts a non-blocking all-reduce (average) at once, so communication
+    overlaps the rest of the backward pass, and ``backward()`` returns after every bucket has
+    arrived and been written back to ``.grad``. ``broadcast_buffers``: buffers (BatchNorm's
+    running statistics) are broadcast from rank 0 before each forward; batch statistics stay
+    per rank (no SyncBatchNorm). Under ``no_sync()`` gradients only accumulate locally.
+    A parameter that gets no gradient is an error naming it, unless
+    ``find_unused_parameters=True``: then its gradient counts as zero on that rank.
+    After a synchronised backward each ``.grad`` is a view of its bucket (PyTorch's
+    ``gradient_as_bucket_view=True``: no copy back); ``device_ids``, ``output_device``, ``dim``,
+    ``gradient_as_bucket_view`` and ``static_graph`` are accepted for compatibility (CPU only).
+    ``ddp = DistributedDataParallel(model, bucket_cap_mb=25)``
+    """
+
+    def __init__(self, module: Module, device_ids: Any = None, output_device: Any = None,
+                 dim: int = 0, broadcast_buffers: bool = True, init_sync: bool = True,
+                 process_group: Any = None, bucket_cap_mb: float | None = None,
+                 find_unused_parameters: bool = False, gradient_as_bucket_view: bool = False,
+                 static_graph: bool = False) -> None:
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel: module must be an nn.Module, got "
+                            f"{type(module).__name__}")
+        if process_group is not None:
+            raise ValueError("DistributedDataParallel: only the default process group is "
+                             "supported (process_group=None)")
+        self.module = module
+        self.broadcast_buffers = broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
+        self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 2**20)
+        self._first_bucket_bytes_cap = FIRST_BUCKET_BYTES if bucket_cap_mb is None \
+            else self.bucket_bytes_cap
+        self.require_backward_grad_sync = True
+        self.require_forward_param_sync = True
+        self._rank, self._world = dist.get_rank(), dist.get_world_size()
+        named = list(module.named_parameters())
+        self._check_shapes_match(named)
+        if init_sync:
+            for tensor in [p for _, p in named] + list(module.buffers()):
+                dist.broadcast(tensor, src=0)
+        self._names = [n for n, p in named if p.requires_grad]
+        self._params = [p for _, p in named if p.requires_grad]
+        self._buckets = self._assign_buckets()
+        self._bucket_of = {i: b for b in self._buckets for i in b.indices}
+        self._syncing = False  # this backward averages gradients
+        self._ready: list[bool] = []
+        self._next_bucket = 0
+        self._callback_queued = False
+        for i, p in enumerate(self._params):
+            p.register_post_accumulate_grad_hook(_hook(self, i))
+
+    def _check_shapes_match(self, named: list[tuple[str, Tensor]]) -> None:
+        from ...distributed.process_group import comm
+
+        mine = [(n, tuple(p.shape), str(p.dtype)) for n, p in named]
+        everyone = comm().allgather(mine)  # metadata only: a few names and shapes
+        for rank, theirs in enumerate(everyone):
+            if theirs == everyone[0]:
+                continue
+            diff = [f"{a} vs {b}" for a, b in zip(everyone[0], theirs) if a != b]
+            if len(theirs) != len(everyone[0]):
+                diff.append(f"{len(everyone[0])} vs {len(theirs)} parameters")
+            raise RuntimeError(f"DistributedDataParallel: rank {rank}'s parameters differ from "
+                               f"rank 0's (name, shape, dtype): {'; '.join(diff[:5])}")
+
+    def _assign_buckets(self) -> list[_Bucket]:
+        """Reverse parameter order, one run per dtype, a bucket closing once it reaches the cap
+        (PyTorch's assignment): the last layers' gradients, computed first, go first."""
+        open_by_dtype: dict[Any, tuple[list, int, int]] = {}  # dtype -> (params, bytes, count)
+        buckets: list[tuple[list, Any]] = []
+        for i in reversed(range(len(self._params))):
+            p = self._params[i]
+            params, size, closed = open_by_dtype.get(p.dtype, ([], 0, 0))
+            params.append((i, p))
+            size += p._data.nbytes
+            cap = self._first_bucket_bytes_cap if closed == 0 else self.bucket_bytes_cap
+            if size >= cap:
+                buckets.append((params, p.dtype))
+                params, size, closed = [], 0, closed + 1
+            open_by_dtype[p.dtype] = (params, size, closed)
+        buckets += [(params, dtype) for dtype, (params, _, _) in open_by_dtype.items() if params]
+        buckets.sort(key=lambda b: -b[0][0][0])  # in the order their first gradient arrives
+        return [_Bucket(params, np.dtype(dtype)) for params, dtype in buckets]
+
+    # ---- forward ---------------------------------------------------------------------------
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        if self.broadcast_buffers and self.require_forward_param_sync:
+            for buffer in self.module.buffers():
+                dist.broadcast(buffer, src=0)
+        sync = is_grad_enabled() and self.require_backward_grad_sync
+        if sync:
+            self._prepare_for_backward()
+        self.require_forward_param_sync = sync
+        return self.module(*inputs, **kwargs)
+
+    def _prepare_for_backward(self) -> None:
+        if self._callback_queued:
+            raise RuntimeError("DistributedDataParallel: the previous backward is still "
+                               "reducing gradients; call backward() before the next forward")
+        self._syncing = True
+        self._ready = [False] * len(self._params)
+        self._next_bucket = 0
+        for bucket in self._buckets:
+            bucket.pending = len(bucket.indices)
+            bucket.work = None
+
+    @contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Backward passes of forwards run inside only accumulate ``.grad`` locally; the first
+        synchronised backward after them averages the accumulated gradients:
+        ``with ddp.no_sync(): loss_fn(ddp(x1), y1).backward()``."""
+        previous = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = previous
+
+    # ---- backward: buckets -----------------------------------------------------------------
+    def _grad_ready(self, index: int) -> None:
+        if not self._syncing or self._ready[index]:
+            return
+        if not self._callback_queued:
+            self._callback_queued = True
+            queue_callback(self._finish_reduction)
+        self._mark_ready(index, self._params[index].grad)
+        self._launch_ready_buckets()
+
+    def _mark_ready(self, index: int, grad: Tensor | None) -> None:
+        """Copy the gradient into its bucket, divided by the world size on the way (one pass
+        over the memory; the all-reduce then sums: PyTorch's order too)."""
+        self._ready[index] = True
+        bucket = self._bucket_of[index]
+        start, stop = bucket.offsets[index]
+        view = bucket.flat._data[start:stop]
+        if grad is None:
+            view[...] = 0  # unused here: contributes zero to the mean
+        else:
+            np.divide(grad._data.reshape(-1), self._world, out=view)
+        bucket.pending -= 1
+
+    def _launch_ready_buckets(self) -> None:
+        """Start every full bucket whose predecessors have started: all ranks must issue the
+        collectives in the same order."""
+        buckets = self._buckets
+        while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
+            bucket = buckets[self._next_bucket]
+            bucket.work = dist.all_reduce(bucket.flat, async_op=True)
+            self._next_bucket += 1
+        if self._next_bucket:
+            # a poke of MPI's progress engine: all there is when MPI lacks THREAD_MULTIPLE
+            buckets[self._next_bucket - 1].work.is_completed()
+
+    def _finish_reduction(self) -> None:
+        """End of backward: wait for every bucket and write the averages into ``.grad``."""
+        self._callback_queued = False
+        self._syncing = False
+        unused = [i for i, ready in enumerate(self._ready) if not ready]
+        if unused and not self.find_unused_parameters:
+            for bucket in self._buckets[:self._next_bucket]:
+                bucket.work.wait()
+            names = ", ".join(self._names[i] for i in unused)
+            raise RuntimeError(
+                f"DistributedDataParallel: on rank {self._rank} these parameters received no "
+                f"gradient in this backward: {names}. Make sure every parameter takes part in "
+                "the loss, or pass find_unused_parameters=True")
+        used_somewhere = None
+        if self.find_unused_parameters:
+            used = Tensor(np.array(self._ready, np.int32))
+            for i in unused:
+                self._mark_ready(i, None)
+            self._launch_ready_buckets()
+            dist.all_reduce(used, op=dist.ReduceOp.MAX)
+            used_somewhere = used._data
+        for bucket in self._buckets:
+            bucket.work.wait()
+            flat = bucket.flat._data
+            for i in bucket.indices:
+                if used_somewhere is not None and not used_somewhere[i]:
+                    continue  # unused on every rank: .grad stays as it is (None), as PyTorch
+                p = self._params[i]
+                start, stop = bucket.offsets[i]
+                mean = flat[start:stop].reshape(p._data.shape)
+                if p.grad is None or p.grad._data.base is not flat:
+                    # .grad becomes a view of the bucket (PyTorch's gradient_as_bucket_view):
+                    # no copy back; a later backward accumulates into it in place
+                    p.grad = Tensor._make(mean)
+                else:
+                    p.grad._vc[0] += 1
+
+
+def _hook(ddp: DistributedDataParallel, index: int):
+    """The parameter's post-accumulate-grad hook; a weak reference, so that parameters and
+    their DDP wrapper form no reference cycle."""
+    ref = weakref.ref(ddp)
+
+    def ready(_param: Tensor) -> None:
+        owner = ref()
+        if owner is not None:
+            owner._grad_ready(index)
+    return ready

@@ -1,0 +1,67 @@
+"""Unused parameters (reported by name, or handled), different shapes across ranks, and .grad
+accumulating across synchronised backwards (it is a view of the bucket after the first)."""
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.distributed as dist
+from chainrule import nn
+from chainrule.nn.parallel import DistributedDataParallel
+
+dist.init_process_group("mpi")
+rank, world = dist.get_rank(), dist.get_world_size()
+
+
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(3, 2)
+        self.sometimes = nn.Linear(3, 2)
+        self.never = nn.Linear(3, 2)
+
+    def forward(self, x, branch):
+        out = self.used(x)
+        return out + self.sometimes(x) if branch else out
+
+
+def expect_error(make, message):
+    try:
+        make()
+    except RuntimeError as e:
+        assert message in str(e), e
+    else:
+        raise AssertionError(f"no error containing {message!r}")
+
+
+cr.manual_seed(0)
+x = cr.randn(4, 3)
+ddp = DistributedDataParallel(Branchy())
+expect_error(lambda: ddp(x, True).sum().backward(),
+             "these parameters received no gradient in this backward: never.weight, never.bias")
+
+model = Branchy()
+ddp = DistributedDataParallel(model, find_unused_parameters=True)
+ddp(x * (rank + 1), rank == 0).sum().backward()  # 'sometimes' is used on rank 0 only
+assert model.never.weight.grad is None and model.never.bias.grad is None
+reference = Branchy()
+reference.load_state_dict(model.state_dict())
+reference(x, True).sum().backward()  # rank 0's gradient of 'sometimes'
+np.testing.assert_allclose(model.sometimes.weight.grad._data,
+                           reference.sometimes.weight.grad._data / world, rtol=1e-6)
+mean_scale = sum(range(1, world + 1)) / world
+np.testing.assert_allclose(model.used.weight.grad._data,
+                           reference.used.weight.grad._data * mean_scale, rtol=1e-6)
+
+expect_error(lambda: DistributedDataParallel(nn.Linear(3 + (rank == 1), 2)),
+             "rank 1's parameters differ from rank 0's (name, shape, dtype): "
+             "('weight', (2, 3), 'float32') vs ('weight', (2, 4), 'float32')")
+
+model, reference = nn.Linear(3, 2), nn.Linear(3, 2)
+ddp = DistributedDataParallel(model)  # rank 0's weights (the ranks' generators differ now)
+reference.load_state_dict(model.state_dict())
+for k in range(3):  # no zero_grad: every backward adds its mean over the ranks
+    ddp(x * (rank + 1) * (k + 1)).square().sum().backward()
+    for r in range(world):
+        reference(x * (r + 1) * (k + 1)).square().sum().div(world).backward()
+    np.testing.assert_allclose(model.weight.grad._data, reference.weight.grad._data, rtol=1e-5)
+print(f"ok {rank}", flush=True)
