@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 
-from ..random import Generator, rng
+from ..autograd.grad_mode import no_grad
+from ..random import Generator
 from ..tensor import Tensor
 
 _LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -24,6 +25,12 @@ def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
         raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
     np.copyto(tensor._data, values, casting="unsafe")
     tensor._bump_version()
+    return tensor
+
+
+def _checked(tensor: Tensor) -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
     return tensor
 
 
@@ -77,35 +84,63 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: Generator | None = None) -> Tensor:
     """Draws from U(a, b): ``nn.init.uniform_(w, -0.1, 0.1)``."""
-    return _write(tensor, rng(generator).uniform(a, b, tensor.shape))
+    with no_grad():
+        return _checked(tensor).uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: Generator | None = None) -> Tensor:
     """Draws from N(mean, std^2): ``nn.init.normal_(w, std=0.02)``."""
-    return _write(tensor, rng(generator).normal(mean, std, tensor.shape))
+    with no_grad():
+        return _checked(tensor).normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator: Generator | None = None) -> Tensor:
-    """Draws from N(mean, std^2) restricted to [a, b] (out-of-range draws are redrawn):
-    ``nn.init.trunc_normal_(w, std=0.02)``."""
+    """Draws from N(mean, std^2) restricted to [a, b], by PyTorch's inverse-CDF method (one
+    uniform draw per element, so the stream advances as PyTorch's):
+    ``nn.init.trunc_normal_(w, std=0.02)``. PyTorch's float32 ``erfinv`` is not reproduced
+    bit for bit: values agree within ``TRUNC_NORMAL_FLOAT32_ULPS`` float32 ulps."""
     if not a < b:
         raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
-    lo, hi = (a - mean) / std, (b - mean) / std
-    if hi < -8 or lo > 8:  # redrawing would effectively never end; the mass is at a bound
-        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] lies more than 8 std from the "
-                         f"mean {mean}")
-    g = rng(generator)
-    out = np.empty(tensor.shape)
-    flat = out.reshape(-1)
-    todo = np.arange(flat.size)
-    while todo.size:
-        draws = g.standard_normal(todo.size)
-        ok = (draws >= lo) & (draws <= hi)
-        flat[todo[ok]] = draws[ok]
-        todo = todo[~ok]
-    return _write(tensor, np.clip(out * std + mean, a, b))
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
+                      "distribution of values may be incorrect.", stacklevel=2)
+    low, high = _norm_cdf((a - mean) / std), _norm_cdf((b - mean) / std)
+    with no_grad():
+        _checked(tensor).uniform_(2 * low - 1, 2 * high - 1, generator=generator)
+        values = _erfinv(tensor._data.astype(np.float64)) * (std * math.sqrt(2.0)) + mean
+        return _write(tensor, np.clip(values, a, b))
+
+
+TRUNC_NORMAL_FLOAT32_ULPS = 2
+
+
+def _norm_cdf(x: float) -> float:
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def _erfinv(y: np.ndarray) -> np.ndarray:
+    """Inverse error function in double precision: a rational first guess refined by Newton
+    steps on ``math.erf`` (accurate to a few double ulps)."""
+    x = np.empty_like(y)
+    central = np.abs(y) <= 0.7
+    z = y[central] ** 2
+    x[central] = y[central] * np.polyval([-0.140543331, 0.914624893, -1.645349621,
+                                          0.886226899], z) / np.polyval(
+        [0.012229801, -0.329097515, 1.442710462, -2.118377725, 1.0], z)
+    tail = ~central & (np.abs(y) < 1)
+    z = np.sqrt(-np.log((1.0 - np.abs(y[tail])) / 2.0))
+    x[tail] = np.copysign(np.polyval([1.641345311, 3.429567803, -1.624906493, -1.970840454],
+                                     z), y[tail]) / np.polyval([1.6370678, 3.5438892, 1.0], z)
+    x[np.abs(y) == 1] = np.copysign(np.inf, y[np.abs(y) == 1])
+    x[np.abs(y) > 1] = np.nan
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    finite = np.isfinite(x)
+    for _ in range(3):
+        xf = x[finite]
+        x[finite] = xf - (erf(xf) - y[finite]) / (2.0 / math.sqrt(math.pi) * np.exp(-xf * xf))
+    return x
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -172,14 +207,17 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al.,
     2013), with the signs fixed so the distribution is uniform; dims after the first are
-    flattened."""
+    flattened. The Gaussian draws are PyTorch's; the QR comes from NumPy's LAPACK, so values
+    agree with PyTorch's to rounding, not bit for bit."""
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = rng(generator).standard_normal((rows, cols))
+    flat = np.empty((rows, cols), tensor.dtype)
+    with no_grad():
+        Tensor._make(flat).normal_(0.0, 1.0, generator=generator)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
