@@ -35,7 +35,7 @@ def _fill(x: Tensor, name: str, draw: Callable[[int], np.ndarray]) -> Tensor:
     moved = tuple(x.shape[d] for d in order)
     values = draw(x._data.size).reshape(moved).transpose(np.argsort(order))
     return ew.inplace(x, name, lambda t: ew.fill(t, Tensor._make(
-        np.ascontiguousarray(values).astype(x._data.dtype, copy=False))))
+        np.array(values, dtype=x._data.dtype, order="C"))))
 
 
 def _float_dtype(x: Tensor, name: str) -> np.dtype:
