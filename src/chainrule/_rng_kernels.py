@@ -1,25 +1,8 @@
 """PyTorch's CPU distribution kernels over the Mersenne Twister stream of ``chainrule.random``.
 
 Each function consumes the generator's raw 32-bit draws in the order PyTorch's CPU kernels do
-(element by element in memory order) and returns a flat array. What matches PyTorch 2.x on the
-CPU, with the same seed and the same sequence of calls:
-
-* **bit for bit**: the raw stream and the generator state (``get_rng_state``, 5056 bytes);
-  ``rand``/``uniform_`` (24 bits for float32, 53 for float64, 11 for float16); ``randint`` /
-  ``random_`` (a 32-bit draw modulo the range, a 64-bit one from a range of 2**28 on);
-  ``randperm``; ``bernoulli`` and ``bernoulli_``; ``exponential_``; ``multinomial`` with and
-  without replacement; dropout masks; ``randn``/``normal_`` in float64 at any size and in
-  float32 below 16 elements (those are computed in double precision, with the C library's
-  ``log``/``log1p``/``sin``/``cos`` that PyTorch calls, reached here through ``math``);
-* **within 4 float32 ulps** (``RANDN_FLOAT32_ULPS``): float32 ``randn``/``normal_`` of 16
-  elements or more. PyTorch's vectorised Box-Muller there evaluates ``log``, ``sin`` and
-  ``cos`` in float32 with whichever implementation the CPU build picked (the C library's
-  ``logf``/``sinf``/``cosf`` or the AVX2 polynomial ones), and may fuse the final
-  multiply-add; we round each step to float32 from a double-precision evaluation. The
-  uniform draws, and so the stream after the call, are identical.
-
-Not reproducible at all: anything PyTorch runs on a GPU (CUDA uses Philox, another
-generator), and multi-worker data loading (each worker seeds its own generator).
+(element by element in memory order) and returns a flat array; ``chainrule.random``'s docstring
+says what matches PyTorch bit for bit and what does not.
 """
 
 from __future__ import annotations
@@ -31,7 +14,6 @@ import numpy as np
 from ._float_kernels import fma32, fma64, log_avx, sincos_avx
 from .random import Generator
 
-RANDN_FLOAT32_ULPS = 4
 _DIGITS = {np.dtype(np.float16): 11, np.dtype(np.float32): 24, np.dtype(np.float64): 53}
 _TWO_PI = 2.0 * math.pi
 _RANDOM64_FROM = 1 << 28  # ranges from here on draw 64 bits per value

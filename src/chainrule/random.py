@@ -1,13 +1,43 @@
-"""PyTorch's CPU random generator: the same seed gives the same raw stream, bit for bit.
+"""PyTorch's CPU random numbers: the same seed gives the same numbers, bit for bit.
 
-``g = cr.Generator().manual_seed(2147483647)``; ``cr.manual_seed(0)`` seeds the global one that
-``rand``, ``randn``, dropout, ``nn.init`` and shuffling draw from.
+``g = cr.Generator().manual_seed(2147483647)``; ``cr.manual_seed(0)`` seeds the global generator
+that ``rand``, ``randn``, dropout, ``nn.init`` and shuffling draw from.
 
-The engine is the 32-bit Mersenne Twister seeded the classic way (``init_genrand``), as
-PyTorch's ``at::mt19937``; its raw draws come from NumPy's ``MT19937`` bit generator (the same
-recurrence, vectorised). ``get_state()`` is PyTorch's 5056-byte layout (``torch.get_rng_state()``
-loads into ``cr.set_rng_state`` and back), including the cached Box-Muller normal.
-See ``chainrule.sampling`` for what is exact and what is within a few float32 ulps.
+The engine is PyTorch's ``at::mt19937``: the 32-bit Mersenne Twister seeded with the low 32 bits
+of the seed (``init_genrand``); the raw draws come from NumPy's ``MT19937`` bit generator (the
+same recurrence, vectorised). ``get_state()`` is PyTorch's 5056-byte layout, cached Box-Muller
+normal included: ``cr.set_rng_state(cr.tensor(torch.get_rng_state().numpy()))`` continues
+PyTorch's stream, and chainrule's state loads into PyTorch. ``chainrule._rng_kernels`` holds
+PyTorch's distribution kernels, draw for draw.
+
+What matches PyTorch 2.13 on an x86-64 CPU (its AVX2 and AVX-512 kernels; tested in
+``tests/core/test_random_vs_torch.py`` and ``tests/nn/test_random_init_vs_torch.py``):
+
+* **bit for bit**, float32 and float64, any size, any interleaving of calls: the generator
+  state; ``rand``, ``randn``, ``randint``, ``randperm``, ``normal`` (all overloads),
+  ``bernoulli``, ``multinomial`` (with and without replacement), ``Tensor.uniform_``,
+  ``normal_``, ``random_``, ``exponential_``, ``bernoulli_``, the ``*_like`` factories; the
+  default initialisation of ``Linear``, ``Embedding``, ``LayerNorm``, ``BatchNorm1d``; every
+  ``nn.init`` function but ``orthogonal_``; Dropout masks; the orders of PyTorch's shuffling
+  samplers replayed with ``randperm``. Where PyTorch computes in double precision (normals
+  below 16 elements or on strided tensors, exponentials, the multinomial's uniforms) the C
+  library's ``log``/``log1p``/``sin``/``cos`` are called through ``math``; where its compiled
+  kernels fuse a multiply-add (``uniform_(a, b)``, ``normal_(mean, std)``) the fused result is
+  computed exactly; float32 ``randn`` of 16 or more elements reproduces the AVX2 kernel's
+  Cephes ``log``/``sincos`` polynomials operation by operation.
+* **within rounding**: ``orthogonal_`` (the Gaussian draws are exact; the QR is NumPy's LAPACK,
+  not PyTorch's MKL); ``trunc_normal_`` when [a, b] holds at most 30% of the mass (PyTorch
+  accepts a proposal when ``log(u)`` is below the density; its vectorised ``log`` is off by an
+  ulp now and then, which flips a decision about once in 10**7 draws).
+* **other PyTorch builds**: a CPU without AVX2 (or ``ATEN_CPU_CAPABILITY=default``) and ARM
+  builds run PyTorch's generic kernels, which use the C library's float32 ``logf``/``sinf``/
+  ``cosf`` and no fused multiply-add. The stream stays identical (the same draws are consumed),
+  but float32 ``randn``/``normal_`` of 16 or more elements then differ by at most
+  ``GENERIC_RANDN_ABS_ULPS`` units of 2**-23 (measured: 19 over 10**6 draws), and
+  ``uniform_(a, b)`` by one float32 ulp of ``max(|a|, |b|)`` (the unfused rounding).
+* **not reproducible**: GPU generators (CUDA and MPS use Philox, not this twister); the global
+  generator before any ``manual_seed`` and ``seed()`` (seeded from the OS's entropy, as
+  PyTorch's); float16 draws are made the same way but not compared.
 """
 
 from __future__ import annotations
@@ -20,6 +50,7 @@ import numpy as np
 
 _N = 624  # Mersenne Twister state words
 _DEFAULT_SEED = 67280421310721  # PyTorch's seed of a fresh torch.Generator()
+GENERIC_RANDN_ABS_ULPS = 32  # bound vs PyTorch's generic (non-AVX2) float32 normal kernel
 # PyTorch's CPUGeneratorImplState, little-endian x86-64 layout (5056 bytes).
 _STATE = np.dtype({
     "names": ["seed", "left", "seeded", "next", "state", "normal_x", "normal_y", "normal_rho",

@@ -263,3 +263,32 @@ def test_an_explicit_generator_leaves_the_global_one_alone():
     cr.randn(100, generator=g)
     cr.randperm(10, generator=g)
     assert cr.get_rng_state().tolist() == before
+
+
+_GENERIC = """
+import numpy as np, torch, chainrule as cr
+from chainrule.random import GENERIC_RANDN_ABS_ULPS
+assert torch.backends.cpu.get_cpu_capability() == "DEFAULT"
+for seed in (0, 1, 2):
+    cr.manual_seed(seed)
+    torch.manual_seed(seed)
+    a, b = cr.randn(300_000).numpy(), torch.randn(300_000).numpy()
+    assert np.abs(a - b).max() <= GENERIC_RANDN_ABS_ULPS * 2.0 ** -23, np.abs(a - b).max()
+    a = cr.empty(300_000).uniform_(-2.5, 3.7).numpy()
+    b = torch.empty(300_000).uniform_(-2.5, 3.7).numpy()
+    assert np.abs(a - b).max() <= np.spacing(np.float32(3.7)), np.abs(a - b).max()
+    assert cr.get_rng_state().tolist() == torch.get_rng_state().tolist()
+print("ok")
+"""
+
+
+def test_pytorchs_generic_kernels_stay_within_the_documented_bounds():
+    """Without AVX2 PyTorch uses logf/sinf/cosf and no FMA: the bounds in chainrule.random."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ATEN_CPU_CAPABILITY="default")
+    done = subprocess.run([sys.executable, "-c", _GENERIC], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
