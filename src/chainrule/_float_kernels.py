@@ -34,8 +34,15 @@ def _round_to_odd(s: np.ndarray, err: np.ndarray) -> np.ndarray:
 def fma32(a, b, c) -> np.ndarray:
     """float32 ``a * b + c`` with one rounding (arrays or scalars, broadcast)."""
     p = np.asarray(a, _f32).astype(np.float64) * np.asarray(b, _f32).astype(np.float64)  # exact
-    s, err = _two_sum(p, np.asarray(c, _f32).astype(np.float64))
-    return _round_to_odd(s, err).astype(_f32)
+    c = np.asarray(c, _f32).astype(np.float64)
+    s = p + c
+    # Rounding s (nearest double) to float32 is the one rounding unless s landed exactly on a
+    # float32 midpoint (low 29 fraction bits 1000...0) or in float32's subnormal range: only
+    # then is the double rounding's direction needed (round to odd).
+    suspect = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0 ** -126)
+    if suspect.any():
+        s = np.where(suspect, _round_to_odd(s, _two_sum(p, c)[1]), s)
+    return s.astype(_f32)
 
 
 def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -44,6 +44,8 @@ def uniform(gen: Generator, n: int, dtype: np.dtype, low: float = 0.0,
     u = unit_uniform(gen, n, dtype)
     acc = u.dtype.type
     lo, hi = acc(dtype.type(low)), acc(dtype.type(high))
+    if lo == 0 and hi == 1:  # u * 1 + 0 is u
+        return u.astype(dtype, copy=False)
     fma = fma64 if acc is np.float64 else fma32
     return fma(u, hi - lo, lo).astype(dtype)
 
