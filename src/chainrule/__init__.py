@@ -90,6 +90,7 @@ from .ops.reduce import (
 )
 from .random import (
     Generator,
+    default_generator,
     get_rng_state,
     initial_seed,
     manual_seed,

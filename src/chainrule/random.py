@@ -207,8 +207,12 @@ def set_rng_state(new_state) -> None:
 
 
 @contextmanager
-def fork_rng() -> Iterator[None]:
-    """Restore the global generator's state on exit: ``with cr.random.fork_rng(): ...``."""
+def fork_rng(devices=None, enabled: bool = True) -> Iterator[None]:
+    """Restore the global generator's state on exit: ``with cr.random.fork_rng(): ...``
+    (``devices`` is accepted for PyTorch's signature; there is only the CPU generator)."""
+    if not enabled:
+        yield
+        return
     state = get_rng_state()
     try:
         yield

@@ -292,3 +292,11 @@ def test_pytorchs_generic_kernels_stay_within_the_documented_bounds():
     done = subprocess.run([sys.executable, "-c", _GENERIC], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_fork_rng_and_default_generator():
+    cr.manual_seed(6)
+    with cr.random.fork_rng():
+        inside = cr.rand(4)
+    assert cr.default_generator is cr.random.default_generator
+    _same(cr.rand(4), inside.numpy())
