@@ -39,9 +39,11 @@ def fma32(a, b, c) -> np.ndarray:
     # Rounding s (nearest double) to float32 is the one rounding unless s landed exactly on a
     # float32 midpoint (low 29 fraction bits 1000...0) or in float32's subnormal range: only
     # then is the double rounding's direction needed (round to odd).
-    suspect = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0 ** -126)
+    suspect = (((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000)
+               | ((np.abs(s) < 2.0 ** -126) & (s != 0)))  # a zero sum is exact
     if suspect.any():
-        s = np.where(suspect, _round_to_odd(s, _two_sum(p, c)[1]), s)
+        p, c = np.broadcast_arrays(p, c)
+        s[suspect] = _round_to_odd(s[suspect], _two_sum(p[suspect], c[suspect])[1])
     return s.astype(_f32)
 
 
