@@ -14,12 +14,12 @@ import chainrule.nn as nn
 import chainrule.nn.functional as F
 from tests.oracle import torch
 
-
 # PyTorch picks its kernels by CPU: the exact comparisons are against its AVX2/AVX-512 ones
 pytestmark = pytest.mark.skipif(
     torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"),
     reason="needs an x86-64 CPU with AVX2: PyTorch runs its generic kernels here (see "
            "chainrule.random for the bounds against those)")
+
 
 def _same(a, b) -> None:
     a, b = a.detach().numpy(), b.detach().numpy()
