@@ -15,6 +15,7 @@ EXPECTED = {
     "vanishing_gradients.py": ["first/last layer ratio: sigmoid"],
     "custom_function.py": ["gradcheck(Softplus): True", "gradgradcheck(Softplus): True",
                            "caught the wrong derivative"],
+    "bigram.py": ["sampled from the counts: cexzma ", "first weights: 1.9269 1.4873"],
 }
 
 
@@ -28,3 +29,18 @@ def test_example_runs(name, capsys):
     out = capsys.readouterr().out
     for needle in EXPECTED[name]:
         assert needle in out, f"{name} did not print {needle!r}"
+
+
+def test_bigram_prints_the_same_under_pytorch(tmp_path, capsys):
+    """The import swapped for torch, the bigram lesson prints the same samples and numbers."""
+    pytest.importorskip("torch", reason="the PyTorch test oracle (torch==2.13.0) is missing")
+    source = (EXAMPLES / "bigram.py").read_text()
+    assert "import chainrule as cr\n" in source
+    swapped = tmp_path / "bigram_torch.py"
+    swapped.write_text(source.replace("import chainrule as cr\n", "import torch as cr\n"))
+    runpy.run_path(str(EXAMPLES / "bigram.py"), run_name="__main__")
+    ours = capsys.readouterr().out
+    runpy.run_path(str(swapped), run_name="__main__")
+    theirs = capsys.readouterr().out
+    assert ours.splitlines() == theirs.splitlines()
+    assert len(ours.splitlines()) == 8

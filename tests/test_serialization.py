@@ -16,7 +16,7 @@ from chainrule.serialization import LoadError, load, save
 
 
 def _nested():
-    gen = cr.Generator(3)
+    gen = cr.Generator().manual_seed(3)
     return {
         "model": {"0.weight": cr.randn(4, 3, generator=gen),
                   "0.bias": cr.zeros(4, dtype=cr.float64)},
@@ -24,7 +24,7 @@ def _nested():
                                 1: {"momentum_buffer": None}},
                       "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "params": [0, 1],
                                         "nesterov": False, "name": "all"}]},
-        "rng": gen.get_state(),  # 128-bit integers
+        "rng": gen.get_state(), "big": [2 ** 127 + 5, -(2 ** 100)],  # 128-bit integers
         "epoch": 3, "nan": float("nan"), "inf": -float("inf"), "none": None,
         "scalars": [np.float32(1.5), np.float64(0.1), np.int64(-2), np.bool_(True)],
         "$weird key": 1, "tuple key": {(1, "a"): "x", None: 2, 2.5: [], True: "b"},

@@ -46,18 +46,19 @@ def _state_arrays(model, optimizer):
 
 
 def test_fit_records_history_and_learns():
+    # 20 epochs: at 8 the 24-point validation accuracy still depends on the initial draw
     train, test = _moons()
     model = _mlp()
     opt = optim.Adam(model.parameters(), lr=0.05)
     history = fit(model, nn.CrossEntropyLoss(), opt, DataLoader(train, 16, shuffle=True),
-                  epochs=8, val_loader=DataLoader(test, 32), metrics=["accuracy"],
+                  epochs=20, val_loader=DataLoader(test, 32), metrics=["accuracy"],
                   progress=False)
-    assert isinstance(history, History) and len(history) == 8
+    assert isinstance(history, History) and len(history) == 20
     assert set(history.keys()) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
-    assert all(len(v) == 8 for v in history.history.values())
+    assert all(len(v) == 20 for v in history.history.values())
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert history["val_accuracy"][-1] >= 0.85
-    assert history["lr"] == [0.05] * 8
+    assert history["lr"] == [0.05] * 20
     # the epoch's loss is the sample-weighted mean of its batches
     assert np.isfinite(history["loss"]).all()
 
@@ -109,8 +110,8 @@ def test_checkpoints_are_written_per_epoch(tmp_path):
                      "last.safetensors"]
     last = load(tmp_path / "ckpt" / "last.safetensors")
     assert last["epoch"] == 3 and last["step"] == 3 * 3
-    assert last["train_loader_rng"] == gen.get_state()
-    assert last["rng"] == cr.get_rng_state()
+    assert last["train_loader_rng"].tolist() == gen.get_state().tolist()
+    assert last["rng"].tolist() == cr.get_rng_state().tolist()
     assert set(last["model"]) == set(model.state_dict())
     assert last["history"]["loss"] == pytest.approx(last["history"]["loss"])
     assert len(last["history"]["loss"]) == 3

@@ -22,6 +22,7 @@ from .creation import (
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -70,6 +71,7 @@ from .ops.movement import (
     unsqueeze,
 )
 from .ops.nn import log_softmax, softmax
+from .ops.random import bernoulli, multinomial, normal
 from .ops.reduce import (
     amax,
     amin,
@@ -86,7 +88,15 @@ from .ops.reduce import (
     sum,
     var,
 )
-from .random import Generator, get_rng_state, manual_seed, set_rng_state
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .serialization import load, save
 from .tensor import Tensor
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dtypes
-from .random import Generator, rng
+from . import _rng_kernels as K
+from .random import Generator, generator_or_default
 from .tensor import Tensor, _as_array
 
 
@@ -89,29 +90,43 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) ->
 
 def rand(*size, generator: Generator | None = None, dtype=None,
          requires_grad: bool = False) -> Tensor:
-    """Uniform on [0, 1) from the global generator (``cr.manual_seed``) or ``generator``."""
-    return _made(rng(generator).random(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+    """Uniform on [0, 1): ``cr.rand(2, 3)``; PyTorch's values for the same seed."""
+    values = K.uniform(generator_or_default(generator), _numel(size := _size(size)),
+                       _float_dtype(dtype))
+    return _made(values.reshape(size), requires_grad)
 
 
 def randn(*size, generator: Generator | None = None, dtype=None,
           requires_grad: bool = False) -> Tensor:
-    """Standard normal draws: ``cr.randn(3, 4)``."""
-    return _made(rng(generator).standard_normal(_size(size)).astype(_float_dtype(dtype)),
-                 requires_grad)
+    """Standard normal draws: ``cr.randn(3, 4)``; PyTorch's values for the same seed."""
+    values = K.normal(generator_or_default(generator), _numel(size := _size(size)),
+                      _float_dtype(dtype))
+    return _made(values.reshape(size), requires_grad)
 
 
-def randint(low, high=None, size=(), generator: Generator | None = None, dtype=None) -> Tensor:
+def randint(low, high=None, size=(), generator: Generator | None = None, dtype=None,
+            requires_grad: bool = False) -> Tensor:
     """Integers in [low, high): ``cr.randint(0, 10, (3,))``; ``cr.randint(10, (3,))``."""
     if high is None or isinstance(high, (tuple, list)):
         if isinstance(high, (tuple, list)):
             size = high
         low, high = 0, low
     dtype = _dtypes.int64 if dtype is None else np.dtype(dtype)
-    return Tensor._make(rng(generator).integers(low, high, _size((size,))).astype(dtype))
+    shape = _size((size,))
+    values = K.integers(generator_or_default(generator), _numel(shape), int(low), int(high))
+    return _made(values.astype(dtype).reshape(shape), requires_grad)
 
 
-def randperm(n: int, generator: Generator | None = None) -> Tensor:
-    return Tensor._make(rng(generator).permutation(n).astype(np.int64))
+def randperm(n: int, generator: Generator | None = None, dtype=None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``range(n)`` (int64): ``cr.randperm(5)``."""
+    values = K.randperm(generator_or_default(generator), int(n))
+    return _made(values.astype(_dtypes.int64 if dtype is None else np.dtype(dtype)),
+                 requires_grad)
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def zeros_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -130,9 +145,22 @@ def empty_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return _made(np.empty(x.shape, dtype or x.dtype), requires_grad)
 
 
-def rand_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def rand_like(x: Tensor, dtype=None, requires_grad: bool = False, *,
+              generator: Generator | None = None) -> Tensor:
+    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad,
+                generator=generator)
 
 
-def randn_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def randn_like(x: Tensor, dtype=None, requires_grad: bool = False, *,
+               generator: Generator | None = None) -> Tensor:
+    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad,
+                 generator=generator)
+
+
+def randint_like(x: Tensor, low: int = 0, high: int | None = None, *, dtype=None,
+                 requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
+    """Integers in [low, high) shaped like ``x`` (its dtype): ``cr.randint_like(x, 10)``."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, x.shape, generator=generator, dtype=dtype or x.dtype,
+                   requires_grad=requires_grad)

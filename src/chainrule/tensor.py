@@ -481,6 +481,22 @@ class Tensor:
     def __setitem__(self, key, value) -> None:
         _mv.setitem(self, key, value)
 
+    # ---- random fills (PyTorch's CPU streams; see chainrule.random) --------------------------
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        return _rand.uniform_(self, from_, to, generator=generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return _rand.normal_(self, mean, std, generator=generator)
+
+    def random_(self, *args, generator=None):
+        return _rand.random_(self, *args, generator=generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return _rand.exponential_(self, lambd, generator=generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return _rand.bernoulli_(self, p, generator=generator)
+
     # ---- math ------------------------------------------------------------------------------
     def exp(self):
         return _ew.exp(self)
@@ -789,4 +805,5 @@ from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import movement as _mv  # noqa: E402
 from .ops import nn as _nnops  # noqa: E402
+from .ops import random as _rand  # noqa: E402
 from .ops import reduce as _red  # noqa: E402

@@ -34,7 +34,7 @@ def test_order_is_reproducible_for_a_seed_and_differs_for_another():
 
 
 def test_each_epoch_covers_every_sample_once_in_a_new_order():
-    loader = DataLoader(_dataset(), 4, shuffle=True, generator=cr.Generator(3))
+    loader = DataLoader(_dataset(), 4, shuffle=True, generator=cr.Generator().manual_seed(3))
     first, second = _epoch_order(loader), _epoch_order(loader)
     assert sorted(first) == sorted(second) == list(range(23))
     assert first != second
@@ -51,7 +51,7 @@ def test_global_generator_is_used_without_a_generator():
 
 
 def test_generator_state_between_epochs_replays_the_next_epoch():
-    gen = cr.Generator(5)
+    gen = cr.Generator().manual_seed(5)
     loader = DataLoader(_dataset(), 4, shuffle=True, generator=gen)
     _epoch_order(loader)
     saved = gen.get_state()
@@ -61,11 +61,11 @@ def test_generator_state_between_epochs_replays_the_next_epoch():
 
 
 def test_order_is_drawn_when_the_iterator_is_created():
-    gen = cr.Generator(5)
+    gen = cr.Generator().manual_seed(5)
     loader = DataLoader(_dataset(), 4, shuffle=True, generator=gen)
     before = gen.get_state()
     it = iter(loader)
-    assert gen.get_state() != before  # drawn already, not on the first next()
+    assert gen.get_state().tolist() != before.tolist()  # drawn already, not on the first next()
     next(it)
 
 
@@ -75,7 +75,8 @@ def test_without_shuffle_the_order_is_sequential():
 
 @pytest.mark.parametrize("drop_last, sizes", [(False, [5, 5, 5, 5, 3]), (True, [5, 5, 5, 5])])
 def test_drop_last_and_len(drop_last, sizes):
-    loader = DataLoader(_dataset(), 5, shuffle=True, drop_last=drop_last, generator=cr.Generator(0))
+    loader = DataLoader(_dataset(), 5, shuffle=True, drop_last=drop_last,
+                        generator=cr.Generator().manual_seed(0))
     got = [len(y) for _, y in loader]
     assert got == sizes
     assert len(loader) == len(sizes)
@@ -104,8 +105,8 @@ class _Rows(Dataset):
 
 def test_fast_path_matches_per_sample_collation():
     ds = _dataset()
-    fast = list(DataLoader(ds, 4, shuffle=True, generator=cr.Generator(2)))
-    slow = list(DataLoader(_Rows(ds), 4, shuffle=True, generator=cr.Generator(2)))
+    fast = list(DataLoader(ds, 4, shuffle=True, generator=cr.Generator().manual_seed(2)))
+    slow = list(DataLoader(_Rows(ds), 4, shuffle=True, generator=cr.Generator().manual_seed(2)))
     assert len(fast) == len(slow)
     for (fx, fy), (sx, sy) in zip(fast, slow, strict=True):
         assert fx.dtype == sx.dtype and fy.dtype == sy.dtype
@@ -164,14 +165,15 @@ def test_bad_arguments():
 
 def test_random_split_is_a_seeded_partition():
     ds = _dataset(10)
-    a, b = random_split(ds, [7, 3], generator=cr.Generator(0))
+    a, b = random_split(ds, [7, 3], generator=cr.Generator().manual_seed(0))
     assert isinstance(a, Subset) and (len(a), len(b)) == (7, 3)
     assert sorted(a.indices + b.indices) == list(range(10))
-    again, _ = random_split(ds, [7, 3], generator=cr.Generator(0))
-    other, _ = random_split(ds, [7, 3], generator=cr.Generator(1))
+    again, _ = random_split(ds, [7, 3], generator=cr.Generator().manual_seed(0))
+    other, _ = random_split(ds, [7, 3], generator=cr.Generator().manual_seed(1))
     assert again.indices == a.indices != other.indices
     # fractions as PyTorch: floor, then remainders one each from the first split on
-    sizes = [len(s) for s in random_split(_dataset(11), [0.5, 0.3, 0.2], generator=cr.Generator(0))]
+    sizes = [len(s) for s in random_split(_dataset(11), [0.5, 0.3, 0.2],
+                                          generator=cr.Generator().manual_seed(0))]
     assert sizes == [6, 3, 2]
     # a Subset keeps the fast path and the samples it names
     x, y = next(iter(DataLoader(a, 7)))

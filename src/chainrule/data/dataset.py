@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..random import Generator, rng
+from .. import _rng_kernels
+from ..random import Generator, generator_or_default
 from ..tensor import Tensor
 
 
@@ -144,7 +145,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     if sum(lengths) != n:
         raise ValueError(f"random_split: sum of lengths {sum(lengths)} does not equal the "
                          f"dataset's length {n}")
-    perm = rng(generator).permutation(n)
+    perm = _rng_kernels.randperm(generator_or_default(generator), n)  # PyTorch's order
     splits, start = [], 0
     for length in lengths:
         splits.append(Subset(dataset, perm[start:start + int(length)].tolist()))

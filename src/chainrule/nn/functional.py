@@ -18,8 +18,9 @@ from ..ops import elementwise as ew
 from ..ops import layers as _prim
 from ..ops import losses as _losses
 from ..ops import nn as _nnops
+from ..ops import random as _rand
 from ..ops import reduce as red
-from ..random import Generator, rng
+from ..random import Generator
 from ..tensor import Tensor
 
 # ---- activations -----------------------------------------------------------------------------
@@ -143,18 +144,20 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
             generator: Generator | None = None) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` when
-    ``training``; the identity otherwise. Draws from ``cr.manual_seed``'s generator."""
+    ``training``; the identity otherwise. The mask is PyTorch's CPU one for the same seed
+    (``bernoulli_(1 - p)`` on a tensor laid out as ``input``)."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input.numel() == 0:
         return input
     x = ew.floating(input)
-    keep = 1.0 - p
-    if keep == 0.0:
-        noise = np.zeros(x.shape, x.dtype)
+    dtype = x._data.dtype.type
+    if p == 1.0:
+        noise = np.zeros((), x._data.dtype)
     else:
-        draws = rng(generator).random(x.shape, dtype=np.float64)
-        noise = ((draws < keep) / keep).astype(x.dtype)
+        mask = Tensor._make(np.empty_like(x._data))
+        _rand.bernoulli_(mask, 1.0 - p, generator=generator)
+        noise = mask._data * (dtype(1) / dtype(1.0 - p))
     return _maybe_inplace(x, inplace, "dropout_", lambda t: t * Tensor._make(noise))
 
 

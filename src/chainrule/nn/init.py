@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 
-from ..random import Generator, rng
+from ..autograd.grad_mode import no_grad
+from ..random import Generator
 from ..tensor import Tensor
 
 _LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -24,6 +25,12 @@ def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
         raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
     np.copyto(tensor._data, values, casting="unsafe")
     tensor._bump_version()
+    return tensor
+
+
+def _checked(tensor: Tensor) -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init: expected a Tensor, got {type(tensor).__name__}")
     return tensor
 
 
@@ -77,35 +84,68 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: Generator | None = None) -> Tensor:
     """Draws from U(a, b): ``nn.init.uniform_(w, -0.1, 0.1)``."""
-    return _write(tensor, rng(generator).uniform(a, b, tensor.shape))
+    with no_grad():
+        return _checked(tensor).uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: Generator | None = None) -> Tensor:
     """Draws from N(mean, std^2): ``nn.init.normal_(w, std=0.02)``."""
-    return _write(tensor, rng(generator).normal(mean, std, tensor.shape))
+    with no_grad():
+        return _checked(tensor).normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator: Generator | None = None) -> Tensor:
-    """Draws from N(mean, std^2) restricted to [a, b] (out-of-range draws are redrawn):
-    ``nn.init.trunc_normal_(w, std=0.02)``."""
+    """Draws from N(mean, std^2) restricted to [a, b], by PyTorch's rejection sampling:
+    ``nn.init.trunc_normal_(w, std=0.02)``.
+
+    When [a, b] holds more than 30% of the mass, whole tensors of normals are redrawn until
+    every value is in range (bit for bit PyTorch's values). Otherwise proposals are uniform on
+    [a, b], accepted when ``log(u)`` is at most the log density: PyTorch's vectorised ``log``
+    differs from the correctly rounded one by an ulp now and then, so an acceptance decided
+    within that ulp (about one draw in 10**7) can differ.
+    """
+    _checked(tensor)
     if not a < b:
         raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
-    lo, hi = (a - mean) / std, (b - mean) / std
-    if hi < -8 or lo > 8:  # redrawing would effectively never end; the mass is at a bound
-        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] lies more than 8 std from the "
-                         f"mean {mean}")
-    g = rng(generator)
-    out = np.empty(tensor.shape)
-    flat = out.reshape(-1)
-    todo = np.arange(flat.size)
-    while todo.size:
-        draws = g.standard_normal(todo.size)
-        ok = (draws >= lo) & (draws <= hi)
-        flat[todo[ok]] = draws[ok]
-        todo = todo[~ok]
-    return _write(tensor, np.clip(out * std + mean, a, b))
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
+                      "distribution of values may be incorrect.", stacklevel=2)
+    mass = _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std)
+    dtype = tensor._data.dtype.type
+    with no_grad():
+        if mass > 0.3:
+            lo, hi = dtype(a), dtype(b)
+            result = tensor.normal_(mean, std, generator=generator)._data.copy()
+            while (bad := (result < lo) | (result > hi)).any():
+                fresh = Tensor._make(np.empty_like(result)).normal_(mean, std,
+                                                                    generator=generator)
+                result = np.where(bad, fresh._data, result)
+            return _write(tensor, result)
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+        def log_density_excess(x: np.ndarray) -> np.ndarray:  # PyTorch's op-by-op rounding
+            z = (x - dtype(mean)) / dtype(std)
+            return z * z * dtype(-0.5) - dtype(log_peak)
+
+        def rejected(x: np.ndarray) -> np.ndarray:
+            u = Tensor._make(np.empty_like(x)).uniform_(generator=generator)._data
+            return np.log(u.astype(np.float64)).astype(dtype) > log_density_excess(x)
+
+        result = tensor.uniform_(a, b, generator=generator)._data.copy()
+        pending = rejected(result)
+        while pending.any():
+            candidates = Tensor._make(np.empty_like(result)).uniform_(
+                a, b, generator=generator)._data
+            result = np.where(pending, candidates, result)
+            pending = np.where(pending, rejected(candidates), pending)
+        return _write(tensor, result)
+
+
+def _norm_cdf(x: float) -> float:
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -172,14 +212,17 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al.,
     2013), with the signs fixed so the distribution is uniform; dims after the first are
-    flattened."""
+    flattened. The Gaussian draws are PyTorch's; the QR comes from NumPy's LAPACK, so values
+    agree with PyTorch's to rounding, not bit for bit."""
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = rng(generator).standard_normal((rows, cols))
+    flat = np.empty((rows, cols), tensor.dtype)
+    with no_grad():
+        Tensor._make(flat).normal_(0.0, 1.0, generator=generator)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
