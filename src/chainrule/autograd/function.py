@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, complex_grad_message
 from .grad_mode import set_grad_enabled
 from .grad_mode import state as _grad_state
 from .graph import node_hooks
@@ -311,6 +311,8 @@ class Primitive(Node):
             raise _forward_error(cls, inputs, e) from None
         # NumPy returns scalars for 0-d results; the array made here is the output from now on
         out = raw if type(raw) is np.ndarray else np.asarray(raw)
+        if out.dtype.kind == "c":  # from a complex operand that needs no grad: refused too
+            raise RuntimeError(f"{cls.__name__.lower()}: {complex_grad_message(out.dtype)}")
         result = _make(out, ctx, 0)
         if cls.is_view and np.may_share_memory(out, arrays[0]):
             source = inputs[0]
@@ -402,7 +404,10 @@ class Function(Node):
         for i, o in enumerate(outs):
             if id(o) in input_ids:
                 o = Tensor._make(o._data)  # an input returned as is becomes a new output (a view)
-            if id(o) in ctx._non_differentiable or o._data.dtype.kind not in "fc":
+            if o._data.dtype.kind == "c" and id(o) not in ctx._non_differentiable:
+                raise RuntimeError(f"{cls.__name__}.forward: output {i}: "
+                                   f"{complex_grad_message(o._data.dtype)}")
+            if id(o) in ctx._non_differentiable or o._data.dtype.kind != "f":
                 results.append(o)
                 continue
             o.grad_fn, o._output_nr, o._rg = ctx, i, True
