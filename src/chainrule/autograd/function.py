@@ -14,7 +14,7 @@ import numpy as np
 from ..tensor import Tensor, complex_grad_message
 from .grad_mode import set_grad_enabled
 from .grad_mode import state as _grad_state
-from .graph import node_hooks
+from .graph import local as _node_hooks
 
 # How a saved value is kept: an input tensor, the op's own output (kept as array + version stamp
 # so that node -> output -> node is no reference cycle), or a constant array. A node keeps all
@@ -326,8 +326,9 @@ class Primitive(Node):
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
-        if node_hooks:
-            for hook in list(node_hooks):
+        hooks = _node_hooks.hooks
+        if hooks:
+            for hook in list(hooks):
                 hook(ctx, list(arrays), [out], params)
         return result
 
@@ -417,9 +418,10 @@ class Function(Node):
         del ctx._to_save
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, tensor_args, [o._data for o in outs])
-        if node_hooks:
+        hooks = _node_hooks.hooks
+        if hooks:
             arrays = [a._data if isinstance(a, Tensor) else None for a in args]
-            for hook in list(node_hooks):
+            for hook in list(hooks):
                 hook(ctx, arrays, [o._data for o in results], {})
         return results[0] if single else tuple(results)
 
