@@ -117,14 +117,18 @@ def run(args: argparse.Namespace) -> int:
     epochs = _int(args.epochs, "--epochs", 1)
     batch_size = _int(args.batch_size, "--batch-size", 1)
     seed = _int(args.seed, "--seed", 0)
-    checkpoint, done = None, 0
-    if args.resume is not None:
+    done = 0
+    if args.resume is None:
+        opt_name = opt_choice or "adam"
+        lr = OPTIMIZERS[opt_name][1] if lr_choice is None else lr_choice
+    else:
         checkpoint = _read_checkpoint(args.resume)
         done = checkpoint["epoch"]
         if done >= epochs:
             raise UsageError(f"--epochs {epochs}: {args.resume} has already trained {done} "
                              f"epoch{'s' if done != 1 else ''}; give --epochs {done + 1} or more "
                              "to train further")
+        opt_name, lr = _resumed_optimizer(checkpoint, args.resume, opt_choice, lr_choice)
 
     if args.data not in DATASETS:
         raise UsageError(f"--data: unknown dataset {args.data!r}; choose one of "
@@ -136,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     except (ImportError, ValueError) as e:
         raise UsageError(f"--data {args.data}: {e}") from None
     check_mlp_training([data.num_features, *hidden, data.num_outputs],
-                       OPTIMIZER_BUFFERS[opt_choice or "adam"], batch_size, len(data.train),
+                       OPTIMIZER_BUFFERS[opt_name], batch_size, len(data.train),
                        len(data.test), epochs - done, cr.get_default_dtype().itemsize,
                        TIME_LIMIT, "use smaller --hidden sizes, fewer --epochs or a larger "
                        "--batch-size")
@@ -144,11 +148,6 @@ def run(args: argparse.Namespace) -> int:
 
     cr.manual_seed(seed)
     model = _mlp(nn, data.num_features, hidden, data.num_outputs, ACTIVATIONS[activation])
-    if checkpoint is None:
-        opt_name = opt_choice or "adam"
-        lr = OPTIMIZERS[opt_name][1] if lr_choice is None else lr_choice
-    else:
-        opt_name, lr = _resumed_optimizer(checkpoint, args.resume, model, opt_choice, lr_choice)
     optimizer = getattr(optim, OPTIMIZERS[opt_name][0])(model.parameters(), lr=lr)
     classify = data.task == "classification"
     loss_fn = nn.CrossEntropyLoss() if classify else nn.MSELoss()
@@ -158,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     test_loader = DataLoader(data.test, batch_size)
 
     shape = _model_summary(data.num_features, hidden, activation, data.num_outputs)
-    resumed = f" (resuming after epoch {done})" if checkpoint is not None else ""
+    resumed = f" (resuming after epoch {done})" if args.resume is not None else ""
     print(f"chainrule train: {data.name} ({data.task}, {len(data.train)} train / "
           f"{len(data.test)} test), MLP {shape}, {opt_name} lr {lr:g}, {epochs} epochs"
           f"{resumed}, batch {batch_size}, seed {seed}")
@@ -204,17 +203,19 @@ def _read_checkpoint(path: str) -> dict:
     return ckpt
 
 
-def _resumed_optimizer(ckpt: dict, path: str, model: Any, choice: str | None,
-                       lr: float | None) -> tuple[str, float]:
+def _resumed_optimizer(ckpt: dict, path: str, choice: str | None, lr: float | None
+                       ) -> tuple[str, float]:
     """The checkpoint's optimizer and learning rate; a UsageError naming both if the command
     line asks for others (a resumed run continues the saved one, it does not switch)."""
+    import chainrule as cr
     from chainrule import optim
 
     saved = ckpt["optimizer"]["param_groups"][0]
     saved_lr = float(saved["lr"])
     name = None
+    probe = [cr.zeros(1, requires_grad=True)]  # only the hyper-parameters are compared
     for candidate, (cls, default_lr) in OPTIMIZERS.items():
-        fresh = getattr(optim, cls)(model.parameters(), lr=default_lr).param_groups[0]
+        fresh = getattr(optim, cls)(probe, lr=default_lr).param_groups[0]
         if all(k in saved and _same(saved[k], v) for k, v in fresh.items()
                if k not in ("params", "lr")):
             name = candidate
