@@ -222,3 +222,14 @@ def test_explain_graph_refuses_unknown_formats(tmp_path, capsys):
     assert main(["explain", "w*2", "w=1", "--graph", str(tmp_path / "g.xyz")]) == 2
     assert "--graph: unknown format '.xyz'" in _one_line(capsys, "explain")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_out_of_memory_past_the_estimate_is_one_line(capsys, monkeypatch):
+    import chainrule.cli.explain as explain
+
+    def allocate(args):
+        raise MemoryError("Unable to allocate 160. GiB for an array with shape (200000, 200000)")
+
+    monkeypatch.setattr(explain, "run", allocate)
+    assert main(["explain", "w", "w=1"]) == 2
+    assert "out of memory (Unable to allocate 160. GiB" in _one_line(capsys, "explain")

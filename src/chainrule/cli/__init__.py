@@ -62,15 +62,15 @@ def error_line(e: Exception, args: argparse.Namespace) -> str:
     if isinstance(e, OSError):
         where = f" ({e.filename})" if e.filename else f" (writing into {out})" if out else ""
         advice = {errno.ENOSPC: "free some space there", errno.EDQUOT: "free some space there",
-                  errno.EROFS: "the file system is read-only",
+                  errno.EROFS: "nothing can be written there",
                   errno.EACCES: "check the permissions", errno.EPERM: "check the permissions",
                   }.get(e.errno or 0, "check the path")
         return (f"{e.strerror or e}{where}: {advice}"
                 + (", or choose another --out" if out else ""))
-    if isinstance(e, MemoryError):
-        return ("out of memory: the sizes given need more memory than this machine has; use "
-                "smaller sizes")
     message = str(e).splitlines()[0] if str(e) else ""
+    if isinstance(e, MemoryError):  # what the up-front estimate (cli/limits.py) let through
+        return (f"out of memory{f' ({message})' if message else ''}: the sizes given need more "
+                "memory than this machine has; use smaller sizes")
     return (f"internal error ({type(e).__name__}: {message}); please report it with the "
             "command line (CHAINRULE_TRACEBACK=1 shows the traceback)")
 
