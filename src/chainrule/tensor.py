@@ -12,6 +12,11 @@ from . import _dtypes
 from .utils.hooks import RemovableHandle
 
 
+def complex_grad_message(dtype) -> str:
+    """Why a complex tensor cannot require grad (the API promises float32/float64 autograd)."""
+    return (f"complex tensors cannot require gradients (got {dtype}): chainrule differentiates "
+            "float32/float64 only; keep the real and imaginary parts as two float tensors")
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -65,7 +70,9 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use "
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
-        if flag and self._data.dtype.kind not in "fc":
+        if flag and self._data.dtype.kind == "c":
+            raise RuntimeError(complex_grad_message(self._data.dtype))
+        if flag and self._data.dtype.kind != "f":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
         self._rg = flag

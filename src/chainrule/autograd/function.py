@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, complex_grad_message
 from .grad_mode import set_grad_enabled
 from .grad_mode import state as _grad_state
-from .graph import node_hooks
+from .graph import local as _node_hooks
 
 # How a saved value is kept: an input tensor, the op's own output (kept as array + version stamp
 # so that node -> output -> node is no reference cycle), or a constant array. A node keeps all
@@ -361,6 +361,8 @@ class Primitive(Node):
             raise _forward_error(cls, inputs, e) from None
         # NumPy returns scalars for 0-d results; the array made here is the output from now on
         out = raw if type(raw) is np.ndarray else np.asarray(raw)
+        if out.dtype.kind == "c":  # from a complex operand that needs no grad: refused too
+            raise RuntimeError(f"{cls.__name__.lower()}: {complex_grad_message(out.dtype)}")
         result = _make(out, ctx, 0)
         if cls.is_view and np.may_share_memory(out, arrays[0]):
             source = inputs[0]
@@ -374,8 +376,9 @@ class Primitive(Node):
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
-        if node_hooks:
-            for hook in list(node_hooks):
+        hooks = _node_hooks.hooks
+        if hooks:
+            for hook in list(hooks):
                 hook(ctx, list(arrays), [out], params)
         return result
 
@@ -452,7 +455,10 @@ class Function(Node):
         for i, o in enumerate(outs):
             if id(o) in input_ids:
                 o = Tensor._make(o._data)  # an input returned as is becomes a new output (a view)
-            if id(o) in ctx._non_differentiable or o._data.dtype.kind not in "fc":
+            if o._data.dtype.kind == "c" and id(o) not in ctx._non_differentiable:
+                raise RuntimeError(f"{cls.__name__}.forward: output {i}: "
+                                   f"{complex_grad_message(o._data.dtype)}")
+            if id(o) in ctx._non_differentiable or o._data.dtype.kind != "f":
                 results.append(o)
                 continue
             o.grad_fn, o._output_nr, o._rg = ctx, i, True
@@ -462,9 +468,10 @@ class Function(Node):
         del ctx._to_save
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, tensor_args, [o._data for o in outs])
-        if node_hooks:
+        hooks = _node_hooks.hooks
+        if hooks:
             arrays = [a._data if isinstance(a, Tensor) else None for a in args]
-            for hook in list(node_hooks):
+            for hook in list(hooks):
                 hook(ctx, arrays, [o._data for o in results], {})
         return results[0] if single else tuple(results)
 

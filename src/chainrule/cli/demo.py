@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import UsageError
+from . import UsageError, writable_directory
 
 
 def register(subparsers) -> None:
@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if args.out is not None:
+        writable_directory(args.out, "--out")
     try:
         result = run_demo(args.out, epochs=args.epochs, seed=args.seed,
                           progress=not args.no_progress)

@@ -8,9 +8,12 @@ drawn as a graph.
 from __future__ import annotations
 
 import argparse
+import math
 import pathlib
 
 from . import UsageError
+
+GRAPH_FORMATS = ("svg", "png", "pdf", "dot")  # rendered by graphviz's dot, or DOT text
 
 
 def register(subparsers) -> None:
@@ -47,21 +50,61 @@ def parse_values(items: list[str]) -> dict[str, list[float] | float]:
         except ValueError:
             raise UsageError(f"{name}: {text!r} is not a number (or a comma-separated "
                              "list of numbers)") from None
+        if not all(map(math.isfinite, numbers)):
+            raise UsageError(f"{name}: {text!r} is not finite (float64 ends near 1.8e308); "
+                             "give finite numbers")
         values[name] = numbers[0] if len(numbers) == 1 else numbers
     return values
+
+
+def parse_expression(text: str):
+    """``chainrule.inspect.expression.parse``, its complaints as UsageErrors."""
+    from chainrule.inspect.expression import ExpressionError, parse
+
+    try:
+        return parse(text)
+    except ExpressionError as e:
+        raise UsageError(str(e)) from None
+    except OverflowError:  # an integer literal past float64's range, such as 10**309 written out
+        raise UsageError("a number in the expression is too large for float64 (it ends near "
+                         "1.8e308); write a smaller one") from None
+
+
+def output_path(value: str | None, option: str, suffixes: tuple[str, ...] = ()) -> str | None:
+    """An output file option checked before any work: not empty, its directory exists (never
+    created behind the user's back), a known format."""
+    if value is None:
+        return None
+    path = pathlib.Path(value)
+    if not value.strip() or not path.name:
+        raise UsageError(f"{option}: the file name is empty")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option}: the directory {path.parent} does not exist; create it "
+                         "first or choose another path")
+    if suffixes and path.suffix.lstrip(".").lower() not in suffixes:
+        raise UsageError(f"{option}: unknown format {path.suffix or '(no suffix)'!r} in "
+                         f"{value}; use one of {', '.join('.' + s for s in suffixes)}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    with np.errstate(all="ignore"):  # inf and nan are reported in the trace, not warned about
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     import chainrule as cr
     from chainrule.inspect._graph import keep_values
-    from chainrule.inspect.expression import ExpressionError, parse
+    from chainrule.inspect.expression import ExpressionError
 
-    try:
-        expr = parse(args.expression)
-    except ExpressionError as e:
-        raise UsageError(str(e)) from None
+    html = output_path(args.html, "--html")
+    markdown = output_path(args.markdown, "--markdown")
+    graph_path = output_path(args.graph, "--graph", GRAPH_FORMATS)
+    expr = parse_expression(args.expression)
     given = parse_values(args.values)
     unused = [name for name in given if name not in expr.variables]
     if unused:
@@ -74,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     tensors = {name: cr.tensor(np.asarray(given[name], dtype=np.float64), requires_grad=True)
                for name in expr.variables if name in given}
     try:
-        with keep_values(), np.errstate(all="ignore"):
+        with keep_values():
             output = expr.evaluate(tensors)
     except ExpressionError as e:
         raise UsageError(str(e)) from None
@@ -87,12 +130,13 @@ def run(args: argparse.Namespace) -> int:
 
     explanation = explain(output, names=tensors, precision=args.precision)
     print(explanation)
+    _note_non_finite(explanation, output)
     written = []
-    if args.html:
-        written.append(_write(args.html, explanation.html()))
-    if args.markdown:
-        written.append(_write(args.markdown, explanation.markdown()))
-    if args.graph:
+    if html is not None:
+        written.append(_write(html, explanation.html()))
+    if markdown is not None:
+        written.append(_write(markdown, explanation.markdown()))
+    if graph_path is not None:
         from chainrule.inspect.draw import GraphvizMissing, draw
 
         try:
@@ -100,12 +144,29 @@ def run(args: argparse.Namespace) -> int:
         except GraphvizMissing as e:
             raise UsageError(str(e)) from None
         try:
-            written.append(graph.write(args.graph))
+            path = graph.write(graph_path)
         except OSError as e:
-            raise UsageError(f"cannot write {args.graph}: {e.strerror or e}") from None
+            raise UsageError(f"cannot write {graph_path}: {e.strerror or e}") from None
+        if path != pathlib.Path(graph_path):
+            path = f"{path} (DOT text: graphviz's dot program is not installed to render " \
+                   f"{pathlib.Path(graph_path).suffix})"
+        written.append(path)
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _note_non_finite(explanation, output) -> None:
+    """One line naming the values that are inf or nan (a division by zero, an overflow)."""
+    import numpy as np
+
+    values = {explanation.output: output._data}
+    values.update({f"d{explanation.output}/d{name}": g
+                   for name, g in explanation.grads.items() if g is not None})
+    bad = [name for name, v in values.items() if not np.isfinite(v).all()]
+    if bad:
+        print(f"\nnote: {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not finite (inf or "
+              "nan): the trace above shows the step where it first appears")
 
 
 def _write(path: str, text: str) -> pathlib.Path:

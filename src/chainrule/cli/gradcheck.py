@@ -28,18 +28,22 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    with np.errstate(all="ignore"):  # inf and nan show in the table, not as warnings
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     import chainrule as cr
     from chainrule.autograd.gradcheck import GradcheckError
-    from chainrule.inspect.expression import ExpressionError, parse
+    from chainrule.inspect.expression import ExpressionError
 
-    from .explain import parse_values
+    from .explain import parse_expression, parse_values
 
     if not 0 < args.eps < 1:
         raise UsageError(f"--eps must be in (0, 1), got {args.eps}")
-    try:
-        expr = parse(args.expression)
-    except ExpressionError as e:
-        raise UsageError(str(e)) from None
+    expr = parse_expression(args.expression)
     given = parse_values(args.values)
     missing = [name for name in expr.variables if name not in given]
     extra = [name for name in given if name not in expr.variables]
@@ -54,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return expr.evaluate(dict(zip(names, xs))).sum()
 
     try:
-        with np.errstate(all="ignore"):
-            grads = cr.autograd.grad(total(*inputs), inputs, allow_unused=True)
+        grads = cr.autograd.grad(total(*inputs), inputs, allow_unused=True)
     except (ExpressionError, RuntimeError) as e:
         raise UsageError(f"cannot evaluate: {e}") from None
     print(f"{'input':>8} {'element':>8} {'engine':>22} {'finite differences':>22} {'error':>9}")

@@ -12,13 +12,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import UsageError
+from . import UsageError, writable_directory
+from .limits import check_mlp_training
 
 # option name -> (class name in chainrule.nn / chainrule.optim, default learning rate)
 ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU",
                "leaky_relu": "LeakyReLU", "elu": "ELU", "silu": "SiLU"}
 OPTIMIZERS = {"sgd": ("SGD", 0.1), "adam": ("Adam", 1e-3), "adamw": ("AdamW", 1e-3),
               "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-2)}
+# buffers per parameter each optimizer keeps (with the defaults `train` uses), for the estimate
+OPTIMIZER_BUFFERS = {"sgd": 0, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+TIME_LIMIT = 3600  # seconds: `train` is for the built-in datasets; longer runs belong in a script
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,10 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="hidden layer widths, comma-separated (default 64,32; '' for none)")
     p.add_argument("--activation", default="relu", metavar="NAME",
                    help=f"{', '.join(ACTIVATIONS)} (default relu)")
-    p.add_argument("--optimizer", default="adam", metavar="NAME",
-                   help=f"{', '.join(OPTIMIZERS)} (default adam)")
+    p.add_argument("--optimizer", default=None, metavar="NAME",
+                   help=f"{', '.join(OPTIMIZERS)} (default adam; with --resume, the "
+                        "checkpoint's)")
     p.add_argument("--lr", default=None, metavar="LR",
-                   help="learning rate (default: 0.1 for sgd, 0.01 adagrad, else 0.001)")
+                   help="learning rate (default: 0.1 for sgd, 0.01 adagrad, else 0.001; with "
+                        "--resume, the checkpoint's)")
     p.add_argument("--epochs", default="20", metavar="N", help="total epochs (default 20)")
     p.add_argument("--batch-size", default="32", metavar="B", help="batch size (default 32)")
     p.add_argument("--seed", default="0", metavar="S", help="random seed (default 0)")
@@ -72,9 +78,9 @@ def _hidden(value: str) -> list[int]:
     return sizes
 
 
-def _lr(value: str | None, optimizer: str) -> float:
+def _lr(value: str | None) -> float | None:
     if value is None:
-        return OPTIMIZERS[optimizer][1]
+        return None
     try:
         lr = float(value)
     except ValueError:
@@ -102,20 +108,28 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.data:
         raise UsageError(f"--data is required; choose one of {', '.join(DATASETS)}")
-    if not args.out:
+    if args.out is None:
         raise UsageError("--out DIR is required")
     hidden = _hidden(args.hidden)
     activation = _choice(args.activation, "--activation", ACTIVATIONS)
-    opt_name = _choice(args.optimizer, "--optimizer", OPTIMIZERS)
-    lr = _lr(args.lr, opt_name)
+    opt_choice = None if args.optimizer is None else _choice(args.optimizer, "--optimizer",
+                                                              OPTIMIZERS)
+    lr_choice = _lr(args.lr)
     epochs = _int(args.epochs, "--epochs", 1)
     batch_size = _int(args.batch_size, "--batch-size", 1)
     seed = _int(args.seed, "--seed", 0)
-    if args.resume is not None and not Path(args.resume).is_file():
-        raise UsageError(f"--resume: no such checkpoint file: {args.resume}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a directory")
+    done = 0
+    if args.resume is None:
+        opt_name = opt_choice or "adam"
+        lr = OPTIMIZERS[opt_name][1] if lr_choice is None else lr_choice
+    else:
+        checkpoint = _read_checkpoint(args.resume)
+        done = checkpoint["epoch"]
+        if done >= epochs:
+            raise UsageError(f"--epochs {epochs}: {args.resume} has already trained {done} "
+                             f"epoch{'s' if done != 1 else ''}; give --epochs {done + 1} or more "
+                             "to train further")
+        opt_name, lr = _resumed_optimizer(checkpoint, args.resume, opt_choice, lr_choice)
 
     if args.data not in DATASETS:
         raise UsageError(f"--data: unknown dataset {args.data!r}; choose one of "
@@ -127,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
             else load_dataset(args.data, seed=seed)
     except (ImportError, ValueError) as e:
         raise UsageError(f"--data {args.data}: {e}") from None
+    check_mlp_training([data.num_features, *hidden, data.num_outputs],
+                       OPTIMIZER_BUFFERS[opt_name], batch_size, len(data.train),
+                       len(data.test), epochs - done, cr.get_default_dtype().itemsize,
+                       TIME_LIMIT, "use smaller --hidden sizes, fewer --epochs or a larger "
+                       "--batch-size")
+    out = writable_directory(args.out, "--out")
 
     cr.manual_seed(seed)
     model = _mlp(nn, data.num_features, hidden, data.num_outputs, ACTIVATIONS[activation])
@@ -148,9 +168,10 @@ def run(args: argparse.Namespace) -> int:
 
     shape = _model_summary(data.num_features, hidden, activation, data.num_outputs)
     ranks = f" per rank, {world} ranks" if world > 1 else ""
+    resumed = f" (resuming after epoch {done})" if args.resume is not None else ""
     say(f"chainrule train: {data.name} ({data.task}, {len(data.train)} train / "
-        f"{len(data.test)} test), MLP {shape}, {opt_name} lr {lr:g}, {epochs} epochs, "
-        f"batch {batch_size}{ranks}, seed {seed}")
+        f"{len(data.test)} test), MLP {shape}, {opt_name} lr {lr:g}, {epochs} epochs"
+        f"{resumed}, batch {batch_size}{ranks}, seed {seed}")
     try:
         history = fit(model, loss_fn, optimizer, train_loader, epochs=epochs,
                       val_loader=test_loader, metrics=metrics, checkpoint_dir=out / "checkpoints",
@@ -188,6 +209,68 @@ def _join_mpi_job() -> tuple[int, int]:
 
 def _silent(*args: Any) -> None:
     pass
+
+
+def _read_checkpoint(path: str) -> dict:
+    """The checkpoint ``--resume`` names, read up front to check it against the options."""
+    from chainrule.serialization import load
+    from chainrule.training import CHECKPOINT_FORMAT
+
+    if not Path(path).is_file():
+        raise UsageError(f"--resume: no such checkpoint file: {path}")
+    try:
+        ckpt = load(path)
+    except (OSError, ValueError, TypeError, RuntimeError, RecursionError, KeyError) as e:
+        raise UsageError(f"--resume: {path} is not a readable checkpoint: "
+                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    optimizer = ckpt.get("optimizer") if isinstance(ckpt, dict) else None
+    groups = optimizer.get("param_groups") if isinstance(optimizer, dict) else None
+    if (not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT
+            or isinstance(ckpt.get("epoch"), bool) or not isinstance(ckpt.get("epoch"), int)
+            or not isinstance(groups, list) or not groups or not isinstance(groups[0], dict)
+            or not isinstance(groups[0].get("lr"), (int, float))):
+        raise UsageError(f"--resume: {path} is not a training checkpoint written by "
+                         "`chainrule train` (or fit)")
+    return ckpt
+
+
+def _resumed_optimizer(ckpt: dict, path: str, choice: str | None, lr: float | None
+                       ) -> tuple[str, float]:
+    """The checkpoint's optimizer and learning rate; a UsageError naming both if the command
+    line asks for others (a resumed run continues the saved one, it does not switch)."""
+    import chainrule as cr
+    from chainrule import optim
+
+    saved = ckpt["optimizer"]["param_groups"][0]
+    saved_lr = float(saved["lr"])
+    name = None
+    probe = [cr.zeros(1, requires_grad=True)]  # only the hyper-parameters are compared
+    for candidate, (cls, default_lr) in OPTIMIZERS.items():
+        fresh = getattr(optim, cls)(probe, lr=default_lr).param_groups[0]
+        if all(k in saved and _same(saved[k], v) for k, v in fresh.items()
+               if k not in ("params", "lr")):
+            name = candidate
+            break
+    if name is None:
+        raise UsageError(f"--resume: {path} was trained with an optimizer `chainrule train` "
+                         f"does not make ({', '.join(OPTIMIZERS)} with their defaults); resume "
+                         "it with fit() in Python")
+    if choice is not None and choice != name:
+        raise UsageError(f"--optimizer {choice}: {path} was trained with --optimizer {name} "
+                         f"(lr {saved_lr:g}); resume with --optimizer {name}, or start a new run "
+                         "without --resume")
+    if lr is not None and lr != saved_lr:
+        raise UsageError(f"--lr {lr:g}: {path} was trained with --optimizer {name} at lr "
+                         f"{saved_lr:g}; resume with --lr {saved_lr:g} (or leave --lr out), or "
+                         "start a new run without --resume")
+    return name, saved_lr
+
+
+def _same(saved: Any, value: Any) -> bool:
+    """A hyper-parameter equal to a loaded one (tuples may come back as lists)."""
+    if isinstance(value, tuple):
+        return isinstance(saved, (tuple, list)) and list(saved) == list(value)
+    return saved == value
 
 
 def _model_summary(n_in: int, hidden: list[int], activation: str, n_out: int) -> str:

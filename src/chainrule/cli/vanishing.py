@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import UsageError
+from . import UsageError, writable_directory
+from .limits import check_deep_mlp_experiment
 
 ACTIVATIONS = "sigmoid,tanh,relu,gelu"
+TIME_LIMIT = 300  # seconds: an experiment to watch; deeper studies belong in a script
 
 
 def register(subparsers) -> None:
@@ -38,6 +40,16 @@ def run(args: argparse.Namespace) -> int:
     from ..inspect.vanishing import run_experiment
 
     activations = [a.strip().lower() for a in args.activations.split(",") if a.strip()]
+    if args.depth >= 2 and args.width >= 1 and args.batch >= 1:  # else run_experiment says why
+        import chainrule as cr
+
+        runs = len(activations) * (2 if args.residual or args.norm else 1)
+        check_deep_mlp_experiment(args.depth, args.width, args.batch, runs,
+                                  cr.get_default_dtype().itemsize, TIME_LIMIT,
+                                  "use a smaller --depth, --width or --batch, or fewer "
+                                  "--activations")
+    if not args.no_plot:
+        writable_directory(args.out, "--out")
     try:
         experiment = run_experiment(args.depth, args.width, activations,
                                     residual=args.residual, norm=args.norm, init=args.init,
@@ -50,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
     name = "vanishing" + ("-residual" if args.residual else "") + \
         ("-layernorm" if args.norm else "") + ".png"
     try:
-        os.makedirs(args.out, exist_ok=True)
         path = experiment.plot(os.path.join(args.out, name))
     except ImportError as e:
         print(f"\nplot skipped: {e}")

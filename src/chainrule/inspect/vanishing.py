@@ -135,17 +135,24 @@ class Run:
     @property
     def ratio(self) -> float:
         """First layer's weight-gradient norm over the last layer's."""
-        return self.grad_norms[0] / self.grad_norms[-1]
+        return _ratio(self.grad_norms[0], self.grad_norms[-1])
 
     @property
     def signal_ratio(self) -> float:
-        return self.signal_norms[0] / self.signal_norms[-1]
+        return _ratio(self.signal_norms[0], self.signal_norms[-1])
 
     def sigmoid_bound(self) -> tuple[float, float]:
         """(0.25^(depth-1), 0.25^(depth-1) * prod ||W_l||_2 for l = 2..depth): sigma' <= 0.25
         bounds ||dL/dz_1|| / ||dL/dz_depth|| by the second (plain sigmoid networks only)."""
         n = len(self.grad_norms) - 1
         return 0.25 ** n, 0.25 ** n * float(np.prod(self.spectral_norms[1:]))
+
+
+def _ratio(first: float, last: float) -> float:
+    """first / last, IEEE-style: a network whose last layer got no gradient (every unit dead)
+    reports inf or nan instead of failing the whole report."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(first) / np.float64(last))
 
 
 def run_one(activation: str, depth: int = 10, width: int = 32, *, residual: bool = False,

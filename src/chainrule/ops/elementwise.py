@@ -345,11 +345,20 @@ def pow(x, y) -> Tensor:
 
 def remainder(x, y) -> Tensor:
     x, y = operands(x, y)
+    _check_integer_divisor(y, "remainder")
     return Remainder.apply(x, y)
+
+
+def _check_integer_divisor(y: Tensor, op: str) -> None:
+    """PyTorch's error for an integer division by zero (floats give inf/nan, as IEEE says)."""
+    if y._data.dtype.kind in "iu" and not y._data.all():
+        raise RuntimeError(f"ZeroDivisionError: {op}: an integer divisor ({y._data.dtype}, "
+                           f"shape {tuple(y._data.shape)}) is 0; divide floats to get inf/nan")
 
 
 def floor_divide(x, y) -> Tensor:
     x, y = operands(x, y)
+    _check_integer_divisor(y, "floor_divide")
     if x._data.dtype.kind != "f":
         return Tensor._make(np.floor_divide(x._data, y._data))
     return floor(div(x, y))

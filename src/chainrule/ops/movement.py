@@ -364,9 +364,22 @@ def setitem(x: Tensor, key, value) -> None:
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     axis = _wrap_dim(dim, x._data.ndim, "index_select")
-    if index._data.ndim > 1:
+    idx = index._data
+    if idx.ndim > 1:
         raise IndexError("index_select: Index is supposed to be a vector")
-    return getitem(x, (slice(None),) * axis + (index._data.reshape(-1),))
+    if idx.dtype not in (np.int32, np.int64):
+        raise RuntimeError(f"index_select: Expected dtype int32 or int64 for index, got "
+                           f"{idx.dtype}")
+    _check_in_bounds(idx, x._data.shape[axis] if x._data.ndim else 1, dim, "index_select")
+    return getitem(x, (slice(None),) * axis + (idx.reshape(-1),))
+
+
+def _check_in_bounds(index: np.ndarray, size: int, dim: int, op: str) -> None:
+    """PyTorch's refusal of an index outside [0, size): no wrap-around of -1 as NumPy does."""
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise RuntimeError(f"{op}: index {bad} is out of bounds for dimension {dim} with "
+                           f"size {size} (expected 0 <= index < {size})")
 
 
 class Gather(Primitive):
@@ -416,6 +429,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
             zip(idx.shape, x._data.shape)) if a != axis):
         raise RuntimeError(f"gather: index of shape {tuple(idx.shape)} does not fit input of "
                            f"shape {tuple(x.shape)} along dim {dim}")
+    _check_in_bounds(idx, x._data.shape[axis] if x._data.ndim else 1, dim, "gather")
     return Gather.apply(x, index=idx, axis=axis)
 
 

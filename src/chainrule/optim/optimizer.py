@@ -222,13 +222,25 @@ class Optimizer:
         parameters of the same shapes, in the same order): ``opt.load_state_dict(sd)``.
 
         Arrays are copied (and cast to each parameter's dtype, except ``'step'``), so the loaded
-        optimizer never shares buffers with the dict it came from."""
+        optimizer never shares buffers with the dict it came from. The saved hyper-parameters
+        (``lr`` included) replace the current ones, as in PyTorch.
+
+        Unlike PyTorch, another algorithm's state is refused (``ValueError`` naming both): an
+        ``SGD`` given ``Adam``'s state would otherwise keep ``betas`` it never reads and go on
+        with momentum buffers it never had, training a different model than the one saved
+        without a word. The algorithm is read off the hyper-parameter names of the param groups
+        (PyTorch's layout has no class name); ``Adam`` and ``AdamW`` share theirs and PyTorch
+        makes one of the other with ``decoupled_weight_decay``, so their states load into each
+        other (``AdamW`` stays decoupled, as PyTorch's). A state lacking a hyper-parameter this
+        optimizer added later loads with the default."""
         for key in ("state", "param_groups"):
             if key not in state_dict:
                 raise ValueError(f"load_state_dict: the state dict has no {key!r} entry "
                                  "(expected the output of Optimizer.state_dict())")
         groups = self.param_groups
         saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
+        for s in saved_groups:
+            self._check_same_algorithm(s)
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         for g, s in zip(groups, saved_groups, strict=True):
@@ -263,6 +275,25 @@ class Optimizer:
         self.param_groups = new_groups
         self._grad_seen.clear()
 
+    def _check_same_algorithm(self, saved_group: Any) -> None:
+        """Refuse a param group saved by another optimizer class (see ``load_state_dict``)."""
+        if not isinstance(saved_group, dict):
+            raise ValueError(f"load_state_dict: a param group is a {type(saved_group).__name__}, "
+                             "expected a dict")
+        known = _hyperparameter_names()
+        mine, theirs = set(self.defaults), set(saved_group) & set().union(*known.values())
+        owners = "/".join(cls.__name__ for cls, names in known.items() if names == theirs)
+        if not theirs - mine and (not owners or theirs == mine):
+            return  # the same names, or an older state lacking a hyper-parameter added since
+        name = type(self).__name__
+        extra, lacking = sorted(theirs - mine), sorted(mine - theirs)
+        differences = [f"have {', '.join(extra)}, which {name} does not use"] if extra else []
+        differences += [f"lack {', '.join(lacking)}"] if lacking else []
+        raise ValueError(
+            f"load_state_dict: cannot load the state of {owners or 'another optimizer'} into "
+            f"{name}: its param groups {'; '.join(differences)}. Load it "
+            f"into {owners or 'the optimizer class it was saved from'}, or start {name} afresh")
+
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
         for i, group in enumerate(self.param_groups):
@@ -272,6 +303,23 @@ class Optimizer:
 
 
 # ---- helpers shared by the update rules ------------------------------------------------------
+
+
+def _hyperparameter_names() -> dict[type, set[str]]:
+    """Each optimizer class's hyper-parameter names (its ``defaults``' keys), read off an
+    instance over one dummy parameter; classes that need more arguments are left out."""
+    dummy = [Tensor._make(np.zeros(1, np.float32)).requires_grad_()]
+    names: dict[type, set[str]] = {}
+    pending = list(Optimizer.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        pending += cls.__subclasses__()
+        try:
+            names[cls] = set(cls(dummy).defaults)
+        except Exception:  # noqa: BLE001  (a user's subclass with required arguments)
+            continue
+    return names
+
 
 
 def _index(key) -> int:
