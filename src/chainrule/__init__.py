@@ -113,3 +113,16 @@ def numel(x: Tensor) -> int:
 from . import data, nn, optim  # noqa: E402  (they build on the names above)
 
 __version__ = "0.1.0"
+
+
+# ---- PyTorch compatibility (issue 12) --------------------------------------------------------
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.X yet"), not Python's
+    # generic message.
+    from ._torch_names import missing_attribute
+
+    raise missing_attribute("", name)
+
+
+from . import cuda  # noqa: E402
+from .devices import device, get_default_device, set_default_device  # noqa: E402

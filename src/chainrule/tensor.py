@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from . import _dtypes
+from . import devices as _device
+from .tensor_compat import TensorCompat, mark_missing_names
 
 
 class RemovableHandle:
@@ -24,7 +26,7 @@ class RemovableHandle:
             self._hooks.remove(self._fn)
 
 
-class Tensor:
+class Tensor(TensorCompat):
     """An n-dimensional array that can record the operations applied to it.
 
     ``x = cr.tensor([1.0, 2.0], requires_grad=True); (x * x).sum().backward(); x.grad``
@@ -175,8 +177,8 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _device.device:
+        return _device.CPU
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -261,18 +263,18 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ---- conversion ----------------------------------------------------------------------
-    def to(self, dtype=None, *args, **kwargs) -> Tensor:
-        """Cast to ``dtype`` (differentiable); ``'cpu'`` as a device is accepted and ignored."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            dtype = args[0] if args else kwargs.get("dtype")
-        if dtype is None:
-            return self
+    def to(self, *args, **kwargs) -> Tensor:
+        """Cast and/or move: ``t.to(cr.float64)``, ``t.to("cpu")``, ``t.to(device, dtype)``,
+        ``t.to(other)`` (other's dtype); differentiable. Only the CPU exists here."""
+        dtype, copy = _device.parse_to(args, kwargs, "Tensor.to")
+        if dtype is None or np.dtype(dtype) == self._data.dtype:
+            return _ew.clone(self) if copy else self
         return _ew.cast(self, np.dtype(dtype))
 
     def type(self, dtype=None):
         return str(self._data.dtype) if dtype is None else self.to(dtype)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
         return self
 
     def float(self) -> Tensor:
@@ -788,8 +790,11 @@ def _shape_args(args: tuple) -> tuple:
 
 
 # Ops import Tensor, so they are bound after the class exists.
+# ---- PyTorch compatibility (issue 12) --------------------------------------------------------
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import movement as _mv  # noqa: E402
 from .ops import nn as _nnops  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
+
+mark_missing_names(Tensor)

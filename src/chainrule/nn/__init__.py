@@ -41,3 +41,10 @@ __all__ = [
     "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "SigmoidFocalLoss",
     "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init", "utils",
 ]
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("nn", name)

@@ -329,3 +329,10 @@ __all__ = [
     "relu_", "sigmoid", "sigmoid_focal_loss", "silu", "smooth_l1_loss", "softmax", "softplus",
     "tanh",
 ]
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.functional.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("nn.functional", name)

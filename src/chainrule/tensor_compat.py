@@ -1,0 +1,117 @@
+"""Tensor methods that exist for PyTorch programs: devices, size queries, ``__format__``, and
+the ops of ``ops/compat.py`` as methods. ``Tensor`` inherits them (``TensorCompat`` is its base),
+and each curated PyTorch Tensor name chainrule lacks raises "chainrule does not implement
+torch.Tensor.X yet" (a class attribute, so other lookups cost nothing extra).
+``f"{cr.tensor(3.14159):.2f}"`` -> ``'3.14'``
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import devices
+from . import tensor as _t  # its ops modules (_t._ew, _t._cops) are bound once Tensor exists
+
+
+class TensorCompat:
+    __slots__ = ()
+
+    # ---- devices and storage queries ------------------------------------------------------
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None):
+        """Always an error: chainrule runs on the CPU only."""
+        devices.as_device("cuda" if device is None else device if not isinstance(device, int)
+                          else f"cuda:{device}", "Tensor.cuda")
+
+    def nelement(self) -> int:
+        return self._data.size
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        """Strides in elements, as PyTorch counts them: ``cr.zeros(2, 3).stride()`` -> (3, 1)."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def half(self, memory_format=None):
+        return self.to(np.float16)
+
+    def __format__(self, format_spec: str) -> str:
+        # PyTorch's rule: a 0-d tensor formats as its number, anything else as its repr
+        if self._data.ndim == 0:
+            return self.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
+
+    # ---- math ------------------------------------------------------------------------------
+    def log2(self):
+        return _t._cops.log2(self)
+
+    def log10(self):
+        return _t._cops.log10(self)
+
+    def tril(self, diagonal: int = 0):
+        return _t._cops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0):
+        return _t._cops.triu(self, diagonal)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        return _t._cops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08,
+                 equal_nan: bool = False) -> bool:
+        return _t._cops.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other) -> bool:
+        return _t._cops.equal(self, other)
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
+        return _t._cops.histc(self, bins, min, max)
+
+    def logical_and(self, other):
+        return _t._ew.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _t._ew.logical_or(self, other)
+
+
+class _NotImplementedYet:
+    """A class attribute for a PyTorch Tensor name chainrule lacks: reading it raises an
+    AttributeError naming it (``hasattr`` stays False)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        from ._torch_names import missing_attribute
+
+        raise missing_attribute("Tensor", self.name)
+
+
+def mark_missing_names(cls: type) -> None:
+    """Give ``cls`` an explaining attribute for each curated Tensor name it does not have."""
+    from ._torch_names import GROUPS, OUT_OF_SCOPE
+
+    names = list(GROUPS["Tensor"][1]) + [p[len("Tensor."):] for p in OUT_OF_SCOPE
+                                          if p.startswith("Tensor.")]
+    for name in names:
+        if not any(name in klass.__dict__ for klass in cls.__mro__):
+            setattr(cls, name, _NotImplementedYet(name))
+
