@@ -59,6 +59,19 @@ class TensorCompat:
             raise TypeError("unsupported format string passed to Tensor.__format__")
         return repr(self)
 
+    # MERGE: a stand-in until helper rng's bit-exact Tensor.random_ lands (theirs, defined in the
+    # Tensor class, takes precedence over this base-class method; then delete this one).
+    def random_(self, *bounds: int, generator=None):
+        """Fill with integers in [from, to): ``random_(to)``, ``random_(from, to)``; with no
+        bounds [0, 2**63 - 1) (PyTorch's range for int64)."""
+        from .random import rng
+
+        low, high = (0, 2 ** 63 - 1) if not bounds else (
+            (0, int(bounds[0])) if len(bounds) == 1 else (int(bounds[0]), int(bounds[1])))
+        self._data[...] = rng(generator).integers(low, high, self._data.shape)
+        self._bump_version()
+        return self
+
     # ---- math ------------------------------------------------------------------------------
     def log2(self):
         return _t._cops.log2(self)
