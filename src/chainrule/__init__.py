@@ -29,63 +29,108 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .ops.elementwise import (
+from .functions import (
     abs,
+    add,
+    all,
+    allclose,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    bmm,
+    cat,
     ceil,
+    chunk,
     clamp,
+    clip,
+    clone,
+    concat,
+    concatenate,
     cos,
+    cumsum,
+    div,
+    dot,
+    eq,
+    equal,
     erf,
     exp,
     expm1,
+    flatten,
+    flip,
     floor,
+    floor_divide,
+    gather,
+    ge,
+    gt,
+    histc,
+    histogram,
+    index_select,
+    is_floating_point,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
     log,
     log1p,
+    log2,
+    log10,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    logsumexp,
+    lt,
+    matmul,
+    max,
     maximum,
+    mean,
+    min,
     minimum,
+    mm,
+    mul,
+    ne,
+    neg,
+    norm,
+    numel,
+    outer,
+    permute,
+    pow,
+    prod,
     reciprocal,
     relu,
+    remainder,
+    reshape,
     round,
     rsqrt,
     sigmoid,
     sign,
     sin,
-    sqrt,
-    tan,
-    tanh,
-    where,
-)
-from .ops.linalg import bmm, dot, einsum, matmul, mm, outer
-from .ops.movement import (
-    cat,
-    chunk,
-    flatten,
-    gather,
-    index_select,
-    permute,
-    reshape,
+    softmax,
     split,
+    sqrt,
+    square,
     squeeze,
     stack,
-    transpose,
-    unsqueeze,
-)
-from .ops.nn import log_softmax, softmax
-from .ops.reduce import (
-    amax,
-    amin,
-    argmax,
-    argmin,
-    cumsum,
-    logsumexp,
-    max,
-    mean,
-    min,
-    norm,
-    prod,
     std,
+    sub,
     sum,
+    tan,
+    tanh,
+    tile,
+    transpose,
+    tril,
+    triu,
+    true_divide,
+    unbind,
+    unsqueeze,
     var,
+    where,
 )
+from .ops.linalg import einsum
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .tensor import Tensor
@@ -93,21 +138,10 @@ from .tensor import Tensor
 float = float32  # noqa: A001
 double = float64
 long = int64
-clip = clamp
-concat = concatenate = cat
-
-
-def pow(x, exponent):
-    """``x ** exponent`` for a tensor or a number on either side."""
-    return x ** exponent if isinstance(x, Tensor) else Tensor.__rpow__(exponent, x)
 
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
-
-
-def numel(x: Tensor) -> int:
-    return x.numel()
 
 
 from . import data, nn, optim  # noqa: E402  (they build on the names above)

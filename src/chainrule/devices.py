@@ -107,10 +107,10 @@ def is_device(value) -> bool:
 _default = CPU
 
 
-def set_default_device(dev) -> None:
+def set_default_device(device) -> None:
     """PyTorch's ``set_default_device``: only ``"cpu"`` (or None) is accepted here."""
     global _default
-    _default = CPU if dev is None else as_device(dev, "set_default_device")
+    _default = CPU if device is None else as_device(device, "set_default_device")
 
 
 def get_default_device() -> device:
