@@ -790,11 +790,12 @@ def _shape_args(args: tuple) -> tuple:
 
 
 # Ops import Tensor, so they are bound after the class exists.
-# ---- PyTorch compatibility (issue 12) --------------------------------------------------------
+from .ops import compat as _cops  # noqa: E402, F401  (TensorCompat's methods use it: issue 12)
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import movement as _mv  # noqa: E402
 from .ops import nn as _nnops  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
 
+# ---- PyTorch compatibility (issue 12) --------------------------------------------------------
 mark_missing_names(Tensor)

@@ -81,6 +81,11 @@ UNARY = {
     "scalar_ops": (lambda m, x: (3.0 - x) / 2 + 1.5 * x - x / 4.0, "any"),
     "rdiv": (lambda m, x: 1.5 / x, "pos"),
     "clone": (lambda m, x: x.clone() * 2, "any"),
+    # issue 12: PyTorch names added by the compat work
+    "log2": (lambda m, x: x.log2(), "pos"),
+    "log10": (lambda m, x: m.lib.log10(x), "pos"),
+    "square_fn": (lambda m, x: m.lib.square(x), "any"),
+    "round_decimals": (lambda m, x: m.lib.round(x, decimals=2) * x, "kink"),
 }
 
 BINARY = {
@@ -138,6 +143,10 @@ MOVEMENT = [
     Case("broadcast_to", lambda m, x: x.broadcast_to((2, 3)), ((3,),)),
     Case("repeat", lambda m, x: x.repeat(2, 1, 3), ((3, 4),)),
     Case("tile", lambda m, x: x.tile((2,)), ((3, 4),)),
+    Case("tril", lambda m, x: x.tril(), ((3, 4),)),
+    Case("tril_k", lambda m, x: m.lib.tril(x, -1), ((2, 3, 4),)),
+    Case("triu", lambda m, x: x.triu(1), ((4, 3),)),
+    Case("triu_fn", lambda m, x: m.lib.triu(input=x, diagonal=-2), ((2, 4, 4),)),
     Case("flip", lambda m, x: x.flip(0, 1), ((3, 4),)),
     Case("index_int", lambda m, x: x[1], ((3, 4),)),
     Case("index_slice", lambda m, x: x[1:, ::2], ((3, 4),)),
