@@ -159,4 +159,17 @@ def __getattr__(name: str):
 
 
 from . import cuda  # noqa: E402
+from ._dtypes import float16 as half  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .devices import device, get_default_device, set_default_device  # noqa: E402
+from .legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)

@@ -14,15 +14,7 @@ from .ops import nn as _nnops
 from .ops import reduce as _red
 from .out import write_out
 from .tensor import Tensor
-
-
-def _keep(keepdim: bool, keepdims: bool | None, op: str) -> bool:
-    """PyTorch takes NumPy's ``keepdims`` as an alias of ``keepdim``."""
-    if keepdims is None:
-        return keepdim
-    if keepdim and not keepdims:
-        raise TypeError(f"{op}(): got both keepdim=True and keepdims=False")
-    return bool(keepdims)
+from .tensor import _keepdim as _keep
 
 
 # ---- elementwise ----------------------------------------------------------------------------
@@ -169,8 +161,8 @@ def div(input, other, *, rounding_mode: str | None = None, out: Tensor | None = 
     return write_out(result, out, "div")
 
 
-def true_divide(dividend, divisor, *, out: Tensor | None = None) -> Tensor:
-    return write_out(_ew.div(dividend, divisor), out, "true_divide")
+def true_divide(input, other, *, out: Tensor | None = None) -> Tensor:
+    return write_out(_ew.div(input, other), out, "true_divide")
 
 
 def remainder(input, other, *, out: Tensor | None = None) -> Tensor:

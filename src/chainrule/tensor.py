@@ -34,8 +34,6 @@ class Tensor(TensorCompat):
 
     __slots__ = ("_data", "grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks", "_view_of",
                  "_has_views", "__weakref__")
-    # ndarray <op> Tensor must defer to the Tensor's reflected operator, not build object arrays.
-    __array_ufunc__ = None
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -579,54 +577,62 @@ class Tensor(TensorCompat):
     def isfinite(self):
         return Tensor._make(np.isfinite(self._data))
 
-    # ---- reductions ------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, dtype=None):
-        return _red.sum(self, dim, keepdim, dtype)
+    # ---- reductions (keepdims= is PyTorch's alias of keepdim=) -------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        return _red.sum(self, dim, _keepdim(keepdim, keepdims, "sum"), dtype)
 
-    def mean(self, dim=None, keepdim=False, dtype=None):
-        return _red.mean(self, dim, keepdim, dtype)
+    def mean(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        return _red.mean(self, dim, _keepdim(keepdim, keepdims, "mean"), dtype)
 
-    def prod(self, dim=None, keepdim=False):
-        return _red.prod(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        x = self if dtype is None else self.to(dtype)
+        return _red.prod(x, dim, _keepdim(keepdim, keepdims, "prod"))
 
-    def max(self, dim=None, keepdim=False):
-        return _red.max(self, dim, keepdim)
+    def max(self, dim=None, keepdim=False, *, keepdims=None):
+        if isinstance(dim, Tensor):  # t.max(other): the elementwise maximum, as PyTorch
+            return _ew.maximum(self, dim)
+        return _red.max(self, dim, _keepdim(keepdim, keepdims, "max"))
 
-    def min(self, dim=None, keepdim=False):
-        return _red.min(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False, *, keepdims=None):
+        if isinstance(dim, Tensor):
+            return _ew.minimum(self, dim)
+        return _red.min(self, dim, _keepdim(keepdim, keepdims, "min"))
 
-    def amax(self, dim=(), keepdim=False):
-        return _red.amax(self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.amax(self, () if dim is None else dim, _keepdim(keepdim, keepdims, "amax"))
 
-    def amin(self, dim=(), keepdim=False):
-        return _red.amin(self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.amin(self, () if dim is None else dim, _keepdim(keepdim, keepdims, "amin"))
 
-    def argmax(self, dim=None, keepdim=False):
-        return _red.argmax(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.argmax(self, dim, _keepdim(keepdim, keepdims, "argmax"))
 
-    def argmin(self, dim=None, keepdim=False):
-        return _red.argmin(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.argmin(self, dim, _keepdim(keepdim, keepdims, "argmin"))
 
-    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
-        return _red.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None):
+        return _red.var(self, dim, correction=correction,
+                        keepdim=_keepdim(keepdim, keepdims, "var"), unbiased=unbiased)
 
-    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
-        return _red.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None):
+        return _red.std(self, dim, correction=correction,
+                        keepdim=_keepdim(keepdim, keepdims, "std"), unbiased=unbiased)
 
-    def norm(self, p="fro", dim=None, keepdim=False):
-        return _red.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        x = self if dtype is None else self.to(dtype)
+        return _red.norm(x, p, dim, _keepdim(keepdim, keepdims, "norm"))
 
-    def logsumexp(self, dim, keepdim=False):
-        return _red.logsumexp(self, dim, keepdim)
+    def logsumexp(self, dim, keepdim=False, *, keepdims=None):
+        return _red.logsumexp(self, dim, _keepdim(keepdim, keepdims, "logsumexp"))
 
-    def cumsum(self, dim):
-        return _red.cumsum(self, dim)
+    def cumsum(self, dim, dtype=None):
+        return _red.cumsum(self if dtype is None else self.to(dtype), dim)
 
-    def all(self, dim=None, keepdim=False):
-        return _red.all(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.all(self, dim, _keepdim(keepdim, keepdims, "all"))
 
-    def any(self, dim=None, keepdim=False):
-        return _red.any(self, dim, keepdim)
+    def any(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.any(self, dim, _keepdim(keepdim, keepdims, "any"))
 
     def softmax(self, dim):
         return _nnops.softmax(self, dim)
@@ -781,6 +787,15 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
         raise IndexError(f"{op}: dimension out of range (expected to be in range of "
                          f"[{-n}, {n - 1}], but got {dim})")
     return dim % n
+
+
+def _keepdim(keepdim: bool, keepdims: bool | None, op: str) -> bool:
+    """PyTorch takes NumPy's ``keepdims`` as an alias of ``keepdim``."""
+    if keepdims is None:
+        return keepdim
+    if keepdim and not keepdims:
+        raise TypeError(f"{op}(): got both keepdim=True and keepdims=False")
+    return bool(keepdims)
 
 
 def _shape_args(args: tuple) -> tuple:

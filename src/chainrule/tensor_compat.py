@@ -7,6 +7,8 @@ torch.Tensor.X yet" (a class attribute, so other lookups cost nothing extra).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import devices
@@ -72,6 +74,18 @@ class TensorCompat:
         self._bump_version()
         return self
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # ndarray <op> Tensor arrives here (NumPy's operators call their ufunc): it is the
+        # Tensor op, as Tensor <op> ndarray. Any other NumPy ufunc call says what to do instead
+        # of NumPy's protocol message.
+        op = _binary_ops().get(ufunc)
+        if op is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            return op(*inputs)
+        raise TypeError(
+            f"numpy.{ufunc.__name__} does not take a chainrule Tensor: use the Tensor op "
+            f"(t.{ufunc.__name__}() or cr.{ufunc.__name__}(t) where it exists) to stay in the "
+            "graph, or t.numpy() (t.detach().numpy() if it requires grad) to compute in NumPy")
+
     # ---- math ------------------------------------------------------------------------------
     def log2(self):
         return _t._cops.log2(self)
@@ -103,6 +117,26 @@ class TensorCompat:
 
     def logical_or(self, other):
         return _t._ew.logical_or(self, other)
+
+
+@functools.cache
+def _binary_ops() -> dict:
+    """NumPy's operator ufuncs and the Tensor ops they stand for (``array + tensor``)."""
+    ew, la = _t._ew, _t._la
+    return {
+        np.add: ew.add, np.subtract: ew.sub, np.multiply: ew.mul, np.true_divide: ew.div,
+        np.floor_divide: ew.floor_divide, np.remainder: ew.remainder, np.power: ew.pow,
+        np.matmul: la.matmul,
+        np.equal: lambda x, y: ew.compare(np.equal, x, y),
+        np.not_equal: lambda x, y: ew.compare(np.not_equal, x, y),
+        np.less: lambda x, y: ew.compare(np.less, x, y),
+        np.less_equal: lambda x, y: ew.compare(np.less_equal, x, y),
+        np.greater: lambda x, y: ew.compare(np.greater, x, y),
+        np.greater_equal: lambda x, y: ew.compare(np.greater_equal, x, y),
+        np.logical_and: ew.logical_and, np.logical_or: ew.logical_or,
+        np.bitwise_and: ew.logical_and, np.bitwise_or: ew.logical_or,
+        np.bitwise_xor: ew.logical_xor,
+    }
 
 
 class _NotImplementedYet:

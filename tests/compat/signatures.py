@@ -112,6 +112,7 @@ DOC_ERRATA = {
     ("Tensor", "mul", "value"): "other", ("Tensor", "div", "value"): "other",
     ("Tensor", "mul_", "value"): "other", ("Tensor", "div_", "value"): "other",
     ("Tensor", "matmul", "tensor2"): "other", ("Tensor", "type_as", "tensor"): "other",
+    ("torch", "true_divide", "dividend"): "input", ("torch", "true_divide", "divisor"): "other",
 }
 
 
