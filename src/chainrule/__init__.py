@@ -159,7 +159,18 @@ def __getattr__(name: str):
 
 
 from . import cuda  # noqa: E402
+from ._dtypes import (  # noqa: E402
+    dtype,
+    finfo,
+    iinfo,
+    int8,
+    int16,
+    promote_types,
+    uint8,
+)
 from ._dtypes import float16 as half  # noqa: E402
+from ._dtypes import int32 as int  # noqa: E402, A001
+from ._dtypes import torch_result_type as result_type  # noqa: E402
 from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .devices import device, get_default_device, set_default_device  # noqa: E402
 from .legacy import (  # noqa: E402

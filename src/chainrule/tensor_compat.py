@@ -86,6 +86,95 @@ class TensorCompat:
             f"(t.{ufunc.__name__}() or cr.{ufunc.__name__}(t) where it exists) to stay in the "
             "graph, or t.numpy() (t.detach().numpy() if it requires grad) to compute in NumPy")
 
+    # ---- new tensors like this one (its dtype unless given) ---------------------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False,
+                  layout=None, pin_memory: bool = False):
+        from .creation import zeros
+
+        return zeros(*size, dtype=dtype or self.dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False,
+                 layout=None, pin_memory: bool = False):
+        from .creation import ones
+
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False,
+                  layout=None, pin_memory: bool = False):
+        from .creation import empty
+
+        return empty(*size, dtype=dtype or self.dtype, device=device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None,
+                 requires_grad: bool = False, layout=None, pin_memory: bool = False):
+        from .creation import full
+
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False,
+                   layout=None, pin_memory: bool = False):
+        from .creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, device=device,
+                      requires_grad=requires_grad)
+
+    # ---- shape (compositions of the movement ops, so differentiable) -------------------------
+    def swapaxes(self, axis0: int, axis1: int):
+        return _t._mv.transpose(self, axis0, axis1)
+
+    def movedim(self, source, destination):
+        """Move dims ``source`` to positions ``destination``: ``x.movedim(0, -1)``."""
+        src = [source] if isinstance(source, int) else list(source)
+        dst = [destination] if isinstance(destination, int) else list(destination)
+        n = self._data.ndim
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} "
+                               f"dims) should contain the same number of dims as destination "
+                               f"({dst} dims)")
+        src = [d % n if -n <= d < n else _t._wrap_dim(d, n, "movedim") for d in src]
+        dst = [d % n if -n <= d < n else _t._wrap_dim(d, n, "movedim") for d in dst]
+        order = [i for i in range(n) if i not in src]  # NumPy's moveaxis order
+        for d, s in sorted(zip(dst, src, strict=True)):
+            order.insert(d, s)
+        return _t._mv.permute(self, tuple(order))
+
+    def narrow(self, dim: int, start: int, length: int):
+        """``length`` elements from ``start`` along ``dim`` (a view, as PyTorch):
+        ``x.narrow(1, 0, 2)``"""
+        axis = _t._wrap_dim(dim, self._data.ndim, "narrow")
+        size = self._data.shape[axis]
+        start = start + size if start < 0 else start
+        if not (0 <= start <= size and 0 <= length and start + length <= size):
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                               f"size ({size}).")
+        key = (slice(None),) * axis + (slice(start, start + length),)
+        return _t._mv.getitem(self, key)
+
+    # ---- in-place math (x.exp_() is x.copy_(x.exp()), recorded as PyTorch records it) ---------
+    def abs_(self):
+        return _t._ew.inplace(self, "abs_", lambda x: x.abs())
+
+    def exp_(self):
+        return _t._ew.inplace(self, "exp_", lambda x: x.exp())
+
+    def sqrt_(self):
+        return _t._ew.inplace(self, "sqrt_", lambda x: x.sqrt())
+
+    def neg_(self):
+        return _t._ew.inplace(self, "neg_", lambda x: -x)
+
+    def relu_(self):
+        return _t._ew.inplace(self, "relu_", lambda x: x.relu())
+
+    def sigmoid_(self):
+        return _t._ew.inplace(self, "sigmoid_", lambda x: x.sigmoid())
+
+    def tanh_(self):
+        return _t._ew.inplace(self, "tanh_", lambda x: x.tanh())
+
     # ---- math ------------------------------------------------------------------------------
     def log2(self):
         return _t._cops.log2(self)

@@ -155,3 +155,39 @@ def test_missing_tensor_names_say_so():
         t.data_ptr()
     with pytest.raises(AttributeError, match="'Tensor' object has no attribute 'nope'"):
         t.nope  # noqa: B018
+
+
+def test_new_tensors_take_the_dtype_of_self():
+    for dtype in ("float64", "int64"):
+        x, tx = cr.zeros(2, dtype=getattr(cr, dtype)), torch.zeros(2, dtype=getattr(torch, dtype))
+        for make in (lambda t: t.new_zeros(2, 3), lambda t: t.new_ones((2,)),
+                     lambda t: t.new_full((2, 2), 7), lambda t: t.new_tensor([1, 2]),
+                     lambda t: t.new_empty(3).fill_(1)):
+            _equal(make(x), make(tx))
+    assert x.new_zeros(2, dtype=cr.float32).dtype == cr.float32
+    assert cr.ones(1).new_ones(2, requires_grad=True).requires_grad
+
+
+def test_narrow_and_movedim_errors():
+    with pytest.raises(RuntimeError, match="exceeds dimension size"):
+        cr.ones(2, 3).narrow(1, 2, 2)
+    with pytest.raises(RuntimeError, match="same number of dims"):
+        cr.ones(2, 3).movedim((0, 1), 0)
+
+
+def test_dtype_queries_match_torch():
+    pairs = [("int64", "float32"), ("int32", "int64"), ("bool", "int8"), ("float16", "float64"),
+             ("uint8", "int8")]
+    for a, b in pairs:
+        ours = cr.promote_types(getattr(cr, a), getattr(cr, b))
+        assert str(ours) == str(torch.promote_types(getattr(torch, a), getattr(torch, b)))[6:]
+    for value in (2, 2.5, True):
+        for dtype in ("int64", "float64", "bool", "int32"):
+            ours = cr.result_type(cr.zeros(2, dtype=getattr(cr, dtype)), value)
+            theirs = torch.result_type(torch.zeros(2, dtype=getattr(torch, dtype)), value)
+            assert str(ours) == str(theirs)[6:]
+    for name in ("float16", "float32", "float64"):
+        ours, theirs = cr.finfo(getattr(cr, name)), torch.finfo(getattr(torch, name))
+        assert (ours.eps, ours.max, ours.tiny) == (theirs.eps, theirs.max, theirs.tiny)
+    assert cr.iinfo(cr.int8).min == torch.iinfo(torch.int8).min
+    assert isinstance(cr.ones(1).dtype, cr.dtype)

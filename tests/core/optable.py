@@ -86,6 +86,13 @@ UNARY = {
     "log10": (lambda m, x: m.lib.log10(x), "pos"),
     "square_fn": (lambda m, x: m.lib.square(x), "any"),
     "round_decimals": (lambda m, x: m.lib.round(x, decimals=2) * x, "kink"),
+    "exp_": (lambda m, x: (x * 1).exp_(), "any"),
+    "sqrt_": (lambda m, x: (x * 1).sqrt_(), "pos"),
+    "abs_": (lambda m, x: (x * 1).abs_(), "kink"),
+    "neg_": (lambda m, x: (x * 1).neg_(), "any"),
+    "relu_": (lambda m, x: (x * 1).relu_(), "kink"),
+    "sigmoid_": (lambda m, x: (x * 1).sigmoid_(), "any"),
+    "tanh_": (lambda m, x: (x * 1).tanh_(), "any"),
 }
 
 BINARY = {
@@ -147,6 +154,11 @@ MOVEMENT = [
     Case("tril_k", lambda m, x: m.lib.tril(x, -1), ((2, 3, 4),)),
     Case("triu", lambda m, x: x.triu(1), ((4, 3),)),
     Case("triu_fn", lambda m, x: m.lib.triu(input=x, diagonal=-2), ((2, 4, 4),)),
+    Case("swapaxes", lambda m, x: x.swapaxes(0, 2), ((2, 3, 4),)),
+    Case("movedim", lambda m, x: x.movedim(0, -1), ((2, 3, 4),)),
+    Case("movedim_many", lambda m, x: x.movedim((0, 1), (2, 0)), ((2, 3, 4),)),
+    Case("narrow", lambda m, x: x.narrow(1, 1, 2), ((2, 3, 4),)),
+    Case("narrow_neg", lambda m, x: x.narrow(-1, -3, 2), ((2, 3, 4),)),
     Case("flip", lambda m, x: x.flip(0, 1), ((3, 4),)),
     Case("index_int", lambda m, x: x[1], ((3, 4),)),
     Case("index_slice", lambda m, x: x[1:, ::2], ((3, 4),)),
