@@ -45,5 +45,4 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "save",
     "set_rng_state",
     "tensor",
-    "utils.data.random_split",
 })

@@ -133,12 +133,20 @@ def chainrule_signature(obj, is_method: bool) -> list[Param] | None:
 def _same_default(a, b) -> bool:
     if b is UNPARSED or b is EMPTY:
         return True
+    if type(b).__name__ == "Generator":  # torch's default_generator: chainrule's is its own
+        return type(a).__name__ == "Generator" and a is _chainrule_default_generator()
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return tuple(a) == tuple(b)
     try:
         return bool(a == b) and (a is None) == (b is None)
     except Exception:
         return False
+
+
+def _chainrule_default_generator():
+    from chainrule.random import default_generator
+
+    return default_generator
 
 
 def problems(torch_overloads: list[list[Param]], ours: list[Param]) -> list[str]:

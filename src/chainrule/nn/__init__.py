@@ -7,15 +7,23 @@ from . import functional, init, utils
 from .activation import (
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
     LogSigmoid,
     LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Tanh,
+    Threshold,
 )
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
