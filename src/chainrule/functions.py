@@ -478,3 +478,102 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     return _mv.unbind(input, dim)
+
+
+# ---- more of the torch namespace, as compositions of the ops above ---------------------------
+def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return write_out(Tensor.__rpow__(_ew.floating(input), 2.0), out, "exp2")
+
+
+def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return write_out(1.0 - _ew.erf(input), out, "erfc")
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    return _mv.transpose(input, axis0, axis1)
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    return input.movedim(source, destination)
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    return input.narrow(dim, start, length)
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    return _mv.expand(input, tuple(size))
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    """The tensors expanded to one broadcast shape: ``a, b = cr.broadcast_tensors(a, b)``."""
+    import numpy as np
+
+    shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(_mv.expand(t, shape) for t in tensors)
+
+
+def _at_least(tensors, ndim: int) -> list:
+    out = []
+    for t in tensors:
+        while t.ndim < ndim:
+            t = _mv.unsqueeze(t, 0 if t.ndim == 0 or ndim == 2 else t.ndim)
+        out.append(t)
+    return out
+
+
+def hstack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Join along dim 1 (dim 0 for 1-D tensors), as ``numpy.hstack``."""
+    tensors = _at_least(tensors, 1)
+    return write_out(_mv.cat(tensors, 0 if tensors[0].ndim == 1 else 1), out, "hstack")
+
+
+def vstack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Join along dim 0 after making 1-D tensors rows: ``cr.vstack([a, b])``."""
+    tensors = [_mv.unsqueeze(t, 0) if t.ndim == 1 else t for t in _at_least(tensors, 1)]
+    return write_out(_mv.cat(tensors, 0), out, "vstack")
+
+
+def dstack(tensors, *, out: Tensor | None = None) -> Tensor:
+    """Join along dim 2 after making tensors at least 3-D, as ``numpy.dstack``."""
+    shaped = []
+    for t in _at_least(tensors, 1):
+        if t.ndim == 1:
+            t = _mv.unsqueeze(_mv.unsqueeze(t, 0), 2)
+        elif t.ndim == 2:
+            t = _mv.unsqueeze(t, 2)
+        shaped.append(t)
+    return write_out(_mv.cat(shaped, 2), out, "dstack")
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The elements where ``mask`` (broadcast) holds, as a 1-D tensor."""
+    x, m = broadcast_tensors(input, mask)
+    return write_out(_mv.getitem(x, m._data.astype(bool)), out, "masked_select")
+
+
+def nonzero(input: Tensor, *, out: Tensor | None = None, as_tuple: bool = False):
+    """Indices of the non-zero elements: one row per element (``as_tuple``: one per dim)."""
+    import numpy as np
+
+    if input.ndim == 0:  # PyTorch treats a 0-d tensor as having one element and no dims
+        hits = np.arange(int(input._data != 0))
+        if as_tuple:
+            return (Tensor._make(np.zeros(hits.size, np.int64)),)
+        return write_out(Tensor._make(np.zeros((hits.size, 0), np.int64)), out, "nonzero")
+    where_nonzero = np.nonzero(input._data)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in where_nonzero)
+    rows = np.stack(where_nonzero, axis=1)
+    return write_out(Tensor._make(rows.astype(np.int64)), out, "nonzero")
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return nonzero(input)
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    import numpy as np
+
+    axis = tuple(dim) if isinstance(dim, (list, tuple)) else dim
+    return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64))

@@ -153,6 +153,15 @@ class TensorCompat:
         key = (slice(None),) * axis + (slice(start, start + length),)
         return _t._mv.getitem(self, key)
 
+    def masked_select(self, mask):
+        return _functions().masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _functions().nonzero(self, as_tuple=as_tuple)
+
+    def count_nonzero(self, dim=None):
+        return _functions().count_nonzero(self, dim)
+
     # ---- in-place math (x.exp_() is x.copy_(x.exp()), recorded as PyTorch records it) ---------
     def abs_(self):
         return _t._ew.inplace(self, "abs_", lambda x: x.abs())
@@ -206,6 +215,12 @@ class TensorCompat:
 
     def logical_or(self, other):
         return _t._ew.logical_or(self, other)
+
+
+def _functions():
+    from . import functions
+
+    return functions
 
 
 @functools.cache

@@ -32,6 +32,7 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "Tensor.split",
     "Tensor.tile",
     "Tensor.type",
+    "broadcast_to",
     "dtype",
     "einsum",
     "enable_grad",

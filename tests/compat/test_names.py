@@ -191,3 +191,16 @@ def test_dtype_queries_match_torch():
         assert (ours.eps, ours.max, ours.tiny) == (theirs.eps, theirs.max, theirs.tiny)
     assert cr.iinfo(cr.int8).min == torch.iinfo(torch.int8).min
     assert isinstance(cr.ones(1).dtype, cr.dtype)
+
+
+@pytest.mark.parametrize("program", [
+    lambda m, t: m.nonzero(t), lambda m, t: m.argwhere(t), lambda m, t: m.count_nonzero(t),
+    lambda m, t: m.count_nonzero(t, dim=0), lambda m, t: t.nonzero(as_tuple=True)[1],
+    lambda m, t: m.nonzero(t[0, 0]), lambda m, t: m.nonzero(t[0, 1]),
+    lambda m, t: t.masked_select(t > 1), lambda m, t: t.count_nonzero(),
+])
+def test_index_queries_match_torch(program):
+    x = np.array([[0.0, 1.5], [2.0, 0.0]])
+    ours, theirs = program(cr, cr.tensor(x)), program(torch, torch.tensor(x))
+    assert ours.tolist() == theirs.tolist() and ours.shape == tuple(theirs.shape)
+    assert str(ours.dtype) == str(theirs.dtype)[6:]
