@@ -210,6 +210,12 @@ class TensorCompat:
     def histc(self, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
         return _t._cops.histc(self, bins, min, max)
 
+    def remainder(self, other):
+        return _t._ew.remainder(self, other)
+
+    def floor_divide(self, other):
+        return _t._ew.floor_divide(self, other)
+
     def logical_and(self, other):
         return _t._ew.logical_and(self, other)
 

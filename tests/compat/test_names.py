@@ -204,3 +204,9 @@ def test_index_queries_match_torch(program):
     ours, theirs = program(cr, cr.tensor(x)), program(torch, torch.tensor(x))
     assert ours.tolist() == theirs.tolist() and ours.shape == tuple(theirs.shape)
     assert str(ours.dtype) == str(theirs.dtype)[6:]
+
+
+def test_floor_divide_method_matches_torch():
+    for data in ([7, -7], [5.5, -5.5]):
+        ours, theirs = cr.tensor(data), torch.tensor(data)
+        assert ours.floor_divide(2).tolist() == theirs.floor_divide(2).tolist()

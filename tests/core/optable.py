@@ -108,6 +108,7 @@ BINARY = {
     "where": (lambda m, x, y: m.lib.where(x > 0.3, x, y), ("any", "any")),
     "remainder": (lambda m, x, y: x % y, ("mod_x", "mod_y")),
     "add_alpha": (lambda m, x, y: x.add(y, alpha=0.5), ("any", "any")),
+    "remainder_method": (lambda m, x, y: x.remainder(y), ("mod_x", "mod_y")),
 }
 
 REDUCTIONS = {
