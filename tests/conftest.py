@@ -29,3 +29,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """``make test`` ends with the PyTorch API coverage figure (tests/compat/coverage.py)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return
+    from tests.compat.coverage import report, summary
+
+    terminalreporter.write_line(summary(report()))

@@ -30,64 +30,123 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .ops.elementwise import (
+from .functions import (
     abs,
+    add,
+    all,
+    allclose,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    argwhere,
+    bmm,
+    broadcast_tensors,
+    broadcast_to,
+    cat,
     ceil,
+    chunk,
     clamp,
+    clip,
+    clone,
+    concat,
+    concatenate,
     cos,
+    count_nonzero,
+    cumsum,
+    div,
+    dot,
+    dstack,
+    eq,
+    equal,
     erf,
+    erfc,
     exp,
+    exp2,
     expm1,
+    flatten,
+    flip,
     floor,
+    floor_divide,
+    gather,
+    ge,
+    gt,
+    histc,
+    histogram,
+    hstack,
+    index_select,
+    is_floating_point,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
     log,
     log1p,
+    log2,
+    log10,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    logsumexp,
+    lt,
+    masked_select,
+    matmul,
+    max,
     maximum,
+    mean,
+    min,
     minimum,
+    mm,
+    movedim,
+    mul,
+    narrow,
+    ne,
+    neg,
+    nonzero,
+    norm,
+    numel,
+    outer,
+    permute,
+    pow,
+    prod,
     reciprocal,
     relu,
+    remainder,
+    reshape,
     round,
     rsqrt,
     sigmoid,
     sign,
     sin,
-    sqrt,
-    tan,
-    tanh,
-    where,
-)
-from .ops.linalg import bmm, dot, einsum, matmul, mm, outer
-from .ops.movement import (
-    cat,
-    chunk,
-    flatten,
-    gather,
-    index_select,
-    permute,
-    reshape,
+    softmax,
     split,
+    sqrt,
+    square,
     squeeze,
     stack,
-    transpose,
-    unsqueeze,
-)
-from .ops.nn import log_softmax, softmax
-from .ops.random import bernoulli, multinomial, normal
-from .ops.reduce import (
-    amax,
-    amin,
-    argmax,
-    argmin,
-    cumsum,
-    logsumexp,
-    max,
-    mean,
-    min,
-    norm,
-    prod,
     std,
+    sub,
     sum,
+    swapaxes,
+    tan,
+    tanh,
+    tile,
+    transpose,
+    tril,
+    triu,
+    true_divide,
+    unbind,
+    unsqueeze,
     var,
+    vstack,
+    where,
 )
+from .ops.linalg import einsum
+from .ops.random import bernoulli, multinomial, normal
 from .random import (
     Generator,
     default_generator,
@@ -103,23 +162,49 @@ from .tensor import Tensor
 float = float32  # noqa: A001
 double = float64
 long = int64
-clip = clamp
-concat = concatenate = cat
-
-
-def pow(x, exponent):
-    """``x ** exponent`` for a tensor or a number on either side."""
-    return x ** exponent if isinstance(x, Tensor) else Tensor.__rpow__(exponent, x)
 
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def numel(x: Tensor) -> int:
-    return x.numel()
-
-
 # they build on the names above (distributed loads MPI on init_process_group, not here)
 from . import data, distributed, nn, optim, scratch  # noqa: E402
 from ._version import __version__  # noqa: E402
+
+
+# ---- PyTorch compatibility (issue 12) --------------------------------------------------------
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.X yet"), not Python's
+    # generic message.
+    from ._torch_names import missing_attribute
+
+    raise missing_attribute("", name)
+
+
+from . import cuda  # noqa: E402
+from ._dtypes import (  # noqa: E402
+    dtype,
+    finfo,
+    iinfo,
+    int8,
+    int16,
+    promote_types,
+    uint8,
+)
+from ._dtypes import float16 as half  # noqa: E402
+from ._dtypes import int32 as int  # noqa: E402, A001
+from ._dtypes import torch_result_type as result_type  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
+from .devices import device, get_default_device, set_default_device  # noqa: E402
+from .legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)

@@ -63,3 +63,37 @@ def scalar_dtype(value, like: np.dtype) -> np.dtype:
         return like if like.kind == "f" else _default_float
     raise TypeError(f"unsupported operand type {type(value).__name__}: expected a Tensor or a "
                     "Python number")
+
+
+# ---- PyTorch's remaining dtype names and dtype queries (issue 12) -------------------------------
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
+uint8 = np.dtype(np.uint8)
+dtype = np.dtype  # cr.dtype: isinstance(x.dtype, cr.dtype) holds, as with torch.dtype
+
+
+def finfo(type=None) -> np.finfo:  # noqa: A002  (PyTorch's parameter name)
+    """Limits of a floating dtype (default: the default dtype): ``cr.finfo(cr.float32).eps``."""
+    return np.finfo(get_default_dtype() if type is None else np.dtype(type))
+
+
+def iinfo(type) -> np.iinfo:  # noqa: A002
+    """Limits of an integer dtype: ``cr.iinfo(cr.int64).max``."""
+    return np.iinfo(np.dtype(type))
+
+
+def promote_types(type1, type2) -> np.dtype:
+    """PyTorch's promotion of two dtypes: ``cr.promote_types(cr.int64, cr.float32)`` -> float32."""
+    return result_type(np.empty(1, type1), np.empty(1, type2))
+
+
+def torch_result_type(tensor1, tensor2) -> np.dtype:
+    """The dtype ``tensor1 op tensor2`` gives, for tensors or Python numbers (PyTorch's rule)."""
+    arrays = [getattr(t, "_data", None) for t in (tensor1, tensor2)]
+    if arrays[0] is not None and arrays[1] is not None:
+        return result_type(arrays[0], arrays[1])
+    if arrays[0] is None and arrays[1] is None:
+        return np.asarray([tensor1, tensor2]).dtype if not any(
+            isinstance(v, float) for v in (tensor1, tensor2)) else _default_float
+    tensor_data, number = (arrays[0], tensor2) if arrays[0] is not None else (arrays[1], tensor1)
+    return scalar_dtype(number, tensor_data.dtype)

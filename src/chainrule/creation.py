@@ -6,6 +6,8 @@ import numpy as np
 
 from . import _dtypes
 from . import _rng_kernels as K
+from .devices import as_device
+from .out import write_out
 from .random import Generator, generator_or_default
 from .tensor import Tensor, _as_array
 
@@ -23,55 +25,85 @@ def _made(data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+def _factory(op: str, data: np.ndarray, requires_grad: bool, device, layout=None,
+             out: Tensor | None = None) -> Tensor:
+    """A new tensor from a factory taking PyTorch's keywords: only the CPU device and the
+    strided layout exist here; ``out=`` receives the values."""
+    as_device(device, op)
+    if layout is not None and str(layout) not in ("strided", "torch.strided"):
+        raise RuntimeError(f"{op}: layout={layout!r} is not supported: chainrule tensors are "
+                           "dense (strided) NumPy arrays")
+    if out is not None:
+        result = write_out(Tensor._make(data), out, op)
+        if requires_grad:
+            result.requires_grad = True
+        return result
+    return _made(data, requires_grad)
+
+
 def _float_dtype(dtype) -> np.dtype:
     return _dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``: ``cr.tensor([[1., 2.]], requires_grad=True)``.
 
     Python floats become ``cr.get_default_dtype()`` (float32), ints int64; arrays keep theirs.
     """
     arr = _as_array(data, None if dtype is None else np.dtype(dtype))
-    return _made(np.array(arr, copy=True), requires_grad)
+    return _factory("tensor", np.array(arr, copy=True), requires_grad, device)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    as_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
     return Tensor._make(_as_array(data, None if dtype is None else np.dtype(dtype)))
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
+def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array: ``cr.from_numpy(np.arange(3.0))``."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected np.ndarray (got {type(array).__name__})")
-    return Tensor._make(array)
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    return Tensor._make(ndarray)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.zeros(_size(size), _float_dtype(dtype)), requires_grad)
+def zeros(*size, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    return _factory("zeros", np.zeros(_size(size), _float_dtype(dtype)), requires_grad, device,
+                    layout, out)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.ones(_size(size), _float_dtype(dtype)), requires_grad)
+def ones(*size, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    return _factory("ones", np.ones(_size(size), _float_dtype(dtype)), requires_grad, device,
+                    layout, out)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.empty(_size(size), _float_dtype(dtype)), requires_grad)
+def empty(*size, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False,
+          memory_format=None) -> Tensor:
+    return _factory("empty", np.empty(_size(size), _float_dtype(dtype)), requires_grad, device,
+                    layout, out)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = _as_array(fill_value).dtype
-    return _made(np.full(_size((size,)), fill_value, dtype=np.dtype(dtype)), requires_grad)
+    return _factory("full", np.full(_size((size,)), fill_value, dtype=np.dtype(dtype)),
+                    requires_grad, device, layout, out)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    return _factory("eye", np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device,
+                    layout, out)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad: bool = False) -> Tensor:
     """``cr.arange(5)`` is int64; any float argument makes the default float dtype."""
     if end is None:
         start, end = 0, start
@@ -81,24 +113,28 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     count = max(int(np.ceil((end - start) / step)), 0)
     values = start + step * np.arange(count, dtype=np.float64 if np.dtype(dtype).kind == "f"
                                       else np.int64)
-    return _made(values.astype(dtype), requires_grad)
+    return _factory("arange", values.astype(dtype), requires_grad, device, layout, out)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    return _factory("linspace", np.linspace(start, end, steps).astype(_float_dtype(dtype)),
+                    requires_grad, device, layout, out)
 
 
 def rand(*size, generator: Generator | None = None, dtype=None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool = False, device=None) -> Tensor:
     """Uniform on [0, 1): ``cr.rand(2, 3)``; PyTorch's values for the same seed."""
+    as_device(device, "rand")
     values = K.uniform(generator_or_default(generator), _numel(size := _size(size)),
                        _float_dtype(dtype))
     return _made(values.reshape(size), requires_grad)
 
 
 def randn(*size, generator: Generator | None = None, dtype=None,
-          requires_grad: bool = False) -> Tensor:
+          requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal draws: ``cr.randn(3, 4)``; PyTorch's values for the same seed."""
+    as_device(device, "randn")
     values = K.normal(generator_or_default(generator), _numel(size := _size(size)),
                       _float_dtype(dtype))
     return _made(values.reshape(size), requires_grad)
@@ -129,38 +165,48 @@ def _numel(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
 
-def zeros_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.zeros(x.shape, dtype or x.dtype), requires_grad)
+def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _factory("zeros_like", np.zeros(input.shape, dtype or input.dtype), requires_grad,
+                    device, layout)
 
 
-def ones_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.ones(x.shape, dtype or x.dtype), requires_grad)
+def ones_like(input: Tensor, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _factory("ones_like", np.ones(input.shape, dtype or input.dtype), requires_grad,
+                    device, layout)
 
 
-def full_like(x: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.full(x.shape, fill_value, dtype or x.dtype), requires_grad)
+def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _factory("full_like", np.full(input.shape, fill_value, dtype or input.dtype),
+                    requires_grad, device, layout)
 
 
-def empty_like(x: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.empty(x.shape, dtype or x.dtype), requires_grad)
+def empty_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    return _factory("empty_like", np.empty(input.shape, dtype or input.dtype), requires_grad,
+                    device, layout)
 
 
-def rand_like(x: Tensor, dtype=None, requires_grad: bool = False, *,
-              generator: Generator | None = None) -> Tensor:
-    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad,
-                generator=generator)
+def rand_like(input: Tensor, *, generator: Generator | None = None, dtype=None, layout=None,
+              device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype,
+                requires_grad=requires_grad, device=device)
 
 
-def randn_like(x: Tensor, dtype=None, requires_grad: bool = False, *,
-               generator: Generator | None = None) -> Tensor:
-    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad,
-                 generator=generator)
+def randn_like(input: Tensor, *, generator: Generator | None = None, dtype=None, layout=None,
+               device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype,
+                 requires_grad=requires_grad, device=device)
 
 
-def randint_like(x: Tensor, low: int = 0, high: int | None = None, *, dtype=None,
-                 requires_grad: bool = False, generator: Generator | None = None) -> Tensor:
-    """Integers in [low, high) shaped like ``x`` (its dtype): ``cr.randint_like(x, 10)``."""
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype=None,
+                 layout=None, device=None, requires_grad: bool = False,
+                 memory_format=None, generator: Generator | None = None) -> Tensor:
+    """Integers in [low, high) shaped like ``input`` (its dtype): ``cr.randint_like(x, 10)``."""
+    as_device(device, "randint_like")
     if high is None:
         low, high = 0, low
-    return randint(low, high, x.shape, generator=generator, dtype=dtype or x.dtype,
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
                    requires_grad=requires_grad)

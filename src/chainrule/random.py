@@ -227,9 +227,3 @@ def generator_or_default(generator: Generator | None) -> Generator:
         raise TypeError(f"generator must be a chainrule.Generator, got "
                         f"{type(generator).__name__}")
     return generator
-
-
-def rng(generator: Generator | None = None) -> np.random.Generator:
-    """A NumPy view of the same Mersenne Twister stream, for code that still shuffles with
-    NumPy (its draws advance the generator but are not PyTorch's)."""
-    return np.random.Generator(generator_or_default(generator)._bits)

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from . import _dtypes
+from . import devices as _device
+from .tensor_compat import TensorCompat, mark_missing_names
 from .utils.hooks import RemovableHandle
 
 
@@ -17,7 +19,7 @@ def complex_grad_message(dtype) -> str:
     return (f"complex tensors cannot require gradients (got {dtype}): chainrule differentiates "
             "float32/float64 only; keep the real and imaginary parts as two float tensors")
 
-class Tensor:
+class Tensor(TensorCompat):
     """An n-dimensional array that can record the operations applied to it.
 
     ``x = cr.tensor([1.0, 2.0], requires_grad=True); (x * x).sum().backward(); x.grad``
@@ -25,8 +27,6 @@ class Tensor:
 
     __slots__ = ("_data", "grad", "_rg", "grad_fn", "_output_nr", "_vc", "_hooks", "_view_of",
                  "_has_views", "__weakref__")
-    # ndarray <op> Tensor must defer to the Tensor's reflected operator, not build object arrays.
-    __array_ufunc__ = None
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -179,8 +179,8 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> _device.device:
+        return _device.CPU
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -265,18 +265,18 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ---- conversion ----------------------------------------------------------------------
-    def to(self, dtype=None, *args, **kwargs) -> Tensor:
-        """Cast to ``dtype`` (differentiable); ``'cpu'`` as a device is accepted and ignored."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            dtype = args[0] if args else kwargs.get("dtype")
-        if dtype is None:
-            return self
+    def to(self, *args, **kwargs) -> Tensor:
+        """Cast and/or move: ``t.to(cr.float64)``, ``t.to("cpu")``, ``t.to(device, dtype)``,
+        ``t.to(other)`` (other's dtype); differentiable. Only the CPU exists here."""
+        dtype, copy = _device.parse_to(args, kwargs, "Tensor.to")
+        if dtype is None or np.dtype(dtype) == self._data.dtype:
+            return _ew.clone(self) if copy else self
         return _ew.cast(self, np.dtype(dtype))
 
     def type(self, dtype=None):
         return str(self._data.dtype) if dtype is None else self.to(dtype)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format=None) -> Tensor:
         return self
 
     def float(self) -> Tensor:
@@ -597,54 +597,62 @@ class Tensor:
     def isfinite(self):
         return Tensor._make(np.isfinite(self._data))
 
-    # ---- reductions ------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, dtype=None):
-        return _red.sum(self, dim, keepdim, dtype)
+    # ---- reductions (keepdims= is PyTorch's alias of keepdim=) -------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        return _red.sum(self, dim, _keepdim(keepdim, keepdims, "sum"), dtype)
 
-    def mean(self, dim=None, keepdim=False, dtype=None):
-        return _red.mean(self, dim, keepdim, dtype)
+    def mean(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        return _red.mean(self, dim, _keepdim(keepdim, keepdims, "mean"), dtype)
 
-    def prod(self, dim=None, keepdim=False):
-        return _red.prod(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        x = self if dtype is None else self.to(dtype)
+        return _red.prod(x, dim, _keepdim(keepdim, keepdims, "prod"))
 
-    def max(self, dim=None, keepdim=False):
-        return _red.max(self, dim, keepdim)
+    def max(self, dim=None, keepdim=False, *, keepdims=None):
+        if isinstance(dim, Tensor):  # t.max(other): the elementwise maximum, as PyTorch
+            return _ew.maximum(self, dim)
+        return _red.max(self, dim, _keepdim(keepdim, keepdims, "max"))
 
-    def min(self, dim=None, keepdim=False):
-        return _red.min(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False, *, keepdims=None):
+        if isinstance(dim, Tensor):
+            return _ew.minimum(self, dim)
+        return _red.min(self, dim, _keepdim(keepdim, keepdims, "min"))
 
-    def amax(self, dim=(), keepdim=False):
-        return _red.amax(self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.amax(self, () if dim is None else dim, _keepdim(keepdim, keepdims, "amax"))
 
-    def amin(self, dim=(), keepdim=False):
-        return _red.amin(self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.amin(self, () if dim is None else dim, _keepdim(keepdim, keepdims, "amin"))
 
-    def argmax(self, dim=None, keepdim=False):
-        return _red.argmax(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.argmax(self, dim, _keepdim(keepdim, keepdims, "argmax"))
 
-    def argmin(self, dim=None, keepdim=False):
-        return _red.argmin(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.argmin(self, dim, _keepdim(keepdim, keepdims, "argmin"))
 
-    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
-        return _red.var(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None):
+        return _red.var(self, dim, correction=correction,
+                        keepdim=_keepdim(keepdim, keepdims, "var"), unbiased=unbiased)
 
-    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None):
-        return _red.std(self, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None):
+        return _red.std(self, dim, correction=correction,
+                        keepdim=_keepdim(keepdim, keepdims, "std"), unbiased=unbiased)
 
-    def norm(self, p="fro", dim=None, keepdim=False):
-        return _red.norm(self, p, dim, keepdim)
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, keepdims=None):
+        x = self if dtype is None else self.to(dtype)
+        return _red.norm(x, p, dim, _keepdim(keepdim, keepdims, "norm"))
 
-    def logsumexp(self, dim, keepdim=False):
-        return _red.logsumexp(self, dim, keepdim)
+    def logsumexp(self, dim, keepdim=False, *, keepdims=None):
+        return _red.logsumexp(self, dim, _keepdim(keepdim, keepdims, "logsumexp"))
 
-    def cumsum(self, dim):
-        return _red.cumsum(self, dim)
+    def cumsum(self, dim, dtype=None):
+        return _red.cumsum(self if dtype is None else self.to(dtype), dim)
 
-    def all(self, dim=None, keepdim=False):
-        return _red.all(self, dim, keepdim)
+    def all(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.all(self, dim, _keepdim(keepdim, keepdims, "all"))
 
-    def any(self, dim=None, keepdim=False):
-        return _red.any(self, dim, keepdim)
+    def any(self, dim=None, keepdim=False, *, keepdims=None):
+        return _red.any(self, dim, _keepdim(keepdim, keepdims, "any"))
 
     def softmax(self, dim):
         return _nnops.softmax(self, dim)
@@ -801,6 +809,15 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
     return dim % n
 
 
+def _keepdim(keepdim: bool, keepdims: bool | None, op: str) -> bool:
+    """PyTorch takes NumPy's ``keepdims`` as an alias of ``keepdim``."""
+    if keepdims is None:
+        return keepdim
+    if keepdim and not keepdims:
+        raise TypeError(f"{op}(): got both keepdim=True and keepdims=False")
+    return bool(keepdims)
+
+
 def _shape_args(args: tuple) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
@@ -808,9 +825,13 @@ def _shape_args(args: tuple) -> tuple:
 
 
 # Ops import Tensor, so they are bound after the class exists.
+from .ops import compat as _cops  # noqa: E402, F401  (TensorCompat's methods use it: issue 12)
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402
 from .ops import movement as _mv  # noqa: E402
 from .ops import nn as _nnops  # noqa: E402
 from .ops import random as _rand  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
+
+# ---- PyTorch compatibility (issue 12) --------------------------------------------------------
+mark_missing_names(Tensor)

@@ -81,6 +81,20 @@ UNARY = {
     "scalar_ops": (lambda m, x: (3.0 - x) / 2 + 1.5 * x - x / 4.0, "any"),
     "rdiv": (lambda m, x: 1.5 / x, "pos"),
     "clone": (lambda m, x: x.clone() * 2, "any"),
+    # issue 12: PyTorch names added by the compat work
+    "log2": (lambda m, x: x.log2(), "pos"),
+    "log10": (lambda m, x: m.lib.log10(x), "pos"),
+    "square_fn": (lambda m, x: m.lib.square(x), "any"),
+    "round_decimals": (lambda m, x: m.lib.round(x, decimals=2) * x, "kink"),
+    "exp_": (lambda m, x: (x * 1).exp_(), "any"),
+    "exp2": (lambda m, x: m.lib.exp2(x), "any"),
+    "erfc": (lambda m, x: m.lib.erfc(x), "any"),
+    "sqrt_": (lambda m, x: (x * 1).sqrt_(), "pos"),
+    "abs_": (lambda m, x: (x * 1).abs_(), "kink"),
+    "neg_": (lambda m, x: (x * 1).neg_(), "any"),
+    "relu_": (lambda m, x: (x * 1).relu_(), "kink"),
+    "sigmoid_": (lambda m, x: (x * 1).sigmoid_(), "any"),
+    "tanh_": (lambda m, x: (x * 1).tanh_(), "any"),
 }
 
 BINARY = {
@@ -94,6 +108,7 @@ BINARY = {
     "where": (lambda m, x, y: m.lib.where(x > 0.3, x, y), ("any", "any")),
     "remainder": (lambda m, x, y: x % y, ("mod_x", "mod_y")),
     "add_alpha": (lambda m, x, y: x.add(y, alpha=0.5), ("any", "any")),
+    "remainder_method": (lambda m, x, y: x.remainder(y), ("mod_x", "mod_y")),
 }
 
 REDUCTIONS = {
@@ -138,6 +153,24 @@ MOVEMENT = [
     Case("broadcast_to", lambda m, x: x.broadcast_to((2, 3)), ((3,),)),
     Case("repeat", lambda m, x: x.repeat(2, 1, 3), ((3, 4),)),
     Case("tile", lambda m, x: x.tile((2,)), ((3, 4),)),
+    Case("tril", lambda m, x: x.tril(), ((3, 4),)),
+    Case("tril_k", lambda m, x: m.lib.tril(x, -1), ((2, 3, 4),)),
+    Case("triu", lambda m, x: x.triu(1), ((4, 3),)),
+    Case("triu_fn", lambda m, x: m.lib.triu(input=x, diagonal=-2), ((2, 4, 4),)),
+    Case("swapaxes", lambda m, x: x.swapaxes(0, 2), ((2, 3, 4),)),
+    Case("movedim", lambda m, x: x.movedim(0, -1), ((2, 3, 4),)),
+    Case("movedim_many", lambda m, x: x.movedim((0, 1), (2, 0)), ((2, 3, 4),)),
+    Case("narrow", lambda m, x: x.narrow(1, 1, 2), ((2, 3, 4),)),
+    Case("narrow_neg", lambda m, x: x.narrow(-1, -3, 2), ((2, 3, 4),)),
+    Case("hstack", lambda m, x, y: m.lib.hstack([x, y]), ((3, 2), (3, 4))),
+    Case("hstack_1d", lambda m, x, y: m.lib.hstack([x, y]), ((3,), (2,))),
+    Case("vstack", lambda m, x, y: m.lib.vstack([x, y]), ((4,), (2, 4))),
+    Case("dstack", lambda m, x, y: m.lib.dstack([x, y]), ((2, 3), (2, 3, 2))),
+    Case("broadcast_tensors", lambda m, x, y: m.lib.broadcast_tensors(x, y)[0] *
+         m.lib.broadcast_tensors(x, y)[1], ((3, 1), (1, 4))),
+    Case("masked_select", lambda m, x: m.lib.masked_select(x, x > 0.1), ((3, 4),)),
+    Case("movedim_fn", lambda m, x: m.lib.movedim(x, 1, 0), ((2, 3, 4),)),
+    Case("swapaxes_fn", lambda m, x: m.lib.swapaxes(x, 0, 1), ((2, 3),)),
     Case("flip", lambda m, x: x.flip(0, 1), ((3, 4),)),
     Case("index_int", lambda m, x: x[1], ((3, 4),)),
     Case("index_slice", lambda m, x: x[1:, ::2], ((3, 4),)),

@@ -102,7 +102,7 @@ def test_comparisons_give_bool_and_no_grad():
 def test_attributes():
     x = cr.zeros(2, 3, 4)
     assert x.ndim == x.dim() == 3 and x.numel() == 24 and x.size() == (2, 3, 4)
-    assert x.size(-1) == 4 and x.device == "cpu" and x.is_leaf
+    assert x.size(-1) == 4 and x.device == cr.device("cpu") and str(x.device) == "cpu" and x.is_leaf
     assert cr.tensor(3.5).item() == 3.5 and cr.tensor([[1, 2]]).tolist() == [[1, 2]]
     assert x.T.shape == (4, 3, 2) and x.mT.shape == (2, 4, 3)
     assert x.double().dtype == cr.float64 and x.long().dtype == cr.int64

@@ -148,14 +148,16 @@ def test_default_collate_types_match_pytorch():
 
 
 def test_default_collate_rejects_ragged_and_unknown_samples():
-    with pytest.raises(ValueError, match="different shapes"):
+    with pytest.raises(RuntimeError, match=r"equal size, but got \(2,\) at entry 0 and \(3,\)"):
         default_collate([np.ones(2), np.ones(3)])
+    with pytest.raises(RuntimeError, match="each element in list of batch should be of equal"):
+        default_collate([[1, 2], [1]])
     with pytest.raises(TypeError, match="object"):
         default_collate([object(), object()])
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="batch_size should be a positive integer"):
         DataLoader(_dataset(), 0)
     with pytest.raises(TypeError, match="Generator"):
         DataLoader(_dataset(), 2, shuffle=True, generator=np.random.default_rng(0))

@@ -29,6 +29,14 @@ ACTIVATIONS = {
     "logsigmoid": lambda m, x: m.F.logsigmoid(x),
     "softmax": lambda m, x: m.F.softmax(x, dim=1),
     "log_softmax": lambda m, x: m.F.log_softmax(x, dim=-1),
+    "relu6": lambda m, x: m.F.relu6(x),
+    "hardtanh": lambda m, x: m.F.hardtanh(x, -2.0, 1.5),
+    "selu": lambda m, x: m.F.selu(x),
+    "mish": lambda m, x: m.F.mish(x),
+    "softsign": lambda m, x: m.F.softsign(x),
+    "hardswish": lambda m, x: m.F.hardswish(x),
+    "threshold": lambda m, x: m.F.threshold(x, 0.1, 20.0),
+    "glu": lambda m, x: m.F.glu(x[:, :4], dim=1),
 }
 
 MODULES = {
@@ -44,6 +52,11 @@ MODULES = {
     "LogSigmoid": lambda m: m.nn.LogSigmoid(),
     "Softmax": lambda m: m.nn.Softmax(dim=0),
     "LogSoftmax": lambda m: m.nn.LogSoftmax(dim=1),
+    "ReLU6": lambda m: m.nn.ReLU6(), "SELU": lambda m: m.nn.SELU(),
+    "Mish": lambda m: m.nn.Mish(),
+    "Softsign": lambda m: m.nn.Softsign(), "Hardswish": lambda m: m.nn.Hardswish(),
+    "Hardtanh": lambda m: m.nn.Hardtanh(-2, 2),
+    "Threshold": lambda m: m.nn.Threshold(0.1, 20.0),
 }
 
 

@@ -317,7 +317,7 @@ def test_to_double_float_keeps_parameter_objects():
     assert net.scale.dtype == cr.float64
     with pytest.raises(TypeError, match="floating point"):
         net.to(cr.int64)
-    with pytest.raises(TypeError, match="CPU only"):
+    with pytest.raises(RuntimeError, match="CPU only"):
         net.to("cuda")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _rng_kernels
-from ..random import Generator, generator_or_default
+from ..random import Generator, default_generator, generator_or_default
 from ..tensor import Tensor
 
 
@@ -27,6 +27,40 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__``. ``DataLoader`` batches it in order.
+
+    ``class Counter(IterableDataset): __iter__ = lambda self: iter(range(10))``
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self) -> int:
+        # TypeError, as for any object without a length (list(stream) relies on it)
+        raise TypeError(f"{type(self).__name__} has no len(): define __len__ to give one")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after another: ``ChainDataset([stream_a, stream_b])``."""
+
+    def __init__(self, datasets: Sequence[IterableDataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset (got "
+                                f"{type(d).__name__})")
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 def _as_tensor(t: Any, position: int) -> Tensor:
@@ -125,7 +159,7 @@ def _batch_fetcher(dataset: Dataset):
 
 
 def random_split(dataset: Dataset, lengths: Sequence[int | float],
-                 generator: Generator | None = None) -> list[Subset]:
+                 generator: Generator | None = default_generator) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets of the given lengths.
 
     ``train, val = random_split(ds, [0.8, 0.2], generator=cr.Generator().manual_seed(0))``;

@@ -1,24 +1,36 @@
-"""``DataLoader``: batches from a dataset in a seeded, reproducible order; ``default_collate``."""
+"""``DataLoader`` with PyTorch's signature and semantics; ``default_collate`` with its rules.
+
+``for x, y in DataLoader(ds, batch_size=32, shuffle=True): ...``
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..random import Generator, rng
+from .. import _dtypes
+from ..random import Generator
 from ..tensor import Tensor
-from .dataset import Dataset, _batch_fetcher
+from .dataset import Dataset, IterableDataset, _batch_fetcher
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+_COLLATE_ERROR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
+                  "lists; found {}")
+_STRING_ARRAY = re.compile(r"[SaUO]")
 
 
 def default_collate(batch: Sequence[Any]) -> Any:
-    """Stack a list of samples into batched Tensors, keeping the samples' structure.
+    """Batch a list of samples, keeping their structure, by PyTorch's rules.
 
-    Tensors are stacked, ndarrays and NumPy scalars become Tensors of their dtype, Python floats
-    float64, ints int64 and bools bool (as PyTorch); strings are left as they come; tuples, lists
-    and dicts are collated field by field (a tuple sample gives a list, as PyTorch).
-    ``default_collate([(x0, 0), (x1, 1)])`` -> ``[stack([x0, x1]), tensor([0, 1])]``
+    The first sample's type picks the rule: Tensors and NumPy arrays are stacked, NumPy scalars
+    keep their dtype, a float first makes float64, an int or bool first makes what
+    ``cr.tensor(batch)`` makes (``[1, 2.5]`` -> float32 ``[1.0, 2.5]``, ``[True, 2]`` -> int64,
+    all bools -> bool); strings stay a list; dicts, namedtuples, tuples and lists are collated
+    field by field (a tuple sample gives a list). ``default_collate([(x0, 0), (x1, 1)])`` ->
+    ``[stack([x0, x1]), tensor([0, 1])]``
     """
     if len(batch) == 0:
         raise ValueError("default_collate: got an empty batch")
@@ -26,102 +38,187 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, Tensor):
         from ..ops.movement import stack
 
-        _check_shapes([b.shape for b in batch], "Tensors")
         return stack(list(batch))
-    if isinstance(elem, (np.ndarray, np.generic)):
-        if isinstance(elem, np.ndarray) and elem.dtype.kind in "OUS":
-            raise TypeError(f"default_collate: cannot batch arrays of dtype {elem.dtype}")
-        _check_shapes([np.shape(b) for b in batch], "arrays")
-        return Tensor(np.stack([np.asarray(b) for b in batch]))
-    if isinstance(elem, bool):
-        return Tensor(np.array(batch, dtype=np.bool_))
-    if isinstance(elem, int):
-        return Tensor(np.array(batch, dtype=np.int64))
+    if type(elem).__module__ == "numpy" and not isinstance(elem, (np.str_, np.bytes_)):
+        if isinstance(elem, np.ndarray):
+            if _STRING_ARRAY.search(elem.dtype.str):
+                raise TypeError(_COLLATE_ERROR.format(elem.dtype))
+            return default_collate([Tensor(np.asarray(b)) for b in batch])
+        if np.shape(elem) == ():
+            return Tensor(np.asarray(batch))
     if isinstance(elem, float):
-        return Tensor(np.array(batch, dtype=np.float64))
+        return Tensor(np.asarray(batch, dtype=np.float64))
+    if isinstance(elem, int):  # bools too, as PyTorch: cr.tensor's inference decides
+        from ..creation import tensor
+
+        return tensor(list(batch))
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, Mapping):
-        return {key: default_collate([d[key] for d in batch]) for key in elem}
+        collated = {key: default_collate([d[key] for d in batch]) for key in elem}
+        try:
+            return type(elem)(collated)
+        except TypeError:  # a mapping type that cannot be built from a dict
+            return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(s) for s in zip(*batch, strict=True)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, Sequence):
         size = len(elem)
         if any(len(b) != size for b in batch):
-            raise ValueError("default_collate: every sample in a batch must have the same "
-                             f"number of fields (got {sorted({len(b) for b in batch})})")
-        return [default_collate(samples) for samples in zip(*batch, strict=True)]
-    raise TypeError(f"default_collate: samples must be Tensors, arrays, numbers, strings, or "
-                    f"tuples/lists/dicts of them (got {type(elem).__name__})")
+            raise RuntimeError("each element in list of batch should be of equal size (got "
+                               f"lengths {[len(b) for b in batch]})")
+        transposed = [default_collate(s) for s in zip(*batch)]
+        if isinstance(elem, tuple):
+            return transposed
+        try:
+            return type(elem)(transposed)
+        except TypeError:
+            return transposed
+    raise TypeError(_COLLATE_ERROR.format(type(elem)))
 
 
-def _check_shapes(shapes: list, what: str) -> None:
-    if any(s != shapes[0] for s in shapes):
-        raise ValueError(f"default_collate: cannot stack {what} of different shapes "
-                         f"{sorted({tuple(s) for s in shapes})}")
+def default_convert(data: Any) -> Any:
+    """Samples without batching (``batch_size=None``): NumPy arrays become Tensors, containers
+    are converted element by element, everything else is left as it is."""
+    if isinstance(data, np.ndarray) and not _STRING_ARRAY.search(data.dtype.str):
+        return Tensor(data)
+    if isinstance(data, Mapping):
+        return {key: default_convert(value) for key, value in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(default_convert(d) for d in data)
+    return data
 
 
 class DataLoader:
     """Iterate over ``dataset`` in batches: ``for x, y in DataLoader(ds, 32, shuffle=True): ...``
 
-    With ``shuffle=True`` each epoch (each ``iter(loader)``) draws a fresh permutation from
-    ``generator`` (a ``chainrule.Generator``) or else from the global generator, at the moment
-    the iterator is created; so ``generator.get_state()`` between epochs captures everything a
-    resumed run needs to see the same order. Loading runs in-process: ``num_workers`` and
-    ``pin_memory`` are accepted for PyTorch compatibility and change nothing. ``sampler``
-    (e.g. a ``DistributedSampler``) gives the indices instead, in its order.
+    PyTorch's arguments and rules: ``shuffle`` makes a ``RandomSampler`` (drawing from
+    ``generator``, else from the global generator, exactly as PyTorch does, so a seeded run
+    visits PyTorch's order); ``sampler`` and ``batch_sampler`` replace the order; their
+    combinations that PyTorch rejects raise its errors. Loading runs in-process:
+    ``num_workers``, ``pin_memory`` and the worker options are accepted and change nothing.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, *,
-                 drop_last: bool = False, generator: Generator | None = None,
-                 collate_fn: Callable[[list], Any] | None = None, num_workers: int = 0,
-                 pin_memory: bool = False, sampler: Iterable[int] | None = None) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer (got "
-                             f"{batch_size!r})")
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1,
+                 shuffle: bool | None = None, sampler: Sampler | Iterable | None = None,
+                 batch_sampler: Sampler | Iterable | None = None, num_workers: int = 0,
+                 collate_fn: Callable[[list], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context=None, generator: Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True) -> None:
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
+                             "disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in "
+                             "multiprocessing.let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if generator is not None and not isinstance(generator, Generator):
             raise TypeError(f"DataLoader: generator must be a chainrule.Generator (got "
                             f"{type(generator).__name__})")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
+                batch_size, (int, np.integer)) or batch_size <= 0):
+            raise ValueError(f"batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size}")
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            if shuffle not in (None, False):
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"shuffle option, but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"sampler option, but got sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+        shuffle = bool(shuffle)
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
-        if num_workers < 0:
-            raise ValueError(f"DataLoader: num_workers must be >= 0 (got {num_workers})")
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is None and not iterable:
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_size is not None and batch_sampler is None and not iterable:
+            batch_sampler = BatchSampler(sampler, int(batch_size), bool(drop_last))
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.drop_last = bool(drop_last)
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.generator = generator
-        self.collate_fn = collate_fn
+        self._auto_collation = batch_sampler is not None or (iterable and batch_size is not None)
+        self.collate_fn = collate_fn if collate_fn is not None else (
+            default_collate if self._auto_collation else default_convert)
+        self._default_collate = collate_fn is None
         self.num_workers = num_workers
         self.pin_memory = pin_memory
-        self.sampler = sampler
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
+
+    @property
+    def shuffle(self) -> bool:
+        return isinstance(self.sampler, RandomSampler)
 
     def __len__(self) -> int:
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def _order(self) -> np.ndarray:
-        if self.sampler is not None:
-            return np.array(list(self.sampler), dtype=np.int64)
-        n = len(self.dataset)
-        return rng(self.generator).permutation(n) if self.shuffle else np.arange(n)
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler if self._auto_collation else self.sampler)
 
     def __iter__(self) -> Iterator[Any]:
-        # The order is drawn now, not on the first next(), so the RNG state right after
-        # iter(loader) already accounts for this epoch.
-        return self._batches(self._order())
+        # PyTorch draws its workers' base seed here, from this loader's generator or the
+        # global one; drawing it too keeps every later draw (the shuffle's) in step with it.
+        from ..creation import empty
 
-    def _batches(self, order: np.ndarray) -> Iterator[Any]:
-        fetch = _batch_fetcher(self.dataset) if self.collate_fn is None else None
-        collate = self.collate_fn or default_collate
-        stop = len(self) * self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
-            indices = order[start:start + self.batch_size]
+        empty((), dtype=_dtypes.int64).random_(generator=self.generator)
+        if isinstance(self.dataset, IterableDataset):
+            return self._iterable_batches()
+        if not self._auto_collation:
+            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
+        return self._batches()
+
+    def _batches(self) -> Iterator[Any]:
+        fetch = _batch_fetcher(self.dataset) if self._default_collate else None
+        for indices in self.batch_sampler:
             if fetch is not None:
-                yield fetch(indices)
+                yield fetch(np.asarray(indices, dtype=np.int64))
             else:
-                yield collate([self.dataset[int(i)] for i in indices])
+                yield self.collate_fn([self.dataset[i] for i in indices])
+
+    def _iterable_batches(self) -> Iterator[Any]:
+        if self.batch_size is None:
+            yield from (self.collate_fn(sample) for sample in self.dataset)
+            return
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
 
     def __repr__(self) -> str:
         return (f"DataLoader(len(dataset)={len(self.dataset)}, batch_size={self.batch_size}, "

@@ -7,15 +7,23 @@ from . import functional, init, parallel, utils
 from .activation import (
     ELU,
     GELU,
+    GLU,
+    SELU,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
     LogSigmoid,
     LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Tanh,
+    Threshold,
 )
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
@@ -42,3 +50,10 @@ __all__ = [
     "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional", "init", "utils",
     "parallel",
 ]
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("nn", name)

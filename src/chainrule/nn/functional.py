@@ -337,3 +337,72 @@ __all__ = [
     "relu_", "sigmoid", "sigmoid_focal_loss", "silu", "smooth_l1_loss", "softmax", "softplus",
     "tanh",
 ]
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.functional.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("nn.functional", name)
+
+
+# ---- more activations PyTorch programs use (issue 12): compositions of differentiable ops ------
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]: ``F.hardtanh(x)``."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    def fn(x):
+        # PyTorch's gradient is 0 at the bounds themselves (clamp's is 1): where, not clamp
+        return ew.where(x <= min_val, min_val, ew.where(x >= max_val, max_val, x))
+    return _maybe_inplace(input, inplace, "hardtanh_", fn)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): ``F.relu6(x)``."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with SELU's self-normalising constants."""
+    def fn(x):
+        return elu(x, _SELU_ALPHA) * _SELU_SCALE
+    return _maybe_inplace(input, inplace, "selu_", fn)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x)): ``F.mish(x)``."""
+    return _maybe_inplace(ew.floating(input), inplace, "mish_",
+                          lambda x: x * ew.tanh(softplus(x)))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|): ``F.softsign(x)``."""
+    x = ew.floating(input)
+    return x / (ew.abs(x) + 1)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6: ``F.hardswish(x)``."""
+    return _maybe_inplace(ew.floating(input), inplace, "hardswish_",
+                          lambda x: x * ew.clamp(x + 3, 0.0, 6.0) / 6)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value``: ``F.threshold(x, 0.1, 20.0)``."""
+    return _maybe_inplace(input, inplace, "threshold_",
+                          lambda x: ew.where(x > threshold, x, value))
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), where a and b are the halves of ``input`` along ``dim``."""
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"glu: Halving dimension must be even, but dimension {dim} is size "
+                           f"{input.shape[dim]}")
+    a, b = input.chunk(2, dim)
+    return a * ew.sigmoid(b)

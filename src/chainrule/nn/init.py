@@ -238,3 +238,10 @@ __all__ = [
     "ones_", "orthogonal_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_",
     "zeros_",
 ]
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.init.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("nn.init", name)

@@ -413,29 +413,14 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Cast floating parameters and buffers: ``model.to(cr.float64)``; ``'cpu'`` as a
-        device is accepted and ignored."""
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, str) and a == "cpu":
-                continue
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-                continue
-            if isinstance(a, bool):
-                continue  # non_blocking given positionally
-            dtype = a
+        """Cast floating parameters and buffers: ``model.to(cr.float64)``; a CPU device
+        (``model.to("cpu")``, ``model.to(device)``) is accepted, any other raises."""
+        from ..devices import parse_to
+
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"to: expected a dtype or 'cpu' (chainrule runs on the CPU only), "
-                            f"got {dtype!r}") from None
+        dtype = np.dtype(dtype)
         if dtype.kind not in "fc":
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")

@@ -119,3 +119,10 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         np.copyto(p._data, vec._data[start:start + n].reshape(p.shape), casting="unsafe")
         p._bump_version()
         start += n
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.utils.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("nn.utils", name)

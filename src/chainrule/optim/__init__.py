@@ -13,3 +13,10 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LAMB", "lr_scheduler"]
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.optim.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("optim", name)

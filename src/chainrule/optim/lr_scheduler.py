@@ -536,3 +536,10 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.optim.lr_scheduler.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("optim.lr_scheduler", name)

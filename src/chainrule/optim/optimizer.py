@@ -384,6 +384,15 @@ def check_number(name: str, value) -> None:
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
 
 
+def check_kernel_options(name: str, differentiable: bool = False, **kernel_choices) -> None:
+    """PyTorch's kernel switches (``foreach``, ``fused``, ``capturable``) pick among kernels
+    that compute the same update, so chainrule's one NumPy kernel serves them all;
+    ``differentiable=True`` (a step autograd can see through) is refused."""
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True is not supported: chainrule's "
+                                  "optimizers update parameters in place outside autograd")
+
+
 def check_nonnegative(options: dict[str, Any], key: str, label: str) -> None:
     """PyTorch's validation: ``Invalid learning rate: -1`` (NaN is rejected too)."""
     value = options[key]

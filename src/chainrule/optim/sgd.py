@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_nonnegative, check_number, floats
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    check_kernel_options,
+    check_nonnegative,
+    check_number,
+    floats,
+)
 
 
 class SGD(Optimizer):
@@ -35,7 +42,9 @@ class SGD(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        check_kernel_options("SGD", differentiable, foreach=foreach, fused=fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
