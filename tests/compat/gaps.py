@@ -32,6 +32,7 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "Tensor.split",
     "Tensor.tile",
     "Tensor.type",
+    "Tensor.uniform_",  # torch names its first argument `from`, a Python keyword
     "broadcast_to",
     "dtype",
     "einsum",
@@ -44,6 +45,5 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "randn",
     "randperm",
     "save",
-    "set_rng_state",
     "tensor",
 })

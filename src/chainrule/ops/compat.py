@@ -20,8 +20,13 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 class LogBase(Primitive):
     """log(x) / log(base) for base 2 or 10 (NumPy's log2/log10, exact at powers of the base)."""
 
-    def name(self) -> str:
-        return "Log2Backward" if self.base == 2 else "Log10Backward"
+    elementwise = True
+    formula = "log{base}({0})"
+    derivatives = ("1/({0} ln {base})",)
+
+    @property
+    def torch_name(self) -> str:
+        return f"Log{self.base}Backward0"
 
     @staticmethod
     def forward(ctx, x, base):
@@ -47,8 +52,20 @@ class Triangle(Primitive):
     """The lower (tril) or upper (triu) triangle of the last two dims; its gradient is the
     same triangle of the incoming gradient."""
 
-    def name(self) -> str:
-        return "TrilBackward" if self.lower else "TriuBackward"
+    elementwise = False
+    derivatives = ("{side}(g, {diagonal})",)
+
+    @property
+    def side(self) -> str:
+        return "tril" if self.lower else "triu"
+
+    @property
+    def torch_name(self) -> str:
+        return "TrilBackward0" if self.lower else "TriuBackward0"
+
+    @property
+    def formula(self) -> str:
+        return "{side}({0}, {diagonal})"
 
     @staticmethod
     def forward(ctx, x, lower, diagonal):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import _rng_kernels as K
+from ..out import write_out
 from ..random import Generator, generator_or_default
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -112,20 +113,21 @@ def bernoulli_(x: Tensor, p: float | Tensor = 0.5, *,
     return _fill(x, "bernoulli_", lambda n: K.bernoulli_scalar(gen, n, float(p)))
 
 
-def bernoulli(input: Tensor, p: float | None = None, *,
-              generator: Generator | None = None) -> Tensor:
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None,
+              out: Tensor | None = None) -> Tensor:
     """0/1 draws, 1 with probability ``input`` (elementwise), or with ``p`` when given:
     ``cr.bernoulli(cr.full((3,), 0.5))``."""
-    out = Tensor._make(np.empty(input.shape, input.dtype))
-    return bernoulli_(out, input if p is None else p, generator=generator)
+    draws = Tensor._make(np.empty(input.shape, input.dtype))
+    return write_out(bernoulli_(draws, input if p is None else p, generator=generator), out,
+                     "bernoulli")
 
 
 def _tensor_or_scalar(value) -> np.ndarray | None:
     return value._data if isinstance(value, Tensor) else None
 
 
-def normal(mean, std=1.0, size=None, *, generator: Generator | None = None,
-           dtype=None) -> Tensor:
+def normal(mean=0.0, std=1.0, size=None, *, generator: Generator | None = None,
+           dtype=None, out: Tensor | None = None) -> Tensor:
     """Normal draws: ``cr.normal(0.0, 1.0, size=(3,))`` or with tensors of means and/or
     standard deviations (broadcast): ``cr.normal(cr.zeros(3), cr.ones(3))``.
 
@@ -139,26 +141,27 @@ def normal(mean, std=1.0, size=None, *, generator: Generator | None = None,
         from ..creation import _float_dtype as default_float
         from ..creation import _size
 
-        out = Tensor._make(np.empty(_size((size,)), default_float(dtype)))
-        return normal_(out, float(mean), float(std), generator=generator)
+        draws = Tensor._make(np.empty(_size((size,)), default_float(dtype)))
+        return write_out(normal_(draws, float(mean), float(std), generator=generator),
+                         out, "normal")
     if std_arr is not None and std_arr.size and (std_arr < 0).any():
         raise RuntimeError("normal expects all elements of std >= 0.0")
     arrays = [a for a in (mean_arr, std_arr) if a is not None]
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     out_dtype = arrays[0].dtype if arrays[0].dtype.kind == "f" else np.dtype(np.float32)
-    out = Tensor._make(np.empty(shape, out_dtype))
+    draws = Tensor._make(np.empty(shape, out_dtype))
     if std_arr is None:
-        normal_(out, 0.0, float(std), generator=generator)
+        normal_(draws, 0.0, float(std), generator=generator)
     else:
-        normal_(out, 0.0, 1.0, generator=generator)
-        out._data *= std_arr.astype(out_dtype, copy=False)
-    out._data += mean_arr.astype(out_dtype, copy=False) if mean_arr is not None \
+        normal_(draws, 0.0, 1.0, generator=generator)
+        draws._data *= std_arr.astype(out_dtype, copy=False)
+    draws._data += mean_arr.astype(out_dtype, copy=False) if mean_arr is not None \
         else out_dtype.type(mean)
-    return out
+    return write_out(draws, out, "normal")
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator: Generator | None = None) -> Tensor:
+                generator: Generator | None = None, out: Tensor | None = None) -> Tensor:
     """Indices drawn from the rows of non-negative weights ``input`` (1-D or 2-D):
     ``cr.multinomial(p, num_samples=1, replacement=True, generator=g)``."""
     probs = input._data
@@ -178,6 +181,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if (rows.sum(axis=1) == 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    out = K.multinomial(generator_or_default(generator), np.ascontiguousarray(rows),
+    drawn = K.multinomial(generator_or_default(generator), np.ascontiguousarray(rows),
                         int(num_samples), bool(replacement))
-    return Tensor._make(out.reshape(probs.shape[:-1] + (num_samples,)))
+    return write_out(Tensor._make(drawn.reshape(probs.shape[:-1] + (num_samples,))), out,
+                     "multinomial")
