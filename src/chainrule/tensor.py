@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins  # for annotations in Tensor, whose methods int and bool shadow the types
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -178,6 +179,10 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         if dim is None:
             return self._data.shape
@@ -600,9 +605,19 @@ class Tensor:
     def prod(self, dim=None, keepdim=False) -> Tensor:
         return _red.prod(self, dim, keepdim)
 
+    @overload
+    def max(self, dim: None | Tensor = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def max(self, dim: builtins.int,
+            keepdim: builtins.bool = False) -> _red.ValuesIndices: ...
     def max(self, dim=None, keepdim=False) -> Tensor | _red.ValuesIndices:
         return _red.max(self, dim, keepdim)
 
+    @overload
+    def min(self, dim: None | Tensor = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def min(self, dim: builtins.int,
+            keepdim: builtins.bool = False) -> _red.ValuesIndices: ...
     def min(self, dim=None, keepdim=False) -> Tensor | _red.ValuesIndices:
         return _red.min(self, dim, keepdim)
 
