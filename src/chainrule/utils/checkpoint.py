@@ -48,7 +48,7 @@ class _Checkpoint(Function):
         return outputs
 
     @staticmethod
-    def backward(ctx, *grads):
+    def backward(ctx: Any, *grads: Tensor | None) -> tuple:  # ctx: attributes set by forward
         # The engine runs backward with grad mode == create_graph. The recomputed graph starts
         # at detached inputs, so a gradient built on it would not lead back to the real ones:
         # refuse rather than return a silently wrong second derivative.
