@@ -3,6 +3,8 @@
 ``import chainrule as cr; x = cr.tensor(2.0, requires_grad=True); (x ** 3).backward(); x.grad``
 """
 
+import builtins
+
 from . import autograd, inspect, utils
 from ._dtypes import bool_ as bool  # noqa: A001  (PyTorch's name: cr.bool)
 from ._dtypes import float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype
@@ -164,7 +166,7 @@ double = float64
 long = int64
 
 
-def is_tensor(obj) -> bool:
+def is_tensor(obj: object) -> builtins.bool:  # `bool` here is cr.bool, the dtype
     return isinstance(obj, Tensor)
 
 

@@ -183,12 +183,13 @@ def randperm(gen: Generator, n: int) -> np.ndarray:
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     if n < 0xFFFFFFFF // 20:
-        steps = gen._random(n - 1) % np.arange(n, 1, -1, dtype=np.uint64) if n > 1 else []
-        perm = list(range(n))
-        for i, z in enumerate(np.asarray(steps, np.int64).tolist()):
+        steps = (gen._random(n - 1) % np.arange(n, 1, -1, dtype=np.uint64) if n > 1
+                 else np.zeros(0, np.uint64))
+        swapped = list(range(n))
+        for i, z in enumerate(steps.astype(np.int64).tolist()):
             j = i + z
-            perm[i], perm[j] = perm[j], perm[i]
-        return np.array(perm, np.int64)
+            swapped[i], swapped[j] = swapped[j], swapped[i]
+        return np.array(swapped, np.int64)
     picks = gen._random64(n) % np.arange(1, n + 1, dtype=np.uint64)
     perm = np.empty(n, np.int64)
     for i, z in enumerate(picks.tolist()):

@@ -32,7 +32,7 @@ _TEMPORARY = re.compile(r"\..*\.chainrule-(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-[0-
 Writer = Callable[[BinaryIO], object]
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str | Writer) -> Path:
+def atomic_write(path: str | os.PathLike[str], data: bytes | str | Writer) -> Path:
     """Write ``data`` (bytes, str as UTF-8, or a function that writes to a binary file) to
     ``path`` atomically and durably; return ``path``. The directory must exist, as for ``open``.
     ``atomic_write('loss.png', lambda f: fig.savefig(f, format='png'))``
@@ -57,7 +57,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str | Writer) -> Path:
     return path
 
 
-def atomic_link(source: str | os.PathLike, path: str | os.PathLike) -> Path:
+def atomic_link(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
     """Make ``path`` name the same file as ``source`` (a hard link renamed into place, so
     ``path`` always names a complete file); a copy where hard links are unsupported.
     ``atomic_link('ckpt/epoch-003.safetensors', 'ckpt/last.safetensors')``
@@ -83,7 +83,7 @@ def atomic_link(source: str | os.PathLike, path: str | os.PathLike) -> Path:
     return path
 
 
-def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
     """Delete the temporaries that interrupted chainrule writes left in ``directory``: only
     names of chainrule's own pattern, only when their writer process no longer runs on this
     machine (or nothing wrote to them for ``STALE_AFTER_SECONDS``). Best effort: an error

@@ -17,10 +17,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .progress import ProgressDisplay
+
+if TYPE_CHECKING:
+    from .nn import Module
 
 LAYERS = (1, 64, 32, 1)
 LEARNING_RATE = 0.01
@@ -55,9 +59,9 @@ class DemoResult:
     gradient_check_error: float  # the textbook network's two-sided gradient check
     gradient_check_points: int  # the points it used: those clear of every ReLU kink
     engine_gradcheck: bool  # cr.autograd.gradcheck of the engine's loss
-    grid: np.ndarray = field(repr=False, default=None)
-    engine_fit: np.ndarray = field(repr=False, default=None)
-    scratch_fit: np.ndarray = field(repr=False, default=None)
+    grid: np.ndarray = field(repr=False)
+    engine_fit: np.ndarray = field(repr=False)
+    scratch_fit: np.ndarray = field(repr=False)
     seconds: float = 0.0
     files: list[pathlib.Path] = field(default_factory=list)
 
@@ -80,6 +84,8 @@ def make_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 class _EngineNet:
     """The engine side: nn.Sequential + optim.SGD when they exist, else bare Tensors."""
+
+    model: Module | None  # None when built from bare Tensors
 
     def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
         import chainrule as cr

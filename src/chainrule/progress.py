@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 _REFRESH = 0.1  # seconds between bar updates: a bar redrawn every step slows a fast loop
 
@@ -20,7 +24,8 @@ class ProgressDisplay:
     def __init__(self, enabled: bool = True, stream=None) -> None:
         self.enabled = enabled
         self.stream = stream
-        self.bar = self.task = None
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
         self._last = 0.0
         if enabled and (stream or sys.stdout).isatty():
             try:
@@ -46,7 +51,7 @@ class ProgressDisplay:
             self.bar.reset(self.task, total=total, description=label, text="")
 
     def update(self, done: int, text: str = "", force: bool = False) -> None:
-        if self.bar is None:
+        if self.bar is None or self.task is None:  # no bar, or not started
             return
         now = time.perf_counter()
         if force or now - self._last >= _REFRESH:

@@ -18,7 +18,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -122,9 +122,9 @@ def _checksum(structure: str, arrays: Mapping[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _raw(arr: np.ndarray) -> np.ndarray:
+def _raw(arr: np.ndarray) -> memoryview:
     """The bytes of a C-contiguous array as a flat uint8 view (no copy)."""
-    return arr.reshape(-1).view(np.uint8)
+    return arr.reshape(-1).view(np.uint8).data
 
 
 # ---- save ----------------------------------------------------------------------------------
@@ -165,8 +165,8 @@ def save(obj: Any, f: PathLike | BinaryIO) -> None:
             if arrays[key].size:
                 out.write(_raw(arrays[key]))
 
-    if hasattr(f, "write"):
-        write(f)
+    if hasattr(f, "write"):  # a file object: anything with write()
+        write(cast(BinaryIO, f))
     else:
         atomic_write(f, write)
 
@@ -182,8 +182,8 @@ def load(f: PathLike | BinaryIO, map_location: str | None = None) -> Any:
     """
     if map_location not in (None, "cpu"):
         raise ValueError(f"load: map_location={map_location!r} is not supported (CPU only)")
-    if hasattr(f, "read"):
-        return _Reader(f, str(getattr(f, "name", "<file object>"))).load()
+    if hasattr(f, "read"):  # a file object: anything with read()
+        return _Reader(cast(BinaryIO, f), str(getattr(f, "name", "<file object>"))).load()
     source = os.fspath(f)
     with open(source, "rb") as fh:
         return _Reader(fh, source).load()
@@ -324,9 +324,8 @@ def _remaining_size(fh: BinaryIO) -> int | None:
     return end - here
 
 
-def _read_into(fh: BinaryIO, buf: np.ndarray) -> int:
-    """Fill ``buf`` from ``fh``; the number of bytes read (short only at the end of the file)."""
-    view = memoryview(buf)
+def _read_into(fh: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``fh``; the number of bytes read (short only at the end of the file)."""
     got = 0
     readinto = getattr(fh, "readinto", None)
     while got < len(view):
@@ -391,10 +390,10 @@ class _Decoder:
         if not isinstance(key, str) or key not in self.arrays:
             raise self.error(f"{tag} refers to array {str(key)[:80]!r}, which the file lacks")
         if key in self.made:
-            made_tag, obj = self.made[key]
+            made_tag, made = self.made[key]
             if made_tag != tag:
                 raise self.error(f"array {key!r} is used as both {made_tag} and {tag}")
-            return obj
+            return made
         arr = self.arrays[key]
         if tag == "$tensor":
             requires_grad = node["requires_grad"]

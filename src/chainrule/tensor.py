@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 
 import numpy as np
 
@@ -185,7 +185,11 @@ class Tensor(TensorCompat):
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
-    def size(self, dim: int | None = None):
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         if dim is None:
             return self._data.shape
         return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
@@ -199,13 +203,13 @@ class Tensor(TensorCompat):
     def element_size(self) -> int:
         return self._data.itemsize
 
-    def item(self):
+    def item(self) -> int | float | bool:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
         return self._data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
@@ -214,7 +218,7 @@ class Tensor(TensorCompat):
                                "tensor.detach().numpy() instead.")
         return self._data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
         if self._rg:
             raise RuntimeError("Can't convert a Tensor that requires grad to a NumPy array. "
                                "Use tensor.detach().numpy() instead.")
@@ -227,7 +231,7 @@ class Tensor(TensorCompat):
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
@@ -273,7 +277,7 @@ class Tensor(TensorCompat):
             return _ew.clone(self) if copy else self
         return _ew.cast(self, np.dtype(dtype))
 
-    def type(self, dtype=None):
+    def type(self, dtype=None) -> str | Tensor:
         return str(self._data.dtype) if dtype is None else self.to(dtype)
 
     def cpu(self, memory_format=None) -> Tensor:
@@ -304,446 +308,446 @@ class Tensor(TensorCompat):
         return self
 
     # ---- arithmetic ------------------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other) -> Tensor:
         return _ew.add(self, other)
 
-    def __radd__(self, other):  # other + self
+    def __radd__(self, other) -> Tensor:  # other + self
         return _ew.add(other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other) -> Tensor:
         return _ew.sub(self, other)
 
-    def __rsub__(self, other):  # other - self
+    def __rsub__(self, other) -> Tensor:  # other - self
         return _ew.sub(other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other) -> Tensor:
         return _ew.mul(self, other)
 
-    def __rmul__(self, other):  # other * self
+    def __rmul__(self, other) -> Tensor:  # other * self
         return _ew.mul(other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other) -> Tensor:
         return _ew.div(self, other)
 
-    def __rtruediv__(self, other):  # other / self
+    def __rtruediv__(self, other) -> Tensor:  # other / self
         return _ew.div(other, self)
 
-    def __floordiv__(self, other):
+    def __floordiv__(self, other) -> Tensor:
         return _ew.floor_divide(self, other)
 
-    def __rfloordiv__(self, other):  # other // self
+    def __rfloordiv__(self, other) -> Tensor:  # other // self
         return _ew.floor_divide(other, self)
 
-    def __mod__(self, other):
+    def __mod__(self, other) -> Tensor:
         return _ew.remainder(self, other)
 
-    def __rmod__(self, other):  # other % self
+    def __rmod__(self, other) -> Tensor:  # other % self
         return _ew.remainder(other, self)
 
-    def __pow__(self, other):
+    def __pow__(self, other) -> Tensor:
         return _ew.pow(self, other)
 
-    def __rpow__(self, other):  # other ** self
+    def __rpow__(self, other) -> Tensor:  # other ** self
         return _ew.pow(other, self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other) -> Tensor:
         return _la.matmul(self, other)
 
-    def __rmatmul__(self, other):  # other @ self
+    def __rmatmul__(self, other) -> Tensor:  # other @ self
         return _la.matmul(other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return _ew.neg(self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return _ew.abs(self)
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         return _ew.logical_not(self)
 
-    def __and__(self, other):
+    def __and__(self, other) -> Tensor:
         return _ew.logical_and(self, other)
 
-    def __or__(self, other):
+    def __or__(self, other) -> Tensor:
         return _ew.logical_or(self, other)
 
-    def __xor__(self, other):
+    def __xor__(self, other) -> Tensor:
         return _ew.logical_xor(self, other)
 
-    def __eq__(self, other):  # type: ignore[override]
+    def __eq__(self, other) -> Tensor:  # type: ignore[override]
         return _ew.compare(np.equal, self, other)
 
-    def __ne__(self, other):  # type: ignore[override]
+    def __ne__(self, other) -> Tensor:  # type: ignore[override]
         return _ew.compare(np.not_equal, self, other)
 
-    def __lt__(self, other):
+    def __lt__(self, other) -> Tensor:
         return _ew.compare(np.less, self, other)
 
-    def __le__(self, other):
+    def __le__(self, other) -> Tensor:
         return _ew.compare(np.less_equal, self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other) -> Tensor:
         return _ew.compare(np.greater, self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other) -> Tensor:
         return _ew.compare(np.greater_equal, self, other)
 
     # in-place operators: x += y is x.add_(y), as in PyTorch
-    def __iadd__(self, other):
+    def __iadd__(self, other) -> Tensor:
         return self.add_(other)
 
-    def __isub__(self, other):
+    def __isub__(self, other) -> Tensor:
         return self.sub_(other)
 
-    def __imul__(self, other):
+    def __imul__(self, other) -> Tensor:
         return self.mul_(other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other) -> Tensor:
         return self.div_(other)
 
-    def add(self, other, alpha=1):
+    def add(self, other, alpha=1) -> Tensor:
         return _ew.add(self, other if alpha == 1 else _ew.mul(other, alpha))
 
-    def sub(self, other, alpha=1):
+    def sub(self, other, alpha=1) -> Tensor:
         return _ew.sub(self, other if alpha == 1 else _ew.mul(other, alpha))
 
-    def mul(self, other):
+    def mul(self, other) -> Tensor:
         return _ew.mul(self, other)
 
-    def div(self, other):
+    def div(self, other) -> Tensor:
         return _ew.div(self, other)
 
-    def pow(self, exponent):
+    def pow(self, exponent) -> Tensor:
         return _ew.pow(self, exponent)
 
-    def matmul(self, other):
+    def matmul(self, other) -> Tensor:
         return _la.matmul(self, other)
 
-    def mm(self, other):
+    def mm(self, other) -> Tensor:
         return _la.mm(self, other)
 
-    def bmm(self, other):
+    def bmm(self, other) -> Tensor:
         return _la.bmm(self, other)
 
-    def dot(self, other):
+    def dot(self, other) -> Tensor:
         return _la.dot(self, other)
 
-    def outer(self, other):
+    def outer(self, other) -> Tensor:
         return _la.outer(self, other)
 
-    def eq(self, other):
+    def eq(self, other) -> Tensor:
         return self == other
 
-    def ne(self, other):
+    def ne(self, other) -> Tensor:
         return self != other
 
-    def lt(self, other):
+    def lt(self, other) -> Tensor:
         return self < other
 
-    def le(self, other):
+    def le(self, other) -> Tensor:
         return self <= other
 
-    def gt(self, other):
+    def gt(self, other) -> Tensor:
         return self > other
 
-    def ge(self, other):
+    def ge(self, other) -> Tensor:
         return self >= other
 
     # ---- in-place ops ----------------------------------------------------------------------
-    def add_(self, other, alpha=1):
+    def add_(self, other, alpha=1) -> Tensor:
         return _ew.inplace(self, "add_", lambda x: x.add(other, alpha=alpha), other)
 
-    def sub_(self, other, alpha=1):
+    def sub_(self, other, alpha=1) -> Tensor:
         return _ew.inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha), other)
 
-    def mul_(self, other):
+    def mul_(self, other) -> Tensor:
         return _ew.inplace(self, "mul_", lambda x: x * other, other)
 
-    def div_(self, other):
+    def div_(self, other) -> Tensor:
         return _ew.inplace(self, "div_", lambda x: x / other, other)
 
-    def pow_(self, exponent):
+    def pow_(self, exponent) -> Tensor:
         return _ew.inplace(self, "pow_", lambda x: x ** exponent, exponent)
 
-    def clamp_(self, min=None, max=None):
+    def clamp_(self, min=None, max=None) -> Tensor:
         return _ew.inplace(self, "clamp_", lambda x: x.clamp(min, max), min, max)
 
     clip_ = clamp_
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         return _ew.inplace(self, "zero_", lambda x: _ew.fill(x, 0))
 
-    def fill_(self, value):
+    def fill_(self, value) -> Tensor:
         return _ew.inplace(self, "fill_", lambda x: _ew.fill(x, value), value)
 
-    def copy_(self, src):
+    def copy_(self, src) -> Tensor:
         return _ew.inplace(self, "copy_", lambda x: _ew.fill(x, src), src)
 
-    def masked_fill_(self, mask, value):
+    def masked_fill_(self, mask, value) -> Tensor:
         return _ew.inplace(self, "masked_fill_", lambda x: x.masked_fill(mask, value), value)
 
     def __setitem__(self, key, value) -> None:
         _mv.setitem(self, key, value)
 
     # ---- random fills (PyTorch's CPU streams; see chainrule.random) --------------------------
-    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None) -> Tensor:
         return _rand.uniform_(self, from_, to, generator=generator)
 
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    def normal_(self, mean=0.0, std=1.0, *, generator=None) -> Tensor:
         return _rand.normal_(self, mean, std, generator=generator)
 
-    def random_(self, *args, generator=None):
+    def random_(self, *args, generator=None) -> Tensor:
         return _rand.random_(self, *args, generator=generator)
 
-    def exponential_(self, lambd=1.0, *, generator=None):
+    def exponential_(self, lambd=1.0, *, generator=None) -> Tensor:
         return _rand.exponential_(self, lambd, generator=generator)
 
-    def bernoulli_(self, p=0.5, *, generator=None):
+    def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
         return _rand.bernoulli_(self, p, generator=generator)
 
     # ---- math ------------------------------------------------------------------------------
-    def exp(self):
+    def exp(self) -> Tensor:
         return _ew.exp(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return _ew.log(self)
 
-    def log1p(self):
+    def log1p(self) -> Tensor:
         return _ew.log1p(self)
 
-    def expm1(self):
+    def expm1(self) -> Tensor:
         return _ew.expm1(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return _ew.sqrt(self)
 
-    def rsqrt(self):
+    def rsqrt(self) -> Tensor:
         return _ew.rsqrt(self)
 
-    def sin(self):
+    def sin(self) -> Tensor:
         return _ew.sin(self)
 
-    def cos(self):
+    def cos(self) -> Tensor:
         return _ew.cos(self)
 
-    def tan(self):
+    def tan(self) -> Tensor:
         return _ew.tan(self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return _ew.tanh(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return _ew.sigmoid(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return _ew.relu(self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return _ew.abs(self)
 
-    def sign(self):
+    def sign(self) -> Tensor:
         return _ew.sign(self)
 
-    def reciprocal(self):
+    def reciprocal(self) -> Tensor:
         return _ew.reciprocal(self)
 
-    def neg(self):
+    def neg(self) -> Tensor:
         return _ew.neg(self)
 
-    def square(self):
+    def square(self) -> Tensor:
         return _ew.mul(self, self)
 
-    def erf(self):
+    def erf(self) -> Tensor:
         return _ew.erf(self)
 
-    def floor(self):
+    def floor(self) -> Tensor:
         return _ew.floor(self)
 
-    def ceil(self):
+    def ceil(self) -> Tensor:
         return _ew.ceil(self)
 
-    def round(self):
+    def round(self) -> Tensor:
         return _ew.round(self)
 
-    def clamp(self, min=None, max=None):
+    def clamp(self, min=None, max=None) -> Tensor:
         return _ew.clamp(self, min, max)
 
     clip = clamp
 
-    def maximum(self, other):
+    def maximum(self, other) -> Tensor:
         return _ew.maximum(self, other)
 
-    def minimum(self, other):
+    def minimum(self, other) -> Tensor:
         return _ew.minimum(self, other)
 
-    def where(self, condition, other):
+    def where(self, condition, other) -> Tensor:
         return _ew.where(condition, self, other)
 
-    def masked_fill(self, mask, value):
+    def masked_fill(self, mask, value) -> Tensor:
         return _ew.masked_fill(self, mask, value)
 
-    def logical_not(self):
+    def logical_not(self) -> Tensor:
         return _ew.logical_not(self)
 
-    def isnan(self):
+    def isnan(self) -> Tensor:
         return Tensor._make(np.isnan(self._data))
 
-    def isinf(self):
+    def isinf(self) -> Tensor:
         return Tensor._make(np.isinf(self._data))
 
-    def isfinite(self):
+    def isfinite(self) -> Tensor:
         return Tensor._make(np.isfinite(self._data))
 
     # ---- reductions (keepdims= is PyTorch's alias of keepdim=) -------------------------------
-    def sum(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+    def sum(self, dim=None, keepdim=False, dtype=None, *, keepdims=None) -> Tensor:
         return _red.sum(self, dim, _keepdim(keepdim, keepdims, "sum"), dtype)
 
-    def mean(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+    def mean(self, dim=None, keepdim=False, dtype=None, *, keepdims=None) -> Tensor:
         return _red.mean(self, dim, _keepdim(keepdim, keepdims, "mean"), dtype)
 
-    def prod(self, dim=None, keepdim=False, dtype=None, *, keepdims=None):
+    def prod(self, dim=None, keepdim=False, dtype=None, *, keepdims=None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
         return _red.prod(x, dim, _keepdim(keepdim, keepdims, "prod"))
 
-    def max(self, dim=None, keepdim=False, *, keepdims=None):
+    def max(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor | _red.ValuesIndices:
         if isinstance(dim, Tensor):  # t.max(other): the elementwise maximum, as PyTorch
             return _ew.maximum(self, dim)
         return _red.max(self, dim, _keepdim(keepdim, keepdims, "max"))
 
-    def min(self, dim=None, keepdim=False, *, keepdims=None):
+    def min(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor | _red.ValuesIndices:
         if isinstance(dim, Tensor):
             return _ew.minimum(self, dim)
         return _red.min(self, dim, _keepdim(keepdim, keepdims, "min"))
 
-    def amax(self, dim=None, keepdim=False, *, keepdims=None):
+    def amax(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor:
         return _red.amax(self, () if dim is None else dim, _keepdim(keepdim, keepdims, "amax"))
 
-    def amin(self, dim=None, keepdim=False, *, keepdims=None):
+    def amin(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor:
         return _red.amin(self, () if dim is None else dim, _keepdim(keepdim, keepdims, "amin"))
 
-    def argmax(self, dim=None, keepdim=False, *, keepdims=None):
+    def argmax(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor:
         return _red.argmax(self, dim, _keepdim(keepdim, keepdims, "argmax"))
 
-    def argmin(self, dim=None, keepdim=False, *, keepdims=None):
+    def argmin(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor:
         return _red.argmin(self, dim, _keepdim(keepdim, keepdims, "argmin"))
 
-    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None):
+    def var(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None) -> Tensor:
         return _red.var(self, dim, correction=correction,
                         keepdim=_keepdim(keepdim, keepdims, "var"), unbiased=unbiased)
 
-    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None):
+    def std(self, dim=None, *, correction=1, keepdim=False, unbiased=None, keepdims=None) -> Tensor:
         return _red.std(self, dim, correction=correction,
                         keepdim=_keepdim(keepdim, keepdims, "std"), unbiased=unbiased)
 
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, keepdims=None):
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None, *, keepdims=None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
         return _red.norm(x, p, dim, _keepdim(keepdim, keepdims, "norm"))
 
-    def logsumexp(self, dim, keepdim=False, *, keepdims=None):
+    def logsumexp(self, dim, keepdim=False, *, keepdims=None) -> Tensor:
         return _red.logsumexp(self, dim, _keepdim(keepdim, keepdims, "logsumexp"))
 
-    def cumsum(self, dim, dtype=None):
+    def cumsum(self, dim, dtype=None) -> Tensor:
         return _red.cumsum(self if dtype is None else self.to(dtype), dim)
 
-    def all(self, dim=None, keepdim=False, *, keepdims=None):
+    def all(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor:
         return _red.all(self, dim, _keepdim(keepdim, keepdims, "all"))
 
-    def any(self, dim=None, keepdim=False, *, keepdims=None):
+    def any(self, dim=None, keepdim=False, *, keepdims=None) -> Tensor:
         return _red.any(self, dim, _keepdim(keepdim, keepdims, "any"))
 
-    def softmax(self, dim):
+    def softmax(self, dim) -> Tensor:
         return _nnops.softmax(self, dim)
 
-    def log_softmax(self, dim):
+    def log_softmax(self, dim) -> Tensor:
         return _nnops.log_softmax(self, dim)
 
     # ---- shape -----------------------------------------------------------------------------
-    def reshape(self, *shape):
+    def reshape(self, *shape) -> Tensor:
         return _mv.reshape(self, shape)
 
-    def view(self, *shape):
+    def view(self, *shape) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
             return self.to(shape[0])
         return _mv.reshape(self, shape)
 
-    def view_as(self, other):
+    def view_as(self, other) -> Tensor:
         return _mv.reshape(self, other.shape)
 
-    def reshape_as(self, other):
+    def reshape_as(self, other) -> Tensor:
         return _mv.reshape(self, other.shape)
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim=0, end_dim=-1) -> Tensor:
         return _mv.flatten(self, start_dim, end_dim)
 
-    def unflatten(self, dim, sizes):
+    def unflatten(self, dim, sizes) -> Tensor:
         return _mv.unflatten(self, dim, sizes)
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim=None) -> Tensor:
         return _mv.squeeze(self, dim)
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim) -> Tensor:
         return _mv.unsqueeze(self, dim)
 
-    def transpose(self, dim0, dim1):
+    def transpose(self, dim0, dim1) -> Tensor:
         return _mv.transpose(self, dim0, dim1)
 
-    def t(self):
+    def t(self) -> Tensor:
         if self._data.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self._data.ndim}D")
         return self if self._data.ndim < 2 else _mv.transpose(self, 0, 1)
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return _mv.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         if self._data.ndim < 2:
             raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
                                f"Got {self._data.ndim}-D tensor.")
         return _mv.transpose(self, -2, -1)
 
-    def permute(self, *dims):
+    def permute(self, *dims) -> Tensor:
         return _mv.permute(self, _shape_args(dims))
 
-    def expand(self, *sizes):
+    def expand(self, *sizes) -> Tensor:
         return _mv.expand(self, _shape_args(sizes))
 
-    def expand_as(self, other):
+    def expand_as(self, other) -> Tensor:
         return _mv.expand(self, other.shape)
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape) -> Tensor:
         return _mv.expand(self, tuple(shape))
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes) -> Tensor:
         return _mv.repeat(self, _shape_args(sizes))
 
-    def tile(self, *dims):
+    def tile(self, *dims) -> Tensor:
         return _mv.tile(self, _shape_args(dims))
 
-    def flip(self, *dims):
+    def flip(self, *dims) -> Tensor:
         return _mv.flip(self, _shape_args(dims))
 
-    def chunk(self, chunks, dim=0):
+    def chunk(self, chunks, dim=0) -> tuple[Tensor, ...]:
         return _mv.chunk(self, chunks, dim)
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size_or_sections, dim=0) -> tuple[Tensor, ...]:
         return _mv.split(self, split_size_or_sections, dim)
 
-    def unbind(self, dim=0):
+    def unbind(self, dim=0) -> tuple[Tensor, ...]:
         return _mv.unbind(self, dim)
 
-    def index_select(self, dim, index):
+    def index_select(self, dim, index) -> Tensor:
         return _mv.index_select(self, dim, index)
 
-    def gather(self, dim, index):
+    def gather(self, dim, index) -> Tensor:
         return _mv.gather(self, dim, index)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key) -> Tensor:
         return _mv.getitem(self, key)
 
 

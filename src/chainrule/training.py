@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -469,10 +469,11 @@ def _train_epoch(state: TrainState, loader: Iterable, metrics: list[tuple[str, M
     meter = _Meter([n for n, _ in metrics])
     model.train()
     sampler = getattr(loader, "sampler", None)
-    if hasattr(sampler, "set_epoch"):  # a DistributedSampler: this epoch's permutation
+    # a DistributedSampler: this epoch's permutation
+    if sampler is not None and hasattr(sampler, "set_epoch"):
         sampler.set_epoch(state.epoch)
     batches = iter(loader)  # a shuffling loader draws this epoch's order here
-    total = len(loader) if hasattr(loader, "__len__") else None
+    total = len(loader) if isinstance(loader, Sized) else None
     bar.start(f"epoch {state.epoch + 1}/{state.epochs}", total)
     t0 = time.perf_counter()
     state.batch = -1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import FrameType
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def is_anomaly_enabled() -> bool:
 
 def user_location() -> str:
     """``file:line`` of the innermost frame outside chainrule (the user's code)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR) and not (
             frame.f_code.co_filename.startswith(_DEMO_DIR)):
         frame = frame.f_back

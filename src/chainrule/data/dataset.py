@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -145,16 +145,16 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
-def _batch_fetcher(dataset: Dataset):
+def _batch_fetcher(dataset: Dataset) -> Callable[[np.ndarray], list[Tensor]] | None:
     """``dataset._fetch_batch`` when the dataset's samples are rows of tensors, else None.
 
     Skipped when a subclass overrides ``__getitem__``, so its own logic is never bypassed.
     """
-    for cls in (TensorDataset, Subset):
-        if type(dataset).__getitem__ is cls.__getitem__ and isinstance(dataset, cls):
-            if cls is Subset and _batch_fetcher(dataset.dataset) is None:
-                return None
-            return dataset._fetch_batch
+    getitem = type(dataset).__getitem__
+    if getitem is TensorDataset.__getitem__ and isinstance(dataset, TensorDataset):
+        return dataset._fetch_batch
+    if getitem is Subset.__getitem__ and isinstance(dataset, Subset):
+        return None if _batch_fetcher(dataset.dataset) is None else dataset._fetch_batch
     return None
 
 

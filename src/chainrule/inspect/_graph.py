@@ -72,7 +72,7 @@ class Graph:
 
 def walk(output: Tensor) -> Graph:
     """Every node and leaf behind ``output``, with shapes and the forward values we can know."""
-    root_nodes = [output.grad_fn] if output.grad_fn is not None else []
+    root_nodes: list[Node] = [output.grad_fn] if output.grad_fn is not None else []
     nodes = topological_order(root_nodes)
     meta: dict = {tensor_key(output): (output._data.shape, output._data.dtype)}
     consumers: dict = {}
@@ -167,16 +167,16 @@ def _recompute(graph: Graph) -> None:
 
 
 @functools.lru_cache(maxsize=512)
-def _forward_params(cls) -> tuple | None:
+def _forward_params(cls: type[Primitive]) -> tuple | None:
     try:
         return tuple(_pyinspect.signature(cls.forward).parameters.values())[1:]
     except (TypeError, ValueError):
         return None
 
 
-def _rerun_forward(node: Node, arrays: list, graph: Graph) -> np.ndarray | None:
+def _rerun_forward(node: Primitive, arrays: list, graph: Graph) -> np.ndarray | None:
     cls = type(node)
-    params = _forward_params(cls)
+    params = _forward_params(cls)  # type: ignore[arg-type]  # mypy: a class object is hashable
     if params is None:
         return None
     kept = graph.params.get(id(node))
@@ -288,7 +288,7 @@ def observe_recording(observer: Callable) -> Iterator[None]:
 
 def _keep(node: Node, inputs: tuple, outputs: tuple, params: dict) -> None:
     # arrays only (never Tensors): node -> array makes no reference cycle
-    node._kept = (inputs, outputs, dict(params))
+    node._kept = (inputs, outputs, dict(params))  # type: ignore[attr-defined]  # instance dict
 
 
 @contextlib.contextmanager

@@ -150,9 +150,9 @@ class Explanation:
             return local, "no gradient"
         if e.local is None:
             return local, self._s(e.sent)
-        g = step.grad
-        if np.size(g) == 1 and np.size(e.local) == 1:
-            product = f"{self._s(g)} × {self._s(e.local)}"
+        grad = step.grad
+        if grad is not None and np.size(grad) == 1 and np.size(e.local) == 1:
+            product = f"{self._s(grad)} × {self._s(e.local)}"
         else:  # tensors: name the factors, the values are shown above
             product = f"{self._d(step.name)} × ∂{step.name}/∂{e.input}"
         if e.summed:
@@ -327,7 +327,7 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
 
     steps: list[Step] = []
     incoming: dict = {}  # key -> [Contribution], for node outputs and leaves
-    index = {}
+    index: dict[int, int] = {}  # id(node) -> its step number
     for node in graph.nodes:
         index[id(node)] = len(index) + 1
     root_key = graph.root_key
@@ -508,7 +508,8 @@ class _Fields:
         return _as_text(getattr(self.node, key, "?"))
 
     def format(self, template: str) -> str:
-        return _TEMPLATE.vformat(template, self.inputs, self)
+        # vformat only indexes its kwargs (kwargs[key]); typeshed asks for a whole Mapping
+        return _TEMPLATE.vformat(template, self.inputs, self)  # type: ignore[call-overload]
 
 
 def _as_text(value) -> str:

@@ -13,6 +13,7 @@ import ast
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NoReturn, cast
 
 from ..tensor import Tensor
 
@@ -75,8 +76,8 @@ class Expression:
         stack: list = [(self.tree.body, False)]
         while stack:
             node, ready = stack.pop()
-            if isinstance(node, ast.Constant):
-                results.append(float(node.value))
+            if isinstance(node, ast.Constant):  # the whitelist admits int and float constants
+                results.append(float(cast(float, node.value)))
             elif isinstance(node, ast.Name):
                 results.append(values[node.id])
             elif not ready:
@@ -106,7 +107,8 @@ class Expression:
                 return x ** y
             if isinstance(node, ast.UnaryOp):
                 return -args[0] if isinstance(node.op, ast.USub) else args[0]
-            fn = functions[node.func.id][1]
+            call = cast(ast.Call, node)  # the whitelist admits calls of a FUNCTIONS name only
+            fn = functions[cast(ast.Name, call.func).id][1]
             return fn(*[a if isinstance(a, Tensor) else _number_tensor(a, args) for a in args])
         except (ZeroDivisionError, OverflowError, ValueError) as e:
             segment = ast.get_source_segment(self.source, node) or self.source
@@ -173,7 +175,7 @@ def _first_use(source: str, tree: ast.Expression):
 def _check(node: ast.AST, source: str) -> None:
     segment = ast.get_source_segment(source, node) or type(node).__name__
 
-    def reject(what: str) -> None:
+    def reject(what: str) -> NoReturn:
         raise ExpressionError(f"`{segment}` is not allowed ({what}); {_allowed()}")
 
     if isinstance(node, ast.Constant):

@@ -237,9 +237,12 @@ class GradientFlow:
         for name in self.layer_names:
             params = self._params[name]
             weights = [np.asarray(p.detach().numpy(), dtype=np.float64) for p in params]
-            grads = [_array(p.grad) for p in params]
-            grads = [g.astype(np.float64, copy=False) for g in grads if g is not None]
+            arrays = [_array(p.grad) for p in params]
+            grads = [g.astype(np.float64, copy=False) for g in arrays if g is not None]
             w_norm = math.sqrt(sum(float(np.sum(w * w)) for w in weights))
+            g_norm: float | None
+            mean_abs: float | None
+            ratio: float | None
             if grads:
                 g_norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
                 count = sum(g.size for g in grads)
@@ -331,12 +334,12 @@ class GradientFlow:
             title += f" (first/last layer gradient norm: {_fmt(ratio[2])})"
         return "\n".join([title, *text])
 
-    def _first_last(self, record: StepRecord):
-        with_grad = [n for n in self.layer_names if record.layers[n].grad_norm is not None]
+    def _first_last(self, record: StepRecord) -> tuple[str, str, float] | None:
+        norms = [record.layers[n].grad_norm for n in self.layer_names]
+        with_grad = [(n, g) for n, g in zip(self.layer_names, norms) if g is not None]
         if len(with_grad) < 2:
             return None
-        first, last = with_grad[0], with_grad[-1]
-        g_first, g_last = record.layers[first].grad_norm, record.layers[last].grad_norm
+        (first, g_first), (last, g_last) = with_grad[0], with_grad[-1]
         if g_last == 0:
             return None
         return first, last, g_first / g_last
@@ -357,7 +360,7 @@ class GradientFlow:
         t = self.thresholds
         findings: list[Finding] = []
         norms = {n: self._median(n, "grad_norm") for n in self.layer_names}
-        bad = [n for n in self.layer_names if norms[n] is not None and not math.isfinite(norms[n])]
+        bad = [n for n, v in norms.items() if v is not None and not math.isfinite(v)]
         if bad:
             findings.append(Finding(
                 "nonfinite", bad[0],
@@ -392,21 +395,22 @@ class GradientFlow:
 
     def _flow_findings(self, norms: dict[str, float | None]) -> list[Finding]:
         t = self.thresholds
-        with_grad = [n for n in self.layer_names if norms[n] is not None]
+        known = {n: v for n, v in norms.items() if v is not None}  # in layer order
+        with_grad = list(known)
         if not with_grad:
             return []
         findings = []
-        biggest = max(with_grad, key=lambda n: norms[n])
-        if len(with_grad) >= 2 and norms[with_grad[-1]] > 0:
+        biggest = max(with_grad, key=lambda n: known[n])
+        if len(with_grad) >= 2 and known[with_grad[-1]] > 0:
             first, last = with_grad[0], with_grad[-1]
-            ratio = norms[first] / norms[last]
+            ratio = known[first] / known[last]
             i, j = self.layer_names.index(first) + 1, self.layer_names.index(last) + 1
-            evidence = {"first": first, "last": last, "first_norm": norms[first],
-                        "last_norm": norms[last], "ratio": ratio}
+            evidence = {"first": first, "last": last, "first_norm": known[first],
+                        "last_norm": known[last], "ratio": ratio}
             if ratio < t.vanishing_ratio:
                 why = self._saturation_words(first, last)
                 evidence.update(why[1])
-                said = (f"layer {i} gets no gradient at all, layer {j} {_short(norms[last])}"
+                said = (f"layer {i} gets no gradient at all, layer {j} {_short(known[last])}"
                         if ratio == 0 else
                         f"layer {i}'s gradient norm is {_short(ratio)} of layer {j}'s")
                 findings.append(Finding(
@@ -427,11 +431,11 @@ class GradientFlow:
                     "each layer multiplies the backward signal by more than 1, so the gradient "
                     "grows geometrically towards the input and steps overshoot."))
                 return findings
-        if norms[biggest] > t.exploding_norm:
+        if known[biggest] > t.exploding_norm:
             findings.append(Finding(
                 "exploding", biggest,
-                f"{self._label(biggest)}'s gradient norm is {_short(norms[biggest])}",
-                {"grad_norm": norms[biggest], "threshold": t.exploding_norm},
+                f"{self._label(biggest)}'s gradient norm is {_short(known[biggest])}",
+                {"grad_norm": known[biggest], "threshold": t.exploding_norm},
                 "clip gradients (nn.utils.clip_grad_norm_), lower the learning rate, or check "
                 "the init and the loss scale",
                 "gradients this large make a single step move the weights far away."))
@@ -443,7 +447,7 @@ class GradientFlow:
         kinds: dict[str, list[float]] = {}
         for name in self.layer_names[i:j]:
             stats = self.history[-1].layers[name]
-            if stats.saturated_fraction is not None:
+            if stats.saturated_fraction is not None and stats.activation is not None:
                 kinds.setdefault(stats.activation, []).append(stats.saturated_fraction)
         if not kinds:
             return "", {}
@@ -474,7 +478,8 @@ class GradientFlow:
                 "lower the learning rate, use He init with zero biases, or LeakyReLU/GELU",
                 "a ReLU whose input is negative for every example passes no gradient, so its "
                 "weights never change again: the unit is dead."))
-        if saturated is not None and saturated > t.saturated_fraction:
+        if (saturated is not None and saturated > t.saturated_fraction
+                and stats.activation is not None):
             lo, hi = next((lo, hi) for n, lo, hi in t.saturating_activations
                           if n == stats.activation)
             margin = t.saturation_margin * (hi - lo)

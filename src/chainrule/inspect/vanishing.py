@@ -289,9 +289,9 @@ def run_experiment(depth: int = 10, width: int = 32,
         _check(a, depth, width, norm, init)
     if batch < 1:
         raise ValueError(f"vanishing: batch must be at least 1 (got {batch})")
-    options = dict(depth=depth, width=width, init=init, batch=batch, seed=seed)
-    runs = [run_one(a, residual=residual, norm=norm, **options) for a in activations]
+    run = functools.partial(run_one, depth=depth, width=width, init=init, batch=batch, seed=seed)
+    runs = [run(a, residual=residual, norm=norm) for a in activations]
     baselines = []
     if residual or norm:
-        baselines = [run_one(a, **options) for a in activations]
+        baselines = [run(a) for a in activations]
     return Experiment(depth, width, runs, baselines)

@@ -6,7 +6,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
-from typing import Any
+from typing import Any, overload
 
 from .module import Module, _addindent
 
@@ -21,6 +21,9 @@ def _index(size: int, idx: Any) -> int:
 class _NumberedModules(Module):
     """Children named 0..n-1: deletion, length and iteration shared by Sequential and
     ModuleList."""
+
+    # holds modules only (its methods take a Module); PyTorch's containers declare the same
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]
 
     def __delitem__(self, idx: int | slice) -> None:
         keys = list(self._modules)
@@ -41,7 +44,13 @@ class Sequential(_NumberedModules):
     """Modules applied one after the other: ``nn.Sequential(nn.Linear(2, 8), nn.ReLU(),
     nn.Linear(8, 1))``; an ``OrderedDict`` names the steps."""
 
-    def __init__(self, *args: Module) -> None:
+    @overload
+    def __init__(self, *args: Module) -> None: ...
+
+    @overload
+    def __init__(self, arg: OrderedDict[str, Module], /) -> None: ...
+
+    def __init__(self, *args: Any) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for key, module in args[0].items():
@@ -182,6 +191,9 @@ class ModuleList(_NumberedModules):
 class ModuleDict(Module):
     """A dict of modules whose parameters the parent sees: ``nn.ModuleDict({"enc": nn.Linear(
     4, 2)})``; keeps insertion order."""
+
+    # holds modules only (its methods take a Module); PyTorch's containers declare the same
+    _modules: OrderedDict[str, Module]  # type: ignore[assignment]
 
     def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
         super().__init__()

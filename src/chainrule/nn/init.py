@@ -163,7 +163,8 @@ def ones_(tensor: Tensor) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _write(tensor, np.eye(*tensor.shape))
+    rows, cols = tensor.shape
+    return _write(tensor, np.eye(rows, cols))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0,

@@ -28,8 +28,6 @@ class _IncompatibleKeys(NamedTuple):
         return (f"IncompatibleKeys(missing_keys={self.missing_keys}, "
                 f"unexpected_keys={self.unexpected_keys})")
 
-    __str__ = __repr__
-
 
 def _addindent(text: str, spaces: int) -> str:
     """Indent every line but the first (PyTorch's repr layout for nested modules)."""
@@ -59,6 +57,9 @@ class Module:
     """
 
     training: bool
+    # set in __init__ (through object.__setattr__: our __setattr__ reads it); None marks a name
+    # registered without a module (add_module(name, None)), as in PyTorch
+    _modules: OrderedDict[str, Module | None]
     _version: int = 1
 
     def __init__(self) -> None:
@@ -451,7 +452,7 @@ class Module:
                 destination[prefix + name] = b if keep_vars else b.detach()
 
     def state_dict(self, *args: Any, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict:
+                   keep_vars: bool = False) -> dict[str, Any]:
         """Ordered ``name -> Tensor`` of every parameter and persistent buffer, detached
         (sharing memory): ``cr.save(model.state_dict(), "model.safetensors")``."""
         if args:  # the deprecated positional form (destination, prefix, keep_vars)

@@ -17,7 +17,7 @@ def _as_list(tensors: _Tensors) -> list[Tensor]:
     return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
 
-def _vector_norm(a: np.ndarray, p: float) -> np.ndarray:
+def _vector_norm(a: np.ndarray, p: float) -> np.ndarray | np.generic:
     a = np.abs(a)
     if p == np.inf:
         return np.max(a) if a.size else np.zeros((), a.dtype)
@@ -59,13 +59,12 @@ def _scale_in_place(g: Tensor, factor: np.ndarray) -> None:
 def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: Tensor,
                           foreach: bool | None = None) -> None:
     """Scale every gradient by ``min(1, max_norm / (total_norm + 1e-6))`` in place."""
-    params = [p for p in _as_list(parameters) if p.grad is not None]
-    if not params:
+    with_grad = [(p, g) for p in _as_list(parameters) if (g := p.grad) is not None]
+    if not with_grad:
         return
     total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = np.minimum(np.asarray(max_norm, total.dtype) / (total + total.dtype.type(1e-6)), 1.0)
-    for p in params:
-        g = p.grad
+    for p, g in with_grad:
         if g.grad_fn is not None or not g._data.flags.writeable:
             # a gradient built with create_graph=True: scale out of place, keeping its graph
             p.grad = g * Tensor._make(coef.astype(g._data.dtype))

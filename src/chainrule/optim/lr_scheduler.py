@@ -11,7 +11,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from .optimizer import Optimizer
 
@@ -309,6 +309,16 @@ class CosineAnnealingLR(LRScheduler):
                 for base_lr in self.base_lrs]
 
 
+class _Phase(TypedDict):
+    """One phase of OneCycleLR: its last step and the param_group keys it anneals between."""
+
+    end_step: float
+    start_lr: str
+    end_lr: str
+    start_momentum: str
+    end_momentum: str
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith & Topin, 2017): warm up from ``max_lr / div_factor`` to
     ``max_lr``, then anneal to ``initial_lr / final_div_factor``; momentum (or Adam's beta1)
@@ -353,20 +363,20 @@ class OneCycleLR(LRScheduler):
         up_end = float(pct_start * self.total_steps) - 1
         if three_phase:
             self._schedule_phases = [
-                dict(end_step=up_end, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=float(2 * pct_start * self.total_steps) - 2, start_lr="max_lr",
-                     end_lr="initial_lr", start_momentum="base_momentum",
-                     end_momentum="max_momentum"),
-                dict(end_step=self.total_steps - 1, start_lr="initial_lr", end_lr="min_lr",
-                     start_momentum="max_momentum", end_momentum="max_momentum"),
+                _Phase(end_step=up_end, start_lr="initial_lr", end_lr="max_lr",
+                       start_momentum="max_momentum", end_momentum="base_momentum"),
+                _Phase(end_step=float(2 * pct_start * self.total_steps) - 2, start_lr="max_lr",
+                       end_lr="initial_lr", start_momentum="base_momentum",
+                       end_momentum="max_momentum"),
+                _Phase(end_step=self.total_steps - 1, start_lr="initial_lr", end_lr="min_lr",
+                       start_momentum="max_momentum", end_momentum="max_momentum"),
             ]
         else:
             self._schedule_phases = [
-                dict(end_step=up_end, start_lr="initial_lr", end_lr="max_lr",
-                     start_momentum="max_momentum", end_momentum="base_momentum"),
-                dict(end_step=self.total_steps - 1, start_lr="max_lr", end_lr="min_lr",
-                     start_momentum="base_momentum", end_momentum="max_momentum"),
+                _Phase(end_step=up_end, start_lr="initial_lr", end_lr="max_lr",
+                       start_momentum="max_momentum", end_momentum="base_momentum"),
+                _Phase(end_step=self.total_steps - 1, start_lr="max_lr", end_lr="min_lr",
+                       start_momentum="base_momentum", end_momentum="max_momentum"),
             ]
 
         max_lrs = _per_group("max_lr", optimizer, max_lr)

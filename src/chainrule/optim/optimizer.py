@@ -69,7 +69,7 @@ class Optimizer:
                             f"Tensors or dicts, but got {type(params).__name__}")
         if isinstance(params, (set, frozenset)):
             raise TypeError(_SET_MESSAGE)
-        param_groups = list(params)
+        param_groups: list[Any] = list(params)  # Tensors, (name, Tensor) pairs or dicts
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
         if not isinstance(param_groups[0], dict):

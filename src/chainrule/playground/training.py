@@ -175,8 +175,9 @@ class Trainer:
         """The data loss (no regularisation) on the training and the test points."""
         with cr.no_grad():
             out = self.model(cr.tensor(self.X))
-            return tuple(float(self.loss_fn(out[idx], self.y[idx]).item())
-                         for idx in (self.train_idx, self.test_idx))
+            train, test = (float(self.loss_fn(out[idx], self.y[idx]).item())
+                           for idx in (self.train_idx, self.test_idx))
+        return train, test
 
     def _remember(self) -> None:
         h = self.history

@@ -116,7 +116,7 @@ def parse_config(params: dict, base: Config | None = None) -> Config:
         merged["points"] = params.get("points", Config.points)
         merged["classes"] = params.get("classes", Config.classes)
     classes = _int("classes", merged["classes"], 2, MAX_CLASSES)
-    if custom:  # the upload decides these
+    if custom and base is not None:  # the upload decides these (custom implies a base)
         classes, merged["points"] = base.classes, base.points
     if dataset in ("circle", "xor", "gauss") and classes != 2:
         raise ParamError(f"the {dataset} data set has 2 classes (got classes={classes}); "

@@ -48,7 +48,7 @@ class _Checkpoint(Function):
         return outputs
 
     @staticmethod
-    def backward(ctx, *grads):
+    def backward(ctx: Any, *grads: Tensor | None) -> tuple:  # ctx: attributes set by forward
         # The engine runs backward with grad mode == create_graph. The recomputed graph starts
         # at detached inputs, so a gradient built on it would not lead back to the real ones:
         # refuse rather than return a silently wrong second derivative.
@@ -108,7 +108,7 @@ def checkpoint(fn: Callable, *args: Any, preserve_rng_state: bool = True) -> Any
         raise TypeError(f"checkpoint: fn must be callable, got {type(fn).__name__}")
     if not is_grad_enabled():
         return fn(*args)  # nothing is recorded anyway: a plain call is the same computation
-    extra = ()
+    extra: tuple[Tensor, ...] = ()
     if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
         # No input needs a gradient, but parameters inside fn may: anchor the node to the graph
         # through a scalar leaf so that backward reaches it (its own gradient is discarded).

@@ -7,7 +7,7 @@ shard of the batch; after ``backward`` each ``.grad`` is the mean over ranks).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -95,7 +95,7 @@ class DistributedDataParallel(Module):
         for i, p in enumerate(self._params):
             p.register_post_accumulate_grad_hook(_hook(self, i))
 
-    def _check_shapes_match(self, named: list[tuple[str, Tensor]]) -> None:
+    def _check_shapes_match(self, named: Sequence[tuple[str, Tensor]]) -> None:
         from ...distributed.process_group import comm
 
         mine = [(n, tuple(p.shape), str(p.dtype)) for n, p in named]
