@@ -318,6 +318,10 @@ def _assign(t: Tensor, value: np.ndarray) -> None:
     t._bump_version()
 
 
+from .attention import (  # noqa: E402  (re-exported; attention calls our functions only at run time)
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
 from .loss_functions import (  # noqa: E402  (re-exported; loss_functions does not import us)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -337,3 +341,4 @@ __all__ = [
     "relu_", "sigmoid", "sigmoid_focal_loss", "silu", "smooth_l1_loss", "softmax", "softplus",
     "tanh",
 ]
+__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
