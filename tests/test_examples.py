@@ -25,7 +25,8 @@ def test_every_example_is_listed():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_runs(name, capsys):
+def test_example_runs(name, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", [name])  # examples with options run with their defaults
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     out = capsys.readouterr().out
     for needle in EXPECTED[name]:
