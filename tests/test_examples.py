@@ -15,6 +15,7 @@ EXPECTED = {
     "vanishing_gradients.py": ["first/last layer ratio: sigmoid"],
     "custom_function.py": ["gradcheck(Softplus): True", "gradgradcheck(Softplus): True",
                            "caught the wrong derivative"],
+    "char_lstm.py": ["step    0  train loss", "validation loss", "sample: "],
     "tiny_gpt.py": ["step    0  train loss", "validation loss", "sample: "],
     "bigram.py": ["sampled from the counts: cexzma ", "first weights: 1.9269 1.4873"],
 }

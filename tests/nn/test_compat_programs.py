@@ -75,3 +75,9 @@ def run_both(name: str, build, dtype: str, *, steps: int = 20, vocab: int = 11,
 def test_tiny_gpt_trains_as_in_pytorch(dtype):
     run_both("tiny_gpt.py", lambda p, vocab: p["GPT"](vocab, width=16, heads=2, layers=2,
                                                       context=12), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_char_lstm_trains_as_in_pytorch(dtype):
+    run_both("char_lstm.py", lambda p, vocab: p["CharLSTM"](vocab, embed=6, hidden=10,
+                                                            layers=2), dtype)
