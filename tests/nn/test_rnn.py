@@ -4,6 +4,8 @@ float64 gradcheck and gradgradcheck of an LSTM cell."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -219,8 +221,24 @@ def test_gru_through_time_gradgradcheck():
     (lambda: nn.RNN(3, 4, nonlinearity="gelu"), "Unknown nonlinearity"),
     (lambda: nn.LSTM(3, 4, dropout=2.0), "dropout should be a number in range"),
     (lambda: nn.LSTM(3, 4, proj_size=2), "proj_size"),
+    (lambda: nn.GRU(3, 0), "hidden_size must be greater than zero"),
+    (lambda: nn.LSTM(3, 4)(cr.zeros(2, 1, 3), (cr.zeros(1, 1, 4), cr.zeros(2, 1, 4))),
+     "Expected hidden[1] size"),
 ])
 def test_bad_input_errors(call, message):
-    with pytest.raises((RuntimeError, ValueError, NotImplementedError), match=message.replace(
-            "(", r"\(").replace(")", r"\)")):
+    with pytest.raises((RuntimeError, ValueError, NotImplementedError),
+                       match=re.escape(message)):
         call()
+
+
+def test_hidden_size_must_be_an_int():
+    with pytest.raises(TypeError, match="hidden_size should be of type int, got: float"):
+        nn.LSTM(3, 4.0)
+
+
+def test_flatten_parameters_is_accepted():
+    lstm = nn.LSTM(3, 4)
+    before = {k: v.numpy().copy() for k, v in lstm.state_dict().items()}
+    lstm.flatten_parameters()
+    for k, v in lstm.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k])

@@ -7,6 +7,7 @@ cells. Composed from differentiable ops, so backprop through time comes from the
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -233,17 +234,15 @@ class RNNBase(Module):
                 0 <= dropout <= 1):
             raise ValueError("dropout should be a number in range [0, 1] representing the "
                              "probability of an element being zeroed")
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError(f"{name}: hidden_size must be a positive integer, got "
-                             f"{hidden_size!r}")
-        if not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError(f"{name}: num_layers must be a positive integer, got "
-                             f"{num_layers!r}")
+        for what, value in (("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{what} should be of type int, got: {type(value).__name__}")
+            if value <= 0:
+                raise ValueError(f"{what} must be greater than zero")
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size (LSTM projections) is not "
                                       "implemented; use proj_size=0")
         if dropout > 0 and num_layers == 1:
-            import warnings
             warnings.warn("dropout option adds dropout after all but last recurrent layer, "
                           f"so non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
@@ -274,6 +273,10 @@ class RNNBase(Module):
 
     def reset_parameters(self) -> None:
         _uniform_init(self, self.hidden_size)
+
+    def flatten_parameters(self) -> None:
+        """A no-op kept for PyTorch programs: the parameters are never copied into one
+        cuDNN buffer here."""
 
     @property
     def _directions(self) -> int:
@@ -348,13 +351,13 @@ class RNNBase(Module):
             input = mv.transpose(input, 0, 1)
         batch = input.shape[1]
         states = []
-        names = ["h0", "c0"] if self.mode == "LSTM" else ["hx"]
+        names = ["hidden[0]", "hidden[1]"] if self.mode == "LSTM" else ["hidden"]
         for name, h in zip(names, hx):
             if h is None:
                 h = Tensor._make(np.zeros((self.num_layers * self._directions, batch,
                                            self.hidden_size), input._data.dtype))
             else:
-                self._check_hidden(h, batched, batch, "hidden" if name == "hx" else name)
+                self._check_hidden(h, batched, batch, name)
                 if not batched:
                     h = mv.unsqueeze(h, 1)
             states.append(h)
