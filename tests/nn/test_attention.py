@@ -307,3 +307,24 @@ def test_encoder_layer_dropout_matches_torch_stream():
     torch.manual_seed(11)
     np.testing.assert_allclose(ours(cr.tensor(x)).detach().numpy(),
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("left_aligned", [True, False])
+def test_encoder_inference_zeroes_padded_positions_as_torch(left_aligned):
+    """In eval mode without gradients PyTorch runs the unpadded tokens as a nested tensor and
+    pads the output with zeros (left-aligned padding only); training keeps the computed rows."""
+    ours_layer, theirs_layer = _encoder_layers(dict(batch_first=True))
+    ours = nn.TransformerEncoder(ours_layer, 2, norm=nn.LayerNorm(8, dtype=cr.float64)).eval()
+    theirs = torch.nn.TransformerEncoder(theirs_layer, 2,
+                                         norm=torch.nn.LayerNorm(8, dtype=torch.float64)).eval()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    padding = np.zeros((2, 5), np.bool_)
+    padding[0, 3:] = True
+    if not left_aligned:
+        padding[1, 0] = True
+    x = _rand(2, 5, 8, seed=1)
+    with cr.no_grad(), torch.no_grad():
+        out = ours(cr.tensor(x), src_key_padding_mask=cr.tensor(padding)).numpy()
+        ref = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(padding)).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-12)
+    assert np.allclose(out[0, 3:], ours.norm.bias.detach().numpy()) == left_aligned

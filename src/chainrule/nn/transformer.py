@@ -8,11 +8,14 @@ src_mask=mask)``
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from .. import _dtypes
+from ..autograd.grad_mode import is_grad_enabled
+from ..ops import elementwise as ew
 from ..ops import movement as mv
 from ..tensor import Tensor
 from . import functional as F
@@ -169,6 +172,24 @@ class TransformerEncoder(Module):
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_not_nested(encoder_layer)
+        self.use_nested_tensor = enable_nested_tensor and not why_not
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=2)
+
+    def _padded_positions_zeroed(self, src: Tensor, mask, src_key_padding_mask) -> bool:
+        """PyTorch's inference path packs the unpadded tokens into a nested tensor and pads
+        the result with zeros: the padded positions come out as 0 (before ``norm``)."""
+        if not (self.use_nested_tensor and not self.layers[0].training and src.ndim == 3
+                and src_key_padding_mask is not None and mask is None):
+            return False
+        if is_grad_enabled() and (src.requires_grad or any(
+                p.requires_grad for p in self.layers[0].parameters())):
+            return False
+        keep = ~src_key_padding_mask._data.astype(np.bool_)
+        # left-aligned: every row's kept tokens come first
+        return not self.mask_check or bool(np.all(keep[:, :-1] >= keep[:, 1:]))
 
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
@@ -177,11 +198,35 @@ class TransformerEncoder(Module):
             batch_first = bool(self.layers) and self.layers[0].self_attn.batch_first
             seq_len = src.shape[0] if src.ndim == 2 else src.shape[1 if batch_first else 0]
             is_causal = mask is not None and _is_causal_mask(mask, seq_len)
+        zero_padded = self._padded_positions_zeroed(src, mask, src_key_padding_mask)
         out = src
         for layer in self.layers:
             out = layer(out, src_mask=mask, is_causal=is_causal,
                         src_key_padding_mask=src_key_padding_mask)
+        if zero_padded:
+            padded = Tensor._make(src_key_padding_mask._data.astype(np.bool_)[..., None])
+            out = ew.where(padded, Tensor._make(np.zeros((), out._data.dtype)), out)
         return out if self.norm is None else self.norm(out)
+
+
+def _why_not_nested(layer: Module) -> str:
+    """Why PyTorch's TransformerEncoder would not use nested tensors with this layer ('' if
+    it would)."""
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{type(layer).__name__} is not TransformerEncoderLayer"
+    attn = layer.self_attn
+    reasons = [(layer.norm_first, "encoder_layer.norm_first was True"),
+               (not attn.batch_first, "encoder_layer.self_attn.batch_first was not True (use "
+                                      "batch_first for better inference performance)"),
+               (not attn._qkv_same_embed_dim,
+                "encoder_layer.self_attn._qkv_same_embed_dim was not True"),
+               (attn.in_proj_bias is None, "encoder_layer.self_attn was passed bias=False"),
+               (layer.activation not in (F.relu, F.gelu),
+                "encoder_layer.activation_relu_or_gelu was not True"),
+               (layer.norm1.eps != layer.norm2.eps,
+                "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"),
+               (attn.num_heads % 2 == 1, "num_head is odd")]
+    return next((why for bad, why in reasons if bad), "")
 
 
 def _is_causal_mask(mask: Tensor, size: int) -> bool:
