@@ -168,6 +168,9 @@ MHA_CASES = {
     "per_head_weights": (dict(), dict(average_attn_weights=False)),
     "no_weights": (dict(), dict(need_weights=False)),
     "kdim_vdim": (dict(kdim=5, vdim=3), dict()),
+    "bias_kv": (dict(add_bias_kv=True), dict()),
+    "zero_attn": (dict(add_zero_attn=True), dict(need_weights=False)),
+    "bias_kv_zero_attn": (dict(add_bias_kv=True, add_zero_attn=True), dict()),
 }
 
 
@@ -186,8 +189,9 @@ def test_multihead_attention_matches_torch(case, dtype):
 
 @pytest.mark.parametrize("need_weights", [True, False])
 @pytest.mark.parametrize("mask_kind", ["bool", "float"])
-def test_multihead_attention_masks(need_weights, mask_kind):
-    ours, theirs = _mha(dict(batch_first=True))
+@pytest.mark.parametrize("extra_keys", [{}, dict(add_bias_kv=True, add_zero_attn=True)])
+def test_multihead_attention_masks(need_weights, mask_kind, extra_keys):
+    ours, theirs = _mha(dict(batch_first=True, **extra_keys))
     padding = np.zeros((2, 5), np.bool_)
     padding[1, 3:] = True
     blocked = ~_row_blocking_mask(4, 5)  # MHA's bool masks say where NOT to attend
@@ -284,6 +288,8 @@ def test_default_init_is_pytorchs(seed):
     pairs = [(nn.MultiheadAttention(8, 2), torch.nn.MultiheadAttention(8, 2)),
              (nn.MultiheadAttention(8, 4, kdim=3, vdim=5, bias=False),
               torch.nn.MultiheadAttention(8, 4, kdim=3, vdim=5, bias=False)),
+             (nn.MultiheadAttention(8, 2, add_bias_kv=True),
+              torch.nn.MultiheadAttention(8, 2, add_bias_kv=True)),
              (nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2),
               torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16), 2,
                                           enable_nested_tensor=False))]

@@ -94,6 +94,11 @@ def _additive_mask(mask: Tensor | None, name: str, dtype) -> Tensor | None:
     return mask
 
 
+def _one_more_key(attn_mask, key_padding_mask) -> tuple:
+    """The masks, with a column for a key appended (open to every query)."""
+    return tuple(None if m is None else F.pad(m, (0, 1)) for m in (attn_mask, key_padding_mask))
+
+
 def multi_head_attention_forward(
         query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
         in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
@@ -108,9 +113,8 @@ def multi_head_attention_forward(
     """Multi-head attention on sequence-first input (L, N, E) or unbatched (L, E); masks as
     PyTorch's (bool True = blocked, or float added). Returns ``(output, weights)``, weights
     (N, L, S) averaged over heads (or (N, heads, L, S)), None when ``need_weights=False``."""
-    if bias_k is not None or bias_v is not None or add_zero_attn:
-        raise NotImplementedError("multi_head_attention_forward: add_bias_kv and add_zero_attn "
-                                  "are not implemented")
+    if (bias_k is None) != (bias_v is None):
+        raise AssertionError("bias_k and bias_v must both be given or both be None")
     if static_k is not None or static_v is not None:
         raise NotImplementedError("multi_head_attention_forward: static_k and static_v are not "
                                   "implemented")
@@ -156,10 +160,21 @@ def multi_head_attention_forward(
                                f"{tuple(attn_mask.shape)}, but should be {expected}.")
         if attn_mask.ndim == 2:
             attn_mask = mv.unsqueeze(attn_mask, 0)
+    if bias_k is not None:
+        # one more key and value, learned, that every query may attend to
+        k = mv.cat([k, bias_k.expand(1, bsz, embed_dim)])
+        v = mv.cat([v, bias_v.expand(1, bsz, embed_dim)])
+        attn_mask, key_padding_mask = _one_more_key(attn_mask, key_padding_mask)
     # (L, N, E) -> (N * heads, L, head_dim)
     q = mv.transpose(q.reshape(tgt_len, bsz * num_heads, head_dim), 0, 1)
-    k = mv.transpose(k.reshape(src_len, bsz * num_heads, head_dim), 0, 1)
-    v = mv.transpose(v.reshape(src_len, bsz * num_heads, head_dim), 0, 1)
+    k = mv.transpose(k.reshape(k.shape[0], bsz * num_heads, head_dim), 0, 1)
+    v = mv.transpose(v.reshape(v.shape[0], bsz * num_heads, head_dim), 0, 1)
+    if add_zero_attn:
+        # ... and one of zeros
+        zeros = Tensor._make(np.zeros((bsz * num_heads, 1, head_dim), k._data.dtype))
+        k, v = mv.cat([k, zeros], 1), mv.cat([v, zeros], 1)
+        attn_mask, key_padding_mask = _one_more_key(attn_mask, key_padding_mask)
+    src_len = k.shape[1]
     if key_padding_mask is not None:
         if tuple(key_padding_mask.shape) != (bsz, src_len):
             raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but "
