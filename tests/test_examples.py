@@ -15,6 +15,8 @@ EXPECTED = {
     "vanishing_gradients.py": ["first/last layer ratio: sigmoid"],
     "custom_function.py": ["gradcheck(Softplus): True", "gradgradcheck(Softplus): True",
                            "caught the wrong derivative"],
+    "char_lstm.py": ["step    0  train loss", "validation loss", "sample: "],
+    "tiny_gpt.py": ["step    0  train loss", "validation loss", "sample: "],
     "bigram.py": ["sampled from the counts: cexzma ", "first weights: 1.9269 1.4873"],
 }
 
@@ -24,7 +26,8 @@ def test_every_example_is_listed():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_example_runs(name, capsys):
+def test_example_runs(name, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", [name])  # examples with options run with their defaults
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     out = capsys.readouterr().out
     for needle in EXPECTED[name]:

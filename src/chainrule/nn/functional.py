@@ -318,6 +318,10 @@ def _assign(t: Tensor, value: np.ndarray) -> None:
     t._bump_version()
 
 
+from .attention import (  # noqa: E402  (re-exported; attention calls our functions only at run time)
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
 from .loss_functions import (  # noqa: E402  (re-exported; loss_functions does not import us)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -406,3 +410,4 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
                            f"{input.shape[dim]}")
     a, b = input.chunk(2, dim)
     return a * ew.sigmoid(b)
+__all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]

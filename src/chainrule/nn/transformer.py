@@ -1,0 +1,244 @@
+"""Attention modules with PyTorch's parameter layout and init: MultiheadAttention,
+TransformerEncoderLayer, TransformerEncoder.
+
+``layer = nn.TransformerEncoderLayer(64, 4, batch_first=True); y = layer(x, is_causal=True,
+src_mask=mask)``
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import _dtypes
+from ..autograd.grad_mode import is_grad_enabled
+from ..ops import elementwise as ew
+from ..ops import movement as mv
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .container import ModuleList
+from .layers import Dropout, Linear
+from .module import Module
+from .normalization import LayerNorm
+from .parameter import Parameter
+
+
+def _parameter(dtype, *shape: int) -> Parameter:
+    dtype = _dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
+    return Parameter(np.empty(shape, dtype))
+
+
+class MultiheadAttention(Module):
+    """Attention over ``num_heads`` heads of ``embed_dim // num_heads`` each. Parameters as
+    PyTorch's: ``in_proj_weight`` (3E, E) (or ``q/k/v_proj_weight`` when ``kdim``/``vdim``
+    differ), ``in_proj_bias`` (3E), ``out_proj`` (Linear E -> E); xavier-uniform projections,
+    zero biases. ``attn = nn.MultiheadAttention(64, 4, batch_first=True);
+    out, weights = attn(x, x, x, key_padding_mask=pad)``"""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False,
+                 kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+        if embed_dim % num_heads:
+            raise AssertionError("embed_dim must be divisible by num_heads")
+        self.embed_dim = embed_dim
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.batch_first = batch_first
+        self.head_dim = embed_dim // num_heads
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = _parameter(dtype, 3 * embed_dim, embed_dim)
+            self.register_parameter("q_proj_weight", None)
+            self.register_parameter("k_proj_weight", None)
+            self.register_parameter("v_proj_weight", None)
+        else:
+            self.q_proj_weight = _parameter(dtype, embed_dim, embed_dim)
+            self.k_proj_weight = _parameter(dtype, embed_dim, self.kdim)
+            self.v_proj_weight = _parameter(dtype, embed_dim, self.vdim)
+            self.register_parameter("in_proj_weight", None)
+        if bias:
+            self.in_proj_bias = _parameter(dtype, 3 * embed_dim)
+        else:
+            self.register_parameter("in_proj_bias", None)
+        # PyTorch draws out_proj's default Linear init here, then overwrites the rest below
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        if add_bias_kv:
+            self.bias_k = _parameter(dtype, 1, 1, embed_dim)
+            self.bias_v = _parameter(dtype, 1, 1, embed_dim)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                key_padding_mask: Tensor | None = None, need_weights: bool = True,
+                attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        batched = query.ndim == 3
+        if self.batch_first and batched:
+            query, key, value = (mv.transpose(t, 0, 1) for t in (query, key, value))
+        out, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights,
+            is_causal=is_causal)
+        if self.batch_first and batched:
+            out = mv.transpose(out, 0, 1)
+        return out, weights
+
+
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block, each with dropout, a residual connection and
+    LayerNorm (after each block, or before with ``norm_first=True``).
+    ``nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=256, batch_first=True)``"""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = "relu",
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        if isinstance(activation, str):
+            if activation not in _ACTIVATIONS:
+                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+            activation = _ACTIVATIONS[activation]
+        self.activation = activation
+
+    def forward(self, src: Tensor, src_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._ff_block(self.norm2(x))
+        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._ff_block(x))
+
+    def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` deep copies of ``encoder_layer``, then an optional ``norm``.
+    ``nn.TransformerEncoder(nn.TransformerEncoderLayer(64, 4), num_layers=2)``"""
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
+                 norm: Module | None = None, enable_nested_tensor: bool = True,
+                 mask_check: bool = True) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+        self.enable_nested_tensor = enable_nested_tensor
+        self.mask_check = mask_check
+        why_not = _why_not_nested(encoder_layer)
+        self.use_nested_tensor = enable_nested_tensor and not why_not
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=2)
+
+    def _padded_positions_zeroed(self, src: Tensor, mask, src_key_padding_mask) -> bool:
+        """PyTorch's inference path packs the unpadded tokens into a nested tensor and pads
+        the result with zeros: the padded positions come out as 0 (before ``norm``)."""
+        if not (self.use_nested_tensor and not self.layers[0].training and src.ndim == 3
+                and src_key_padding_mask is not None and mask is None):
+            return False
+        if is_grad_enabled() and (src.requires_grad or any(
+                p.requires_grad for p in self.layers[0].parameters())):
+            return False
+        keep = ~src_key_padding_mask._data.astype(np.bool_)
+        # left-aligned: every row's kept tokens come first
+        return not self.mask_check or bool(np.all(keep[:, :-1] >= keep[:, 1:]))
+
+    def forward(self, src: Tensor, mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
+        if is_causal is None:
+            batch_first = bool(self.layers) and self.layers[0].self_attn.batch_first
+            seq_len = src.shape[0] if src.ndim == 2 else src.shape[1 if batch_first else 0]
+            is_causal = mask is not None and _is_causal_mask(mask, seq_len)
+        zero_padded = self._padded_positions_zeroed(src, mask, src_key_padding_mask)
+        out = src
+        for layer in self.layers:
+            out = layer(out, src_mask=mask, is_causal=is_causal,
+                        src_key_padding_mask=src_key_padding_mask)
+        if zero_padded:
+            padded = Tensor._make(src_key_padding_mask._data.astype(np.bool_)[..., None])
+            out = ew.where(padded, Tensor._make(np.zeros((), out._data.dtype)), out)
+        return out if self.norm is None else self.norm(out)
+
+
+def _why_not_nested(layer: Module) -> str:
+    """Why PyTorch's TransformerEncoder would not use nested tensors with this layer ('' if
+    it would)."""
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{type(layer).__name__} is not TransformerEncoderLayer"
+    attn = layer.self_attn
+    reasons = [(layer.norm_first, "encoder_layer.norm_first was True"),
+               (not attn.batch_first, "encoder_layer.self_attn.batch_first was not True (use "
+                                      "batch_first for better inference performance)"),
+               (not attn._qkv_same_embed_dim,
+                "encoder_layer.self_attn._qkv_same_embed_dim was not True"),
+               (attn.in_proj_bias is None, "encoder_layer.self_attn was passed bias=False"),
+               (layer.activation not in (F.relu, F.gelu),
+                "encoder_layer.activation_relu_or_gelu was not True"),
+               (layer.norm1.eps != layer.norm2.eps,
+                "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"),
+               (attn.num_heads % 2 == 1, "num_head is odd")]
+    return next((why for bad, why in reasons if bad), "")
+
+
+def _is_causal_mask(mask: Tensor, size: int) -> bool:
+    """Whether ``mask`` is exactly the square causal mask (PyTorch detects it the same way)."""
+    if tuple(mask.shape) != (size, size):
+        return False
+    upper = np.triu(np.ones((size, size), np.bool_), 1)
+    data = mask._data
+    if data.dtype == np.bool_:
+        return bool(np.array_equal(data, upper))
+    return bool(np.array_equal(data, np.where(upper, -np.inf, 0.0)))

@@ -1,0 +1,83 @@
+"""One program text, two libraries: the examples' character-level models run with chainrule's
+imports and with torch's. The model is built in PyTorch, its state_dict copied into chainrule's,
+both are fed the same batches, and the per-step losses and final parameters must agree."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from tests.oracle import torch
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+IMPORTS = {"import chainrule as cr\n": "import torch as cr\n",
+           "import chainrule.nn as nn\n": "import torch.nn as nn\n",
+           "import chainrule.nn.functional as F\n": "import torch.nn.functional as F\n"}
+# issue #13's bounds; in float32, AdamW's g / sqrt(v) turns rounding in near-zero gradients
+# into steps of order lr, so parameters near zero need the absolute bound too
+TOLERANCES = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=1e-4, atol=1e-4)}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models: PyTorch's intra-op threads only add contention (20x slower on a busy
+    2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def load_program(name: str, lib: str) -> dict:
+    """The example's definitions, with torch's imports swapped in when ``lib == 'torch'``."""
+    source = (EXAMPLES / name).read_text()
+    for ours, theirs in IMPORTS.items():
+        assert ours in source
+        if lib == "torch":
+            source = source.replace(ours, theirs)
+    namespace = {"__name__": f"compat_{lib}"}
+    exec(compile(source, str(EXAMPLES / name), "exec"), namespace)
+    return namespace
+
+
+def run_both(name: str, build, dtype: str, *, steps: int = 20, vocab: int = 11,
+             batch: int = 4, length: int = 9) -> None:
+    programs = {lib: load_program(name, lib) for lib in ("chainrule", "torch")}
+    torch.manual_seed(0)
+    theirs = build(programs["torch"], vocab).to(getattr(torch, dtype))
+    ours = build(programs["chainrule"], vocab).to(getattr(cr, dtype))
+    ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in
+                          theirs.state_dict().items()})
+    optimizers = {lib: programs[lib]["configure_optimizer"](model, lr=3e-3, weight_decay=0.1)
+                  for lib, model in (("chainrule", ours), ("torch", theirs))}
+    rng = np.random.default_rng(0)
+    losses = {"chainrule": [], "torch": []}
+    for _ in range(steps):
+        # counting sequences (a learnable rule) from random starts
+        tokens = (rng.integers(0, vocab, (batch, 1)) + np.arange(length + 1)) % vocab
+        for lib, model, module in (("chainrule", ours, cr), ("torch", theirs, torch)):
+            x, y = module.tensor(tokens[:, :-1]), module.tensor(tokens[:, 1:])
+            losses[lib].append(programs[lib]["train_step"](model, optimizers[lib], x, y))
+    tol = TOLERANCES[dtype]
+    np.testing.assert_allclose(losses["chainrule"], losses["torch"], **tol)
+    assert losses["torch"][-1] < losses["torch"][0]  # it learned something: not a no-op run
+    theirs_params = dict(theirs.named_parameters())
+    assert list(dict(ours.named_parameters())) == list(theirs_params)
+    for key, p in ours.named_parameters():
+        np.testing.assert_allclose(p.detach().numpy(), theirs_params[key].detach().numpy(),
+                                   **tol, err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tiny_gpt_trains_as_in_pytorch(dtype):
+    run_both("tiny_gpt.py", lambda p, vocab: p["GPT"](vocab, width=16, heads=2, layers=2,
+                                                      context=12), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_char_lstm_trains_as_in_pytorch(dtype):
+    run_both("char_lstm.py", lambda p, vocab: p["CharLSTM"](vocab, embed=6, hidden=10,
+                                                            layers=2), dtype)
