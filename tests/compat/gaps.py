@@ -40,6 +40,10 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "load",
     "nn.LogSigmoid",
     "nn.Module",
+    # torch takes (*args, **kwargs) and parses them itself; chainrule names the same parameters
+    "nn.GRU",
+    "nn.LSTM",
+    "nn.RNN",
     "rand",
     "randint",
     "randn",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -122,6 +123,11 @@ def _abort_on_exception(exc_type, exc, tb) -> None:
 
 def abort(code: int = 1) -> None:
     """End every process of the job with exit status ``code`` (``MPI_Abort``)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # the launcher forwards what a rank printed through its own pipes, and Abort tears those
+    # down at once: a moment's grace lets the rank's last message (its error) reach the user
+    time.sleep(0.2)
     mpi().COMM_WORLD.Abort(code)
 
 

@@ -125,7 +125,7 @@ class TransformerEncoderLayer(Module):
     ``nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=256, batch_first=True)``"""
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = "relu",
+                 dropout: float = 0.1, activation: str | Callable = F.relu,
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
