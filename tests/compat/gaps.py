@@ -44,6 +44,7 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "nn.GRU",
     "nn.LSTM",
     "nn.RNN",
+    "nn.TransformerEncoderLayer",  # activation defaults to chainrule's F.relu, torch's to its own
     "rand",
     "randint",
     "randn",
