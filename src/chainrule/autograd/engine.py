@@ -203,6 +203,7 @@ class _Sweep:
         """
         buffers, needed, targets, ready = self.buffers, self.needed, self.targets, self.ready
         arrays = self.arrays
+        checked = anomaly.enabled  # read once: the sweep runs in one mode
         # leaf gradients go straight into .grad unless hooks, grad() or create_graph sum first
         direct = targets is None and arrays
         with set_grad_enabled(self.create_graph):
@@ -215,11 +216,11 @@ class _Sweep:
                         continue
                 if arrays:
                     outs = node._backward_arrays(grads)
-                    if anomaly.enabled:
+                    if checked:
                         node._check_arrays(outs)
                 else:
                     outs = node._backward(grads)
-                if anomaly.enabled:
+                if checked:
                     anomaly.check_backward(node, outs, grads)
                 if not retain_graph and node._saved:
                     node._saved = None  # frees what it saved; a second backward raises
@@ -328,16 +329,17 @@ class _Sweep:
     def _accumulate(self, t: Tensor, g) -> None:
         """``t.grad += g``, owning its array (never an alias of another gradient): the one
         place a ``.grad`` is written."""
+        grad = t.grad
         if not self.arrays:  # Tensor mode: every sum is a recorded op
-            t.grad = g if t.grad is None else t.grad + g
-            return
-        if t.grad is None:
+            t.grad = g if grad is None else grad + g
+        elif grad is None:
             if type(g) is not np.ndarray or not g.flags.writeable or (
                     id(_root_array(g)) in self.shared_arrays):
                 g = np.array(g)  # a copy (and a 0-d array for a NumPy scalar)
             t.grad = Tensor._make(g)
-        elif t.grad._rg or t.grad._data.shape != g.shape:
-            t.grad = t.grad + _wrap(g)
+        elif grad._rg or grad._data.shape != g.shape:
+            t.grad = grad + _wrap(g)
         else:
-            np.add(t.grad._data, g, out=t.grad._data)
-            t.grad._vc[0] += 1
+            data = grad._data
+            data += g  # in place (the operator: np.add's keyword parsing costs more)
+            grad._vc[0] += 1

@@ -434,10 +434,9 @@ class Primitive(Node):
         return type(self).backward(self, grads[0])
 
     def _backward_arrays(self, grads: list) -> tuple:
-        saved = self._saved
-        if saved:
+        if self._saved:
             result = type(self).backward(self, grads[0], *self._saved_arrays())
-        elif saved is None:
+        elif self._saved is None:
             raise self._freed_error()
         else:
             result = type(self).backward(self, grads[0])

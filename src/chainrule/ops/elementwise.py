@@ -143,9 +143,9 @@ class Mul(Primitive):
     @staticmethod
     def backward(ctx, g, x, y):
         need_x, need_y = ctx.needs_input_grad
-        if x.shape == y.shape:  # the common case: no broadcast to undo
-            return (g * y if need_x else None), (g * x if need_y else None)
         sx, sy = _input_shapes(ctx)
+        if sx == sy:  # the common case: no broadcast to undo
+            return (g * y if need_x else None), (g * x if need_y else None)
         return (V.sum_to(g * y, sx) if need_x else None), (V.sum_to(g * x, sy) if need_y else None)
 
 
@@ -419,23 +419,7 @@ class Tanh(Primitive):
 
     @staticmethod
     def backward(ctx, g, out):
-        return V.apply(TanhGrad, g, out)
-
-
-class TanhGrad(Primitive):
-    """g * (1 - out^2), tanh's backward as one op (as PyTorch's tanh_backward) instead of three;
-    its own derivatives make tanh twice differentiable."""
-
-    @staticmethod
-    def forward(ctx, g, out):
-        ctx.save_for_backward(g, out)
-        return g * (1 - out * out)
-
-    @staticmethod
-    def backward(ctx, gg, g, out):
-        need_g, need_out = ctx.needs_input_grad
-        return (V.apply(TanhGrad, gg, out) if need_g else None,
-                gg * g * out * -2 if need_out else None)
+        return g * (1 - out * out)  # PyTorch's tanh_backward, rounding included
 
 
 class Sigmoid(Primitive):
@@ -450,22 +434,7 @@ class Sigmoid(Primitive):
 
     @staticmethod
     def backward(ctx, g, out):
-        return V.apply(SigmoidGrad, g, out)
-
-
-class SigmoidGrad(Primitive):
-    """g * out * (1 - out), sigmoid's backward as one op; differentiable in g and out."""
-
-    @staticmethod
-    def forward(ctx, g, out):
-        ctx.save_for_backward(g, out)
         return g * (out * (1 - out))
-
-    @staticmethod
-    def backward(ctx, gg, g, out):
-        need_g, need_out = ctx.needs_input_grad
-        return (V.apply(SigmoidGrad, gg, out) if need_g else None,
-                gg * g * (1 - out * 2) if need_out else None)
 
 
 class Relu(Primitive):
