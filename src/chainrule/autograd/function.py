@@ -413,10 +413,20 @@ class Primitive(Node):
             result._vc = source._vc
             result._view_of = True
             source._has_views = True
-        if ctx._to_save is None:
+        to_save = ctx._to_save
+        if to_save is None:
             ctx._saved = ()
         else:
-            ctx._saved = _pack_saved(ctx._to_save, inputs, raw, result)
+            # the two commonest layouts spelled out (the output alone; the inputs in order)
+            n = len(to_save)
+            if n == 1 and to_save[0] is raw:
+                ctx._saved = (_OUTPUT, out, result._vc, 0, result._vc[0])
+            elif n == 2 and len(arrays) == 2 and to_save[0] is arrays[0] and (
+                    to_save[1] is arrays[1]):
+                x, y = inputs
+                ctx._saved = (_INPUT, x, None, 0, x._vc[0], _INPUT, y, None, 0, y._vc[0])
+            else:
+                ctx._saved = _pack_saved(to_save, inputs, raw, result)
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
