@@ -444,9 +444,14 @@ class Primitive(Node):
         return type(self).backward(self, grads[0])
 
     def _backward_arrays(self, grads: list) -> tuple:
-        if self._saved:
-            result = type(self).backward(self, grads[0], *self._saved_arrays())
-        elif self._saved is None:
+        saved = self._saved
+        if saved:
+            if len(saved) == _FIELDS and saved[0] == _OUTPUT and saved[2][0] == saved[4]:
+                # the output alone, unchanged (exp, tanh, sigmoid, relu): no list, no loop
+                result = type(self).backward(self, grads[0], saved[1])
+            else:
+                result = type(self).backward(self, grads[0], *self._saved_arrays())
+        elif saved is None:
             raise self._freed_error()
         else:
             result = type(self).backward(self, grads[0])
