@@ -12,6 +12,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from .._allocator import keep_freed_memory
 from ..tensor import Tensor
 from . import anomaly
 from .function import Node, _root_array, _shares_memory, _wrap
@@ -24,6 +25,7 @@ def backward(tensors: Sequence[Tensor] | Tensor, grad_tensors=None, retain_graph
 
     ``cr.autograd.backward([loss1, loss2])``
     """
+    keep_freed_memory()  # training starts here: the next steps reuse this one's memory
     tensors = _as_list(tensors)
     grads = _root_grads(tensors, grad_tensors)
     if inputs is not None:
