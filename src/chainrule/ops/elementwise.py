@@ -615,12 +615,13 @@ class Minimum(Primitive):
 
 
 def _split_by_winner(ctx, g, x_wins, tie):
-    """The winner's gradient is g, a tie's is g / 2 for each (masks from the saved inputs)."""
+    """The winner's gradient is g, a tie's is g / 2 for each: g times a 1 / 0.5 / 0 weight in
+    g's dtype (a product, as PyTorch: a non-finite g stays non-finite for the loser too)."""
     sx, sy = _input_shapes(ctx)
-    half = g * 0.5
+    weight_x = V.cast(x_wins, g.dtype) + V.cast(tie, g.dtype) * 0.5
     need_x, need_y = ctx.needs_input_grad
-    gx = V.sum_to(V.where(x_wins, g, V.where(tie, half, 0.0)), sx) if need_x else None
-    gy = V.sum_to(V.where(x_wins, 0.0, V.where(tie, half, g)), sy) if need_y else None
+    gx = V.sum_to(g * weight_x, sx) if need_x else None
+    gy = V.sum_to(g * (1 - weight_x), sy) if need_y else None
     return gx, gy
 
 
