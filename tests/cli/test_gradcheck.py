@@ -28,7 +28,7 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
 def test_a_wrong_backward_rule_fails_with_status_1(monkeypatch, capsys):
     from chainrule.ops.elementwise import Tanh
 
-    monkeypatch.setattr(Tanh, "backward", staticmethod(lambda ctx, g: g * 2))
+    monkeypatch.setattr(Tanh, "backward", staticmethod(lambda ctx, g, out: g * 2))
     assert main(["gradcheck", "tanh(x)", "x=0.3"]) == 1
     out = capsys.readouterr().out
     assert "gradcheck: FAILED" in out and "input 0" in out

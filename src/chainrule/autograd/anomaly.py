@@ -100,18 +100,23 @@ def check_forward(node, inputs, outs) -> None:
                        "(forward)")
 
 
+def _array(g) -> np.ndarray:
+    """A gradient of either engine mode (an ndarray, or a Tensor) as an array."""
+    return np.asarray(g) if isinstance(g, (np.ndarray, np.generic)) else g._data
+
+
 def check_backward(node, grads, incoming=()) -> None:
     """Raise if ``node``'s backward produced NaN/Inf from a finite incoming gradient."""
-    if any(g is not None and _bad(g._data) for g in incoming):
+    if any(g is not None and _bad(_array(g)) for g in incoming):
         return  # not this op's doing: the gradient arrived non-finite (root gradient or a hook)
     for i, g in enumerate(grads):
         if g is None:
             continue
-        bad = _bad(g._data)
+        bad = _bad(_array(g))
         if bad is not None:
             where = node._trace or "<created outside anomaly mode>"
             received = getattr(node, "_received", None) or "<inputs not recorded>"
-            g_in = ", ".join(_describe(x._data) for x in incoming if x is not None)
+            g_in = ", ".join(_describe(_array(x)) for x in incoming if x is not None)
             raise AnomalyError(
                 f"{_op(node)} received {received} -> {bad} in the gradient of input {i} "
                 f"(incoming gradient {g_in or '?'}) at {where} (backward)")

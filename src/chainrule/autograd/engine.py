@@ -1,5 +1,9 @@
 """The backward sweep: nodes run newest first (creation order is a topological order), no
-recursion, and the engine knows no op by name."""
+recursion, and the engine knows no op by name.
+
+Without ``create_graph`` the sweep runs in array mode: its buffers hold ndarrays and the rules
+run on them; with it, Tensors and recorded rules (why: the docstring of ``function.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from .._allocator import keep_freed_memory
 from ..tensor import Tensor
 from . import anomaly
-from .function import Node
+from .function import Node, _root_array, _shares_memory, _wrap
 from .grad_mode import set_grad_enabled
 from .graph import post_accumulate_grad_hooks
 
@@ -22,6 +27,7 @@ def backward(tensors: Sequence[Tensor] | Tensor, grad_tensors=None, retain_graph
 
     ``cr.autograd.backward([loss1, loss2])``
     """
+    keep_freed_memory()  # training starts here: the next steps reuse this one's memory
     tensors = _as_list(tensors)
     grads = _root_grads(tensors, grad_tensors, "backward")
     if inputs is not None:
@@ -178,18 +184,16 @@ def topological_order(roots: Sequence[Node]) -> list[Node]:
     return order
 
 
-def _root_array(a: np.ndarray) -> np.ndarray:
-    """The array that owns ``a``'s memory (a view of a shared gradient is shared too)."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
 class _Sweep:
-    """One backward pass: gradients flow from the roots to the leaves (or captured targets)."""
+    """One backward pass: gradients flow from the roots to the leaves (or captured targets).
+
+    A gradient in flight is an ndarray in array mode (``create_graph=False``) and a Tensor in
+    Tensor mode; ``_wrap`` / ``_unwrap`` cross over where user code looks at it.
+    """
 
     def __init__(self, roots: list, root_grads: list, create_graph: bool, targets, capture: bool):
         self.create_graph = create_graph
+        self.arrays = not create_graph
         self.capture = capture
         self.captured: dict = {}
         self.targets = None if targets is None else {_target_key(t): t for t in targets}
@@ -207,6 +211,7 @@ class _Sweep:
         root_nodes = []
         for t, g in zip(roots, root_grads):
             self.shared_arrays.add(id(_root_array(g._data)))  # the caller still holds it
+            g = self._unwrap(g)
             if t.grad_fn is None:
                 self._to_leaf(t, g)
             else:
@@ -236,6 +241,12 @@ class _Sweep:
                     uses[id(child)] = uses.get(id(child), 0) + 1
         return uses
 
+    def _wrap(self, g) -> Tensor:
+        return _wrap(g) if self.arrays else g
+
+    def _unwrap(self, g: Tensor):
+        return g._data if self.arrays else g
+
     def _needed_nodes(self, root_nodes: list[Node]) -> set[int]:
         """Nodes on some path to a target: the only ones whose backward must run."""
         targets = self.targets
@@ -261,8 +272,10 @@ class _Sweep:
         too).
         """
         buffers, needed, targets, ready = self.buffers, self.needed, self.targets, self.ready
+        arrays = self.arrays
+        checked = anomaly.enabled  # read once: the sweep runs in one mode
         # leaf gradients go straight into .grad unless hooks, grad() or create_graph sum first
-        direct = targets is None and not self.create_graph
+        direct = targets is None and arrays
         with set_grad_enabled(self.create_graph):
             while ready:
                 node = heappop(ready)[1]
@@ -271,15 +284,20 @@ class _Sweep:
                     self._visit_outputs(node, grads)
                     if needed is not None and id(node) not in needed:
                         continue
-                outs = node._backward(grads)
-                if anomaly.enabled:
+                if arrays:
+                    outs = node._backward_arrays(grads)
+                    if checked:
+                        node._check_arrays(outs)
+                else:
+                    outs = node._backward(grads)
+                if checked:
                     anomaly.check_backward(node, outs, grads)
                 if not retain_graph and node._saved:
                     node._saved = None  # frees what it saved; a second backward raises
-                if len(outs) > 1 and self._may_share(outs):
+                if node.shares_grads and len(outs) > 1:
                     self._mark_repeated(outs)
                 for child, nr, g in zip(node._edge_fns, node._edge_nrs, outs):
-                    if g is None:  # _backward made it None where the input needs no gradient
+                    if g is None or child is None:  # no gradient, or the input needs none
                         continue
                     if isinstance(child, Tensor):  # a leaf (Parameter is a Tensor too)
                         if direct and not child._hooks:
@@ -287,7 +305,13 @@ class _Sweep:
                         else:
                             self._to_leaf(child, g)
                         continue
-                    self._to_node(child, nr, g)
+                    # _to_node, inlined: the commonest edge of all
+                    slot = buffers.get(id(child))
+                    if slot is None:
+                        slot = buffers[id(child)] = [None] * child._n_outputs
+                        heappush(ready, (-child._seq, child))
+                    # out of place: g may be the array another node or leaf also received
+                    slot[nr] = g if slot[nr] is None else slot[nr] + g
             self._finish_leaves()
 
     def observe(self, observer: Callable[[Node, list, list | tuple], None]) -> None:
@@ -298,8 +322,9 @@ class _Sweep:
             while ready:
                 node = heappop(ready)[1]
                 grads = buffers.pop(id(node))
-                outs = node._backward(grads)
-                observer(node, grads, outs)
+                outs = node._backward_arrays(grads)  # the sweep runs in array mode
+                observer(node, [None if g is None else _wrap(g) for g in grads],
+                         [None if g is None else _wrap(g) for g in outs])
                 for child, nr, g in zip(node._edge_fns, node._edge_nrs, outs):
                     if g is not None and isinstance(child, Node):
                         self._to_node(child, nr, g)
@@ -310,40 +335,28 @@ class _Sweep:
             if g is None:
                 continue
             if node._hooks_by_output and nr in node._hooks_by_output:
+                t = self._wrap(g)
                 for hook in list(node._hooks_by_output[nr]):
-                    replaced = hook(g)
+                    replaced = hook(t)
                     if replaced is not None:
-                        g = replaced
-                grads[nr] = g
+                        t = replaced
+                g = grads[nr] = self._unwrap(t)
             if node._retained and nr in node._retained:
                 tensor = node._retained[nr]()
                 if tensor is not None:
                     self._accumulate(tensor, g)
-                    self.shared_arrays.add(id(_root_array(g._data)))  # g flows on to the inputs too
+                    self._mark_shared(g)  # g flows on to the inputs too
             key = (id(node), nr)
             if self.targets is not None and key in self.targets:
                 if self.capture:
-                    self.captured[key] = g
-                    self.shared_arrays.add(id(_root_array(g._data)))
+                    self.captured[key] = self._wrap(g)
+                    self._mark_shared(g)
                 elif not node._retained or nr not in node._retained:
                     self._accumulate(self.targets[key], g)
-                    self.shared_arrays.add(id(_root_array(g._data)))
+                    self._mark_shared(g)
 
-    @staticmethod
-    def _may_share(outs: list | tuple) -> bool:
-        """False when the gradients are distinct fresh arrays (no view, no repeat): the rule."""
-        arrays: list = []
-        for g in outs:
-            if g is None:
-                continue
-            a = g._data
-            if a.base is not None:
-                return True
-            for seen in arrays:  # identity, never ==: a handful of arrays
-                if a is seen:
-                    return True
-            arrays.append(a)
-        return False
+    def _mark_shared(self, g) -> None:
+        self.shared_arrays.add(id(_root_array(g if self.arrays else g._data)))
 
     def _mark_repeated(self, outs: list | tuple) -> None:
         """A rule that sends one array to several inputs (``Add``: ``g, g``) shares it.
@@ -352,20 +365,20 @@ class _Sweep:
         root array keeps its identity), so this, the roots and captured gradients are all the
         sharing there is.
         """
-        roots = [id(_root_array(g._data)) for g in outs if g is not None]  # a view shares too
-        if len(set(roots)) < len(roots):  # rare: most rules return fresh arrays
+        arrays = outs if self.arrays else [None if g is None else g._data for g in outs]
+        if _shares_memory(arrays):  # rare: most rules return fresh arrays
+            roots = [id(_root_array(a)) for a in arrays if a is not None]
             self.shared_arrays.update(k for k in roots if roots.count(k) > 1)
 
-    def _to_node(self, node: Node, nr: int, g: Tensor) -> None:
+    def _to_node(self, node: Node, nr: int, g) -> None:
         slot = self.buffers.get(id(node))
         if slot is None:
             slot = self.buffers[id(node)] = [None] * node._n_outputs
             heappush(self.ready, (-node._seq, node))
-        # out of place: g may be the array another node or leaf also received
         slot[nr] = g if slot[nr] is None else slot[nr] + g
 
-    def _to_leaf(self, leaf: Tensor, g: Tensor) -> None:
-        if self.targets is None and not self.create_graph and not leaf._hooks:
+    def _to_leaf(self, leaf: Tensor, g) -> None:
+        if self.targets is None and self.arrays and not leaf._hooks:
             # straight into .grad (in place after the first contribution): holding every
             # weight's gradient until the sweep ends would double the peak memory
             self._accumulate(leaf, g)
@@ -375,41 +388,46 @@ class _Sweep:
         if entry is None:
             self.leaf_grads[id(leaf)] = [leaf, g, False]
         elif entry[2]:  # a sum this sweep made: add in place (a weight used 1,000 times)
-            np.add(entry[1]._data, g._data, out=entry[1]._data)
+            np.add(entry[1], g, out=entry[1])
         else:
             entry[1] = entry[1] + g
-            entry[2] = not self.create_graph  # with a graph, every sum stays a recorded op
+            # with a graph every sum stays a recorded op; a 0-d sum may be a NumPy scalar
+            entry[2] = self.arrays and type(entry[1]) is np.ndarray
 
     def _finish_leaves(self) -> None:
         for leaf, g, _ in self.leaf_grads.values():
             if leaf._hooks:
+                t = self._wrap(g)
                 for hook in list(leaf._hooks):
-                    replaced = hook(g)
+                    replaced = hook(t)
                     if replaced is not None:
-                        g = replaced
+                        t = replaced
+                g = self._unwrap(t)
             if self.targets is not None:
                 if id(leaf) not in self.targets:
                     continue
                 if self.capture:
-                    self.captured[id(leaf)] = g
+                    self.captured[id(leaf)] = self._wrap(g)
                     continue
             self._accumulate(leaf, g)
 
-    def _accumulate(self, t: Tensor, g: Tensor) -> None:
-        """``t.grad += g``, owning its array (never an alias of another gradient)."""
-        if t.grad is None:
-            if self.create_graph:
-                t.grad = g
-            else:
-                data = g._data
-                if not data.flags.writeable or id(_root_array(data)) in self.shared_arrays:
-                    data = data.copy()
-                t.grad = Tensor._make(data)
-        elif self.create_graph or t.grad._rg or t.grad._data.shape != g._data.shape:
-            t.grad = t.grad + g
+    def _accumulate(self, t: Tensor, g) -> None:
+        """``t.grad += g``, owning its array (never an alias of another gradient): the one
+        place a ``.grad`` is written."""
+        grad = t.grad
+        if not self.arrays:  # Tensor mode: every sum is a recorded op
+            t.grad = g if grad is None else grad + g
+        elif grad is None:
+            if type(g) is not np.ndarray or not g.flags.writeable or (
+                    id(_root_array(g)) in self.shared_arrays):
+                g = np.array(g)  # a copy (and a 0-d array for a NumPy scalar)
+            t.grad = Tensor._make(g)
+        elif grad._rg or grad._data.shape != g.shape:
+            t.grad = grad + _wrap(g)
         else:
-            np.add(t.grad._data, g._data, out=t.grad._data)
-            t.grad._vc[0] += 1
+            data = grad._data
+            data += g  # in place (the operator: np.add's keyword parsing costs more)
+            grad._vc[0] += 1
         if self.leaf_uses is not None and id(t) in self.leaf_uses:
             self._leaf_accumulated(t)
 

@@ -1,7 +1,32 @@
 """Graph nodes: ``Function`` (PyTorch's custom-op contract) and ``Primitive`` (chainrule's ops).
 
 A node is the context of one op call: forward stores on it what backward needs, and the engine
-reads ``next_functions`` (where each input's gradient goes) and calls ``_backward``.
+reads ``next_functions`` (where each input's gradient goes) and calls its rule.
+
+Why the rules and the engine are shaped the way they are (the one place that says it):
+
+- **One rule, two modes.** A built-in rule is written once, with Python operators and the few
+  functions of ``ops/vocab.py``, which work alike on ndarrays and on Tensors. When no graph of
+  the backward is wanted (``create_graph=False``, nearly every backward) the engine runs the rule
+  on plain ndarrays: the incoming gradient, the saved values, the results, the engine's buffers
+  and the leaves' accumulation are arrays, so a rule costs what its NumPy calls cost (a Tensor op
+  costs ~1 us above NumPy, and a rule has about three). With ``create_graph=True`` the same rule
+  runs on Tensors and records its own graph, so higher derivatives stay exact. The saved values
+  reach the rule as arguments (``backward(ctx, g, x, y)``), arrays or Tensors as the mode wants,
+  after the version check that catches a saved tensor changed in place.
+- **Validation where it can fail.** A custom ``Function`` (any user code) has its gradients
+  checked and fixed at run time (count, shape: summed back to a broadcast input, dtype) and
+  receives and returns Tensors in both modes. A built-in rule returns exactly one gradient per
+  input at the input's shape and dtype (binary ops sum broadcast gradients back themselves);
+  that is proven for every op, in both modes and against PyTorch, by the op table
+  (tests/core), which runs under anomaly mode, where every rule's output is checked at run time.
+- **Arrays become Tensors only where user code looks**: tensor and leaf hooks, ``retain_grad``,
+  the gradients ``autograd.grad`` returns, a leaf's ``.grad``.
+- **Recording allocates little**: shared ``needs_input_grad`` and output-index tuples, saved
+  values in one flat tuple, slots; a deep graph leaves ~4 objects per op for the cycle collector.
+
+No compiled code: a pure-Python engine on NumPy is the reference learners read; its speed comes
+from doing less per op, not from another language (benchmarks/RESULTS.md has the figures).
 """
 
 from __future__ import annotations
@@ -99,16 +124,19 @@ class Node:
                       for fn, nr in zip(self._edge_fns, self._edge_nrs)])
 
     # ---- saved tensors ---------------------------------------------------------------------
+    def _freed_error(self) -> RuntimeError:
+        return RuntimeError(
+            f"{self.name()}: trying to backward through the graph a second time (or "
+            "directly access saved tensors after they have already been freed). Saved "
+            "intermediate values of the graph are freed when you call .backward() or "
+            "autograd.grad(). Specify retain_graph=True if you need to backward through the "
+            "graph a second time or if you need to access saved tensors after calling "
+            "backward.")
+
     @property
     def saved_tensors(self) -> tuple:
         if self._saved is None:
-            raise RuntimeError(
-                f"{self.name()}: trying to backward through the graph a second time (or "
-                "directly access saved tensors after they have already been freed). Saved "
-                "intermediate values of the graph are freed when you call .backward() or "
-                "autograd.grad(). Specify retain_graph=True if you need to backward through the "
-                "graph a second time or if you need to access saved tensors after calling "
-                "backward.")
+            raise self._freed_error()
         saved = self._saved
         tensors = []
         for i in range(0, len(saved), _FIELDS):
@@ -141,6 +169,23 @@ class Node:
                 continue  # changed in place since the forward: not the value the op saw
             values.append((_ROLES[kind], self._unpack(kind, value, vc, output_nr, version)))
         return values
+    def _saved_arrays(self) -> list:
+        """The saved values as ndarrays (array mode), after the same version checks."""
+        saved = self._saved
+        if saved is None:
+            raise self._freed_error()
+        arrays = []
+        for i in range(0, len(saved), _FIELDS):
+            kind, value = saved[i], saved[i + 1]
+            if kind == _INPUT:
+                if value._vc[0] != saved[i + 4]:
+                    self._unpack(*saved[i:i + _FIELDS])  # raises, naming the versions
+                arrays.append(value._data)
+            elif kind == _OUTPUT and saved[i + 2][0] != saved[i + 4]:
+                self._unpack(*saved[i:i + _FIELDS])
+            else:  # an unchanged output, a constant, or None
+                arrays.append(value)
+        return arrays
 
     def _unpack(self, kind, value, vc, output_nr, version) -> Tensor | None:
         """One saved value as a Tensor, or the error if it was changed in place since."""
@@ -175,9 +220,37 @@ class Node:
     def _retains(self, output_nr: int) -> bool:
         return self._retained is not None and output_nr in self._retained
 
-    # ---- the backward call, validated ------------------------------------------------------
+    # ---- the backward call ---------------------------------------------------------------
+    # Whether one call of the rule may send the same array (or views of it) to two inputs
+    # (``Add``: ``g, g``); the engine then marks it shared so that no leaf accumulates into it
+    # in place. Unknown for user code: True for Functions.
+    shares_grads = True
+
+    def _backward_arrays(self, grads: list) -> tuple | list:
+        """Array mode: ndarrays in, one ndarray (or None) per input out, checked (user code)."""
+        wrapped = [None if g is None else _wrap(g) for g in grads]
+        return [None if g is None else g._data for g in self._backward(wrapped)]
+
+    def _check_arrays(self, result) -> None:
+        """Anomaly mode: a built-in rule's array-mode output must be exactly right."""
+        if len(result) != len(self._meta):
+            raise RuntimeError(f"{self.name()}: backward returned {len(result)} gradients, "
+                               f"expected {len(self._meta)} (one per forward input)")
+        for i, (g, meta) in enumerate(zip(result, self._meta)):
+            if g is None or self._edge_fns[i] is None:
+                continue
+            if not isinstance(g, (np.ndarray, np.generic)) or g.shape != meta[0] or (
+                    g.dtype != meta[1]):
+                raise RuntimeError(
+                    f"{self.name()}: the rule returned {type(g).__name__} "
+                    f"{getattr(g, 'shape', '')} {getattr(g, 'dtype', '')} for input {i}; "
+                    f"expected an ndarray of shape {meta[0]} and dtype {meta[1]}")
+        if not self.shares_grads and _shares_memory(result):
+            raise RuntimeError(f"{self.name()}: the rule sent one array to two inputs; set "
+                               "shares_grads = True on the op")
+
     def _backward(self, grads: list) -> list | tuple:
-        """Run the rule and return one checked gradient (or None) per input."""
+        """Tensor mode: run the rule and return one checked gradient (or None) per input."""
         result = self._call_backward(grads)
         if not isinstance(result, tuple):
             result = (result,)
@@ -223,6 +296,24 @@ class Node:
 
     def _call_backward(self, grads: list):
         raise NotImplementedError
+
+
+def _wrap(a) -> Tensor:
+    """An array of the engine's (NumPy may have made a 0-d result a scalar) as a Tensor."""
+    return _make(a if type(a) is np.ndarray else np.asarray(a))
+
+
+def _root_array(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (a view of a shared gradient is shared too)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _shares_memory(outs) -> bool:
+    """Whether two of a rule's gradients are one array or views of one array."""
+    roots = [id(_root_array(g)) for g in outs if g is not None]
+    return len(set(roots)) < len(roots)
 
 
 def _sums_to(grad_shape: tuple, shape: tuple) -> bool:
@@ -281,16 +372,20 @@ def _output_nrs(inputs) -> tuple:
 
 
 class Primitive(Node):
-    """chainrule's own ops: ``forward(ctx, *arrays, **params)`` computes with NumPy,
-    ``backward(ctx, g)`` returns one Tensor (or None) per array input, built from Tensor ops.
+    """chainrule's own ops: ``forward(ctx, *arrays, **params)`` computes with NumPy;
+    ``backward(ctx, g, *saved)`` returns one gradient (or None) per array input, written with
+    operators and ``ops/vocab.py`` so that it runs on ndarrays and on Tensors alike (see the
+    module docstring).
 
-    Saved values are given to ``ctx.save_for_backward`` as the arrays forward saw: an input's
-    array comes back in backward as that input Tensor, the output array as the output Tensor
-    (linked to this node, so higher derivatives are right), any other array as a constant.
+    Saved values are given to ``ctx.save_for_backward`` as the arrays forward saw, and come
+    back as backward's arguments after ``g``: as arrays in array mode; in Tensor mode an input's
+    array as that input Tensor, the output array as the output Tensor (linked to this node, so
+    higher derivatives are right), any other array as a constant.
     """
 
     # set by ops whose output may share memory with their first input (reshape, slicing, ...)
     is_view = False
+    shares_grads = False  # set by rules that may return one array for two inputs (Add, Cat)
 
     def save_for_backward(self, *arrays) -> None:
         self._to_save = arrays
@@ -369,10 +464,20 @@ class Primitive(Node):
             result._vc = source._vc
             result._view_of = True
             source._has_views = True
-        if ctx._to_save is None:
+        to_save = ctx._to_save
+        if to_save is None:
             ctx._saved = ()
         else:
-            ctx._saved = _pack_saved(ctx._to_save, inputs, raw, result)
+            # the two commonest layouts spelled out (the output alone; the inputs in order)
+            n = len(to_save)
+            if n == 1 and to_save[0] is raw:
+                ctx._saved = (_OUTPUT, out, result._vc, 0, result._vc[0])
+            elif n == 2 and len(arrays) == 2 and to_save[0] is arrays[0] and (
+                    to_save[1] is arrays[1]):
+                x, y = inputs
+                ctx._saved = (_INPUT, x, None, 0, x._vc[0], _INPUT, y, None, 0, y._vc[0])
+            else:
+                ctx._saved = _pack_saved(to_save, inputs, raw, result)
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
@@ -383,14 +488,33 @@ class Primitive(Node):
         return result
 
     def _call_backward(self, grads: list):
+        saved = self._saved
+        if saved:
+            return type(self).backward(self, grads[0], *self.saved_tensors)
+        if saved is None:
+            raise self._freed_error()
         return type(self).backward(self, grads[0])
+
+    def _backward_arrays(self, grads: list) -> tuple:
+        saved = self._saved
+        if saved:
+            if len(saved) == _FIELDS and saved[0] == _OUTPUT and saved[2][0] == saved[4]:
+                # the output alone, unchanged (exp, tanh, sigmoid, relu): no list, no loop
+                result = type(self).backward(self, grads[0], saved[1])
+            else:
+                result = type(self).backward(self, grads[0], *self._saved_arrays())
+        elif saved is None:
+            raise self._freed_error()
+        else:
+            result = type(self).backward(self, grads[0])
+        return result if type(result) is tuple else (result,)
 
     @staticmethod
     def forward(ctx, *arrays, **params) -> np.ndarray:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx, g: Tensor):
+    def backward(ctx, g, *saved):
         raise NotImplementedError
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd.function import Primitive
 from ..tensor import Tensor
+from . import vocab as V
 from .elementwise import floating, operands
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -35,8 +36,7 @@ class LogBase(Primitive):
         return np.log2(x) if base == 2 else np.log10(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    def backward(ctx, g, x):
         return g / (x * (_LN2 if ctx.base == 2 else _LN10))
 
 
@@ -74,7 +74,7 @@ class Triangle(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Triangle.apply(g, lower=ctx.lower, diagonal=ctx.diagonal)
+        return V.apply(Triangle, g, lower=ctx.lower, diagonal=ctx.diagonal)
 
 
 def _triangle(input: Tensor, diagonal: int, lower: bool) -> Tensor:

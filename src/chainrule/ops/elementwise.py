@@ -1,7 +1,7 @@
 """Elementwise ops: arithmetic with broadcasting and promotion, math functions, in-place updates.
 
-Each rule's backward returns the gradient at the broadcast output shape; the engine sums it back
-to the input's shape (the one place that un-broadcasts).
+Rules are written once for arrays and Tensors (``vocab``); a binary rule sums each gradient back
+to its input's shape (``V.sum_to``), so every rule returns gradients at the inputs' shapes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .. import _dtypes
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor
+from . import vocab as V
 
 # ---- operands ------------------------------------------------------------------------------
 
@@ -60,11 +61,16 @@ def zeros_like(x: Tensor) -> Tensor:
 # ---- arithmetic ----------------------------------------------------------------------------
 
 
+def _input_shapes(ctx) -> tuple:
+    return ctx.input_shape(0), ctx.input_shape(1)
+
+
 class Add(Primitive):
     torch_name = "AddBackward0"
     elementwise = True
     formula = "{0} + {1}"
     derivatives = ("1", "1")
+    shares_grads = True  # g goes to both inputs
 
     @staticmethod
     def forward(ctx, x, y):
@@ -72,7 +78,8 @@ class Add(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g, g
+        sx, sy = _input_shapes(ctx)
+        return V.sum_to(g, sx), V.sum_to(g, sy)
 
 
 class Sub(Primitive):
@@ -87,7 +94,9 @@ class Sub(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g, -g
+        sx, sy = _input_shapes(ctx)
+        need_x, need_y = ctx.needs_input_grad
+        return (V.sum_to(g, sx) if need_x else None), (V.sum_to(-g, sy) if need_y else None)
 
 
 class Affine(Primitive):
@@ -125,7 +134,7 @@ class Affine(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g if ctx.scale == 1 else Affine.apply(g, scale=ctx.scale, shift=0)
+        return g if ctx.scale == 1 else g * ctx.scale
 
 
 class DivScalar(Primitive):
@@ -143,7 +152,7 @@ class DivScalar(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return DivScalar.apply(g, divisor=ctx.divisor)
+        return g / ctx.divisor
 
 
 def _takes_number(x, v) -> bool:
@@ -164,11 +173,12 @@ class Mul(Primitive):
         return x * y
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
+    def backward(ctx, g, x, y):
         need_x, need_y = ctx.needs_input_grad
-        # g, x and y share one dtype (``operands`` cast them): the rule applies Mul directly
-        return (Mul.apply(g, y) if need_x else None), (Mul.apply(g, x) if need_y else None)
+        sx, sy = _input_shapes(ctx)
+        if sx == sy:  # the common case: no broadcast to undo
+            return (g * y if need_x else None), (g * x if need_y else None)
+        return (V.sum_to(g * y, sx) if need_x else None), (V.sum_to(g * x, sy) if need_y else None)
 
 
 class Div(Primitive):
@@ -183,10 +193,11 @@ class Div(Primitive):
         return x / y
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
+    def backward(ctx, g, x, y):
+        sx, sy = _input_shapes(ctx)
         need_x, need_y = ctx.needs_input_grad
-        return (g / y if need_x else None), (-g * x / (y * y) if need_y else None)
+        return (V.sum_to(g / y, sx) if need_x else None), (
+            V.sum_to(-g * x / (y * y), sy) if need_y else None)
 
 
 class Neg(Primitive):
@@ -219,14 +230,14 @@ class Pow(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        x, y, out = ctx.saved_tensors
+    def backward(ctx, g, x, y, out):
+        sx, sy = _input_shapes(ctx)
         need_x, need_y = ctx.needs_input_grad
-        gx = g * y * x ** (y - 1) if need_x else None
+        gx = V.sum_to(g * y * x ** (y - 1), sx) if need_x else None
         gy = None
         if need_y:
-            log_x = where((x == 0) & (y >= 0), 0.0, floating(x).log())
-            gy = g * out * log_x
+            log_x = V.where((x == 0) & (y >= 0), 0.0, V.log(x))
+            gy = V.sum_to(g * out * log_x, sy)
         return gx, gy
 
 
@@ -255,11 +266,10 @@ class PowScalar(Primitive):
         return x ** exponent
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    def backward(ctx, g, x):
         e = ctx.exponent
         if e == 0:
-            return zeros_like(g)
+            return V.zeros_like(g)
         return g * (x ** (e - 1) * e) if e != 2 else g * (x * 2)
 
 
@@ -277,9 +287,10 @@ class Remainder(Primitive):
         return np.mod(x, y)
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        return g, (-g * (x / y).floor() if ctx.needs_input_grad[1] else None)
+    def backward(ctx, g, x, y):
+        sx, sy = _input_shapes(ctx)
+        return V.sum_to(g, sx), (V.sum_to(-g * V.floor(x / y), sy)
+                                 if ctx.needs_input_grad[1] else None)
 
 
 def add(x, y) -> Tensor:
@@ -380,8 +391,7 @@ class Exp(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def backward(ctx, g, out):
         return g * out
 
 
@@ -397,8 +407,7 @@ class Log(Primitive):
         return np.log(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    def backward(ctx, g, x):
         return g / x
 
 
@@ -414,8 +423,7 @@ class Log1p(Primitive):
         return np.log1p(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    def backward(ctx, g, x):
         return g / (x + 1)
 
 
@@ -432,8 +440,7 @@ class Expm1(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def backward(ctx, g, out):
         return g * (out + 1)
 
 
@@ -450,8 +457,7 @@ class Sqrt(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def backward(ctx, g, out):
         return g / (out * 2)
 
 
@@ -468,8 +474,8 @@ class Rsqrt(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors  # d/dx x^(-1/2) = -1/2 x^(-3/2) = -1/2 out^3
+    def backward(ctx, g, out):
+        # d/dx x^(-1/2) = -1/2 x^(-3/2) = -1/2 out^3
         return g * (out * out * out) * -0.5
 
 
@@ -485,9 +491,8 @@ class Sin(Primitive):
         return np.sin(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * x.cos()
+    def backward(ctx, g, x):
+        return g * V.cos(x)
 
 
 class Cos(Primitive):
@@ -502,9 +507,8 @@ class Cos(Primitive):
         return np.cos(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return -g * x.sin()
+    def backward(ctx, g, x):
+        return -g * V.sin(x)
 
 
 class Tan(Primitive):
@@ -520,8 +524,7 @@ class Tan(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+    def backward(ctx, g, out):
         return g * (out * out + 1)
 
 
@@ -538,31 +541,8 @@ class Tanh(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return TanhGrad.apply(g, out)
-
-
-class TanhGrad(Primitive):
-    """g * (1 - out^2), tanh's backward as one op (as PyTorch's tanh_backward) instead of three;
-    its own derivatives make tanh twice differentiable."""
-
-    torch_name = "TanhBackwardBackward0"
-    elementwise = True
-    formula = "{0}·(1 - {1}²)"
-    derivatives = ("1 - {1}²", "-2·{0}·{1}")
-
-    @staticmethod
-    def forward(ctx, g, out):
-        ctx.save_for_backward(g, out)
-        return g * (1 - out * out)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, out = ctx.saved_tensors
-        need_g, need_out = ctx.needs_input_grad
-        return (TanhGrad.apply(gg, out) if need_g else None,
-                gg * g * out * -2 if need_out else None)
+    def backward(ctx, g, out):
+        return g * (1 - out * out)  # PyTorch's tanh_backward, rounding included
 
 
 class Sigmoid(Primitive):
@@ -581,30 +561,8 @@ class Sigmoid(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return SigmoidGrad.apply(g, out)
-
-
-class SigmoidGrad(Primitive):
-    """g * out * (1 - out), sigmoid's backward as one op; differentiable in g and out."""
-
-    torch_name = "SigmoidBackwardBackward0"
-    elementwise = True
-    formula = "{0}·{1}·(1 - {1})"
-    derivatives = ("{1}·(1 - {1})", "{0}·(1 - 2·{1})")
-
-    @staticmethod
-    def forward(ctx, g, out):
-        ctx.save_for_backward(g, out)
+    def backward(ctx, g, out):
         return g * (out * (1 - out))
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, out = ctx.saved_tensors
-        need_g, need_out = ctx.needs_input_grad
-        return (SigmoidGrad.apply(gg, out) if need_g else None,
-                gg * g * (1 - out * 2) if need_out else None)
 
 
 class Relu(Primitive):
@@ -620,9 +578,8 @@ class Relu(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return MaskGrad.apply(g, mask=out._data > 0)
+    def backward(ctx, g, out):
+        return V.apply(MaskGrad, g, mask=V.data(out) > 0)
 
 
 class MaskGrad(Primitive):
@@ -642,7 +599,7 @@ class MaskGrad(Primitive):
 
     @staticmethod
     def backward(ctx, gg):
-        return MaskGrad.apply(gg, mask=ctx.mask)
+        return V.apply(MaskGrad, gg, mask=ctx.mask)
 
 
 class Abs(Primitive):
@@ -657,9 +614,8 @@ class Abs(Primitive):
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * x.sign()
+    def backward(ctx, g, x):
+        return g * V.sign(x)
 
 
 class Piecewise(Primitive):
@@ -680,7 +636,7 @@ class Piecewise(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return zeros_like(g)
+        return V.zeros_like(g)
 
 
 def _erf_array(x: np.ndarray) -> np.ndarray:
@@ -703,9 +659,8 @@ class Erf(Primitive):
         return _erf_array(x)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * ((-x * x).exp() * (2 / math.sqrt(math.pi)))
+    def backward(ctx, g, x):
+        return g * (V.exp(-x * x) * (2 / math.sqrt(math.pi)))
 
 
 class Clamp(Primitive):
@@ -723,14 +678,14 @@ class Clamp(Primitive):
         return np.clip(x, lo, hi)
 
     @staticmethod
-    def backward(ctx, g):
-        x = ctx.saved_tensors[0]._data
+    def backward(ctx, g, x):
+        x = V.data(x)
         mask = np.ones(x.shape, dtype=bool)
         if ctx.lo is not None:
             mask &= x >= ctx.lo
         if ctx.hi is not None:
             mask &= x <= ctx.hi
-        return MaskGrad.apply(g, mask=mask)
+        return V.apply(MaskGrad, g, mask=mask)
 
 
 # The float-valued functions: integer and bool tensors enter them as the default float dtype.
@@ -839,9 +794,8 @@ class Maximum(Primitive):
         return np.maximum(x, y)
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        return _split_by_winner(g, x > y, x == y, ctx.needs_input_grad)
+    def backward(ctx, g, x, y):
+        return _split_by_winner(ctx, g, x > y, x == y)
 
 
 class Minimum(Primitive):
@@ -856,15 +810,18 @@ class Minimum(Primitive):
         return np.minimum(x, y)
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        return _split_by_winner(g, x < y, x == y, ctx.needs_input_grad)
+    def backward(ctx, g, x, y):
+        return _split_by_winner(ctx, g, x < y, x == y)
 
 
-def _split_by_winner(g: Tensor, x_wins: Tensor, tie: Tensor, needs: tuple):
-    share = tie * 0.5
-    gx = g * (x_wins + share) if needs[0] else None
-    gy = g * (~x_wins & ~tie) + g * share if needs[1] else None
+def _split_by_winner(ctx, g, x_wins, tie):
+    """The winner's gradient is g, a tie's is g / 2 for each: g times a 1 / 0.5 / 0 weight in
+    g's dtype (a product, as PyTorch: a non-finite g stays non-finite for the loser too)."""
+    sx, sy = _input_shapes(ctx)
+    weight_x = V.cast(x_wins, g.dtype) + V.cast(tie, g.dtype) * 0.5
+    need_x, need_y = ctx.needs_input_grad
+    gx = V.sum_to(g * weight_x, sx) if need_x else None
+    gy = V.sum_to(g * (1 - weight_x), sy) if need_y else None
     return gx, gy
 
 
@@ -882,12 +839,10 @@ class Where(Primitive):
         return np.where(condition, x, y)
 
     @staticmethod
-    def backward(ctx, g):
-        (condition,) = ctx.saved_tensors
-        zero = Tensor._make(np.zeros((), g._data.dtype))
+    def backward(ctx, g, condition):
         _, need_x, need_y = ctx.needs_input_grad
-        return (None, where(condition, g, zero) if need_x else None,
-                where(condition, zero, g) if need_y else None)
+        return (None, V.sum_to(V.where(condition, g, 0.0), ctx.input_shape(1)) if need_x else None,
+                V.sum_to(V.where(condition, 0.0, g), ctx.input_shape(2)) if need_y else None)
 
 
 def maximum(x, y) -> Tensor:
@@ -929,7 +884,7 @@ class Cast(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return g.to(ctx.input_dtype(0))
+        return V.cast(g, ctx.input_dtype(0))
 
 
 class Clone(Primitive):

@@ -1,7 +1,6 @@
 """Layer primitives: the fused linear map, constant padding and the embedding lookup, which
-``nn.functional`` (``F.linear``, ``F.pad``, ``F.embedding``) applies. Backward rules are Tensor
-ops, so second derivatives work; the linear map's first-order backward takes a NumPy shortcut
-when grad mode is off during backward (``create_graph=False``), with the same numbers.
+``nn.functional`` (``F.linear``, ``F.pad``, ``F.embedding``) applies. Rules are written once for
+arrays and Tensors (``ops/vocab.py``), so second derivatives work.
 """
 
 from __future__ import annotations
@@ -9,11 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Primitive
-from ..autograd.grad_mode import state as _grad_state
-from ..tensor import Tensor
-from . import linalg as la
-from . import movement as mv
-from . import reduce as red
+from . import vocab as V
 
 
 class Linear(Primitive):
@@ -35,28 +30,13 @@ class Linear(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
+    def backward(ctx, g, x, w):
         needs = ctx.needs_input_grad
-        n_in, n_out = w._data.shape[1], w._data.shape[0]
-        gx = gw = gb = None
-        if not _grad_state.enabled:
-            gd = g._data
-            g2 = gd.reshape(-1, n_out)
-            if needs[0]:
-                gx = Tensor._make(np.matmul(gd, w._data))
-            if needs[1]:
-                gw = Tensor._make(np.matmul(g2.T, x._data.reshape(-1, n_in)))
-            if len(needs) > 2 and needs[2]:
-                gb = Tensor._make(g2.sum(0))
-        else:
-            g2 = mv.reshape(g, (-1, n_out))
-            if needs[0]:
-                gx = la.matmul(g, w)
-            if needs[1]:
-                gw = la.matmul(mv.transpose(g2, 0, 1), mv.reshape(x, (-1, n_in)))
-            if len(needs) > 2 and needs[2]:
-                gb = red.sum(g2, 0)
+        n_out, n_in = w.shape
+        g2 = V.reshape(g, (-1, n_out))
+        gx = V.matmul(g, w) if needs[0] else None
+        gw = V.matmul(V.mT(g2), V.reshape(x, (-1, n_in))) if needs[1] else None
+        gb = V.sum(g2, (0,)) if len(needs) > 2 and needs[2] else None
         return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
 
 
@@ -78,7 +58,7 @@ class ConstantPad(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return ConstantPad.apply(g, widths=tuple((-b, -a) for b, a in ctx.widths), value=0)
+        return V.apply(ConstantPad, g, widths=tuple((-b, -a) for b, a in ctx.widths), value=0)
 
 
 class Embedding(Primitive):
@@ -104,8 +84,8 @@ class Embedding(Primitive):
         if ctx.scale is not None:
             keep = ctx.scale[..., None] if keep is None else keep * ctx.scale[..., None]
         if keep is not None:
-            g = g * Tensor._make(keep.astype(g._data.dtype))
-        return EmbeddingBackward.apply(g, indices=ctx.indices, rows=ctx.input_shape(0)[0])
+            g = g * keep.astype(g.dtype)
+        return V.apply(EmbeddingBackward, g, indices=ctx.indices, rows=ctx.input_shape(0)[0])
 
 
 class EmbeddingBackward(Primitive):
@@ -127,4 +107,4 @@ class EmbeddingBackward(Primitive):
 
     @staticmethod
     def backward(ctx, gg):
-        return Embedding.apply(gg, indices=ctx.indices, padding_idx=None, scale=None)
+        return V.apply(Embedding, gg, indices=ctx.indices, padding_idx=None, scale=None)

@@ -8,10 +8,11 @@ from ..autograd.function import Primitive
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import movement as mv
+from . import vocab as V
 
 
 class Matmul(Primitive):
-    """Both operands at least 2-D; batch dimensions broadcast (the engine sums them back)."""
+    """Both operands at least 2-D; batch dimensions broadcast (the rule sums them back)."""
 
     torch_name = "MmBackward0"
     elementwise = False
@@ -24,18 +25,18 @@ class Matmul(Primitive):
         return np.matmul(x, y)
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
+    def backward(ctx, g, x, y):
         need_x, need_y = ctx.needs_input_grad
-        gx = Matmul.apply(g, mv.transpose(y, -1, -2)) if need_x else None
+        gx = V.sum_to(V.matmul(g, V.mT(y)), x.shape) if need_x else None
         gy = None
         if need_y:
-            if y._data.ndim == 2 and y._data.flags.f_contiguous and not y._data.flags.c_contiguous:
+            yd = V.data(y)
+            if yd.ndim == 2 and yd.flags.f_contiguous and not yd.flags.c_contiguous:
                 # y is a transposed weight (x @ W.T): (g^T x)^T is the same sum, laid out so
                 # that W's gradient comes back contiguous
-                gy = mv.transpose(Matmul.apply(mv.transpose(g, -1, -2), x), -1, -2)
+                gy = V.mT(V.sum_to(V.matmul(V.mT(g), x), y.shape[::-1]))
             else:
-                gy = Matmul.apply(mv.transpose(x, -1, -2), g)
+                gy = V.sum_to(V.matmul(V.mT(x), g), y.shape)
         return gx, gy
 
 
@@ -143,8 +144,7 @@ class Einsum(Primitive):
         return np.einsum(",".join(subscripts) + "->" + out, *arrays, optimize=len(arrays) > 2)
 
     @staticmethod
-    def backward(ctx, g):
-        operands = ctx.saved_tensors
+    def backward(ctx, g, *operands):
         grads = []
         for i, (sub, needed) in enumerate(zip(ctx.subscripts, ctx.needs_input_grad)):
             if not needed:
@@ -153,12 +153,12 @@ class Einsum(Primitive):
             others = [(s, t) for j, (s, t) in enumerate(zip(ctx.subscripts, operands)) if j != i]
             present = set(ctx.out).union(*[set(s) for s, _ in others])
             kept = "".join(c for c in sub if c in present)  # letters summed away in x alone
-            gi = Einsum.apply(g, *[t for _, t in others], subscripts=[ctx.out] + [
+            gi = V.apply(Einsum, g, *[t for _, t in others], subscripts=[ctx.out] + [
                 s for s, _ in others], out=kept)
             shape = ctx.input_shape(i)
             if kept != sub:  # broadcast over the letters that only this operand had
-                gi = mv.expand(mv.reshape(gi, tuple(shape[k] if c in present else 1
-                                                    for k, c in enumerate(sub))), shape)
+                gi = V.expand(V.reshape(gi, tuple(shape[k] if c in present else 1
+                                                  for k, c in enumerate(sub))), shape)
             grads.append(gi)
         return tuple(grads)
 

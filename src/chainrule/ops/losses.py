@@ -2,10 +2,9 @@
 log-sigmoid, softplus and binary cross-entropy on probabilities.
 
 Each is a primitive (not a composition) because the composition overflows or loses digits at
-large logits (exp(1e4) is inf), or because one fused pass is much cheaper. Backward rules are
-Tensor ops on the saved inputs, so second derivatives are right. Where a first-order backward
-has a cheaper NumPy form, it is used only when grad mode is off during backward (that is,
-``create_graph=False``): then no graph is recorded and the two forms give the same numbers.
+large logits (exp(1e4) is inf), or because one fused pass is much cheaper. Rules are written
+once for arrays and Tensors (``vocab``); cross-entropy keeps a fused NumPy form for array mode
+beside its differentiable form (the op table checks that both give PyTorch's numbers).
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Primitive
-from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor
-from . import elementwise as ew
-from . import movement as mv
 from . import nn as nnops
+from . import vocab as V
 
 
 def _const(a: np.ndarray) -> Tensor:
@@ -86,12 +83,11 @@ class CrossEntropy(Primitive):
         return np.asarray(out, dtype=x.dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx, g, x, p):
         if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
             raise RuntimeError("CrossEntropyBackward: the derivative for 'weight' is not "
                                "implemented (as in PyTorch); detach the class weights")
-        x, p = ctx.saved_tensors
-        axis, eps, dtype = ctx.axis, ctx.smoothing, x._data.dtype
+        axis, eps, dtype = ctx.axis, ctx.smoothing, x.dtype
         none = (None,) * (len(ctx.needs_input_grad) - 1)
         # per-element coefficients of the two terms, before the output gradient: arrays
         # shaped like x with the class axis of size 1, or plain numbers
@@ -108,12 +104,13 @@ class CrossEntropy(Primitive):
             c_smooth = None if c_smooth is None else c_smooth / scale
         c_nll = _class_axis(c_nll, axis, dtype)
         c_smooth = None if c_smooth is None else _class_axis(c_smooth, axis, dtype)
-        g_e = mv.unsqueeze(g, axis) if ctx.reduction == "none" else g
-        if not _grad_state.enabled:
-            return (Tensor._make(_ce_grad_array(p._data, g_e._data, c_nll, c_smooth, ctx)),) + none
+        g_e = V.reshape(g, g.shape[:axis] + (1,) + g.shape[axis:]) if (
+            ctx.reduction == "none") else g
+        if not V.is_tensor(g):
+            return (_ce_grad_array(p, g_e, c_nll, c_smooth, ctx),) + none
         # differentiable form: softmax recomputed from the saved logits
         p = nnops.softmax(x, axis)
-        onehot = np.zeros(x._data.shape, dtype)
+        onehot = np.zeros(x.shape, dtype)
         _add_at_targets(onehot, ctx.safe, axis, 1)
         gx = (p - _const(onehot)) * (g_e * _const(c_nll))
         if c_smooth is not None:
@@ -173,9 +170,8 @@ class LogSigmoid(Primitive):
         return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * ew.sigmoid(-x)
+    def backward(ctx, g, x):
+        return g * V.sigmoid(-x)
 
 
 class Softplus(Primitive):
@@ -198,10 +194,9 @@ class Softplus(Primitive):
         return np.where(linear, x, soft).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    def backward(ctx, g, x):
         bx = x * ctx.beta
-        return ew.where(bx > ctx.threshold, g, g * ew.sigmoid(bx))
+        return V.where(bx > ctx.threshold, g, g * V.sigmoid(bx))
 
 
 class BinaryCrossEntropy(Primitive):
@@ -223,9 +218,8 @@ class BinaryCrossEntropy(Primitive):
         return (y - 1) * log_1mx - y * log_x
 
     @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
+    def backward(ctx, g, x, y):
         need_x, need_y = ctx.needs_input_grad
-        gx = g * (x - y) / ew.clamp(x * (1 - x), min=1e-12) if need_x else None
-        gy = g * ((-x).log1p() - x.log()) if need_y else None
+        gx = g * (x - y) / V.clamp_min(x * (1 - x), 1e-12) if need_x else None
+        gy = g * (V.log1p(-x) - V.log(x)) if need_y else None
         return gx, gy

@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.function import Primitive
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
+from . import vocab as V
 
 
 class Reshape(Primitive):
@@ -25,7 +26,7 @@ class Reshape(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Reshape.apply(g, shape=ctx.input_shape(0))  # a valid shape: no reshape() checks
+        return V.reshape(g, ctx.input_shape(0))
 
 
 class Permute(Primitive):
@@ -46,7 +47,7 @@ class Permute(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return permute(g, tuple(np.argsort(ctx.dims)))
+        return V.permute(g, tuple([ctx.dims.index(i) for i in range(len(ctx.dims))]))
 
 
 def broadcast_view(x: np.ndarray, shape: tuple) -> np.ndarray:
@@ -81,7 +82,7 @@ class Expand(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return sum_to(g, ctx.input_shape(0))
+        return V.sum_to(g, ctx.input_shape(0))
 
 
 class SumTo(Primitive):
@@ -102,7 +103,7 @@ class SumTo(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return Expand.apply(g, shape=ctx.input_shape(0))  # a valid shape: no expand() checks
+        return V.expand(g, ctx.input_shape(0))
 
 
 class Flip(Primitive):
@@ -120,7 +121,7 @@ class Flip(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return flip(g, ctx.axes)
+        return V.apply(Flip, g, axes=ctx.axes)
 
 
 def _shape_tuple(shape) -> tuple:
@@ -293,8 +294,8 @@ class Index(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return IndexAccumulate.apply(g, key=ctx.key, advanced=ctx.advanced,
-                                     shape=ctx.input_shape(0))
+        return V.apply(IndexAccumulate, g, key=ctx.key, advanced=ctx.advanced,
+                       shape=ctx.input_shape(0))
 
 
 class IndexAccumulate(Primitive):
@@ -317,7 +318,7 @@ class IndexAccumulate(Primitive):
 
     @staticmethod
     def backward(ctx, gg):
-        return Index.apply(gg, key=ctx.key, advanced=ctx.advanced)
+        return V.apply(Index, gg, key=ctx.key, advanced=ctx.advanced)
 
 
 def getitem(x: Tensor, key) -> Tensor:
@@ -347,11 +348,11 @@ class IndexPut(Primitive):
     @staticmethod
     def backward(ctx, g):
         need_x, need_value = ctx.needs_input_grad
-        zero = Tensor._make(np.zeros((), g._data.dtype))
-        gx = IndexPut.apply(g, zero, key=ctx.key) if need_x else None
+        gx = V.apply(IndexPut, g, V.const(np.zeros((), g.dtype), g), key=ctx.key) if (
+            need_x) else None
         gv = None
         if need_value:
-            gv = Index.apply(g, key=ctx.key, advanced=True)
+            gv = V.sum_to(V.apply(Index, g, key=ctx.key, advanced=True), ctx.input_shape(1))
         return gx, gv
 
 
@@ -397,7 +398,7 @@ class Gather(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return ScatterAdd.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx.input_shape(0))
+        return V.apply(ScatterAdd, g, index=ctx.index, axis=ctx.axis, shape=ctx.input_shape(0))
 
 
 class ScatterAdd(Primitive):
@@ -417,7 +418,7 @@ class ScatterAdd(Primitive):
 
     @staticmethod
     def backward(ctx, gg):
-        return Gather.apply(gg, index=ctx.index, axis=ctx.axis)
+        return V.apply(Gather, gg, index=ctx.index, axis=ctx.axis)
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -441,6 +442,7 @@ class Cat(Primitive):
     elementwise = False
     formula = "cat({inputs})"
     derivatives = ("this input's slice of g",)
+    shares_grads = True  # each input's gradient is a view of g
 
     @staticmethod
     def forward(ctx, *arrays, axis):
@@ -452,8 +454,8 @@ class Cat(Primitive):
         grads, start, axis = [], 0, ctx.axis
         for i, needed in enumerate(ctx.needs_input_grad):
             stop = start + ctx.input_shape(i)[axis]
-            grads.append(getitem(g, (slice(None),) * axis + (slice(start, stop),))
-                         if needed else None)
+            grads.append(V.apply(Index, g, key=(slice(None),) * axis + (slice(start, stop),),
+                                 advanced=False) if needed else None)
             start = stop
         return tuple(grads)
 

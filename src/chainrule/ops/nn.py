@@ -7,6 +7,7 @@ import numpy as np
 from ..autograd.function import Primitive
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
+from . import vocab as V
 
 
 def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -37,9 +38,9 @@ class Softmax(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors  # J^T g = out * (g - sum(g * out))
-        return out * (g - (g * out).sum(ctx.axis, keepdim=True))
+    def backward(ctx, g, out):
+        # J^T g = out * (g - sum(g * out))
+        return out * (g - V.sum(g * out, (ctx.axis,), keepdim=True))
 
 
 class LogSoftmax(Primitive):
@@ -59,9 +60,8 @@ class LogSoftmax(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g - out.exp() * g.sum(ctx.axis, keepdim=True)
+    def backward(ctx, g, out):
+        return g - V.exp(out) * V.sum(g, (ctx.axis,), keepdim=True)
 
 
 def _axis(x: Tensor, dim, op: str) -> int:

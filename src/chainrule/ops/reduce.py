@@ -13,6 +13,7 @@ from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
 from . import movement as mv
+from . import vocab as V
 
 
 class ValuesIndices(NamedTuple):
@@ -37,15 +38,6 @@ def reduced_axes(dim, ndim: int, op: str) -> tuple[int, ...]:
 
 def keepdim_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
-
-
-def expand_reduced(g: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
-    """Broadcast a reduced gradient back over the reduced axes (the backward of a sum)."""
-    # the shapes are right by construction: the primitives directly, without the user-facing
-    # checks of reshape() and expand()
-    if not keepdim:
-        g = mv.Reshape.apply(g, shape=keepdim_shape(shape, axes))
-    return g if g._data.shape == shape else mv.Expand.apply(g, shape=shape)
 
 
 class Sum(Primitive):
@@ -73,7 +65,7 @@ class Sum(Primitive):
 
     @staticmethod
     def backward(ctx, g):
-        return expand_reduced(g, ctx.input_shape(0), ctx.axes, ctx.keepdim)
+        return V.expand_reduced(g, ctx.input_shape(0), ctx.axes, ctx.keepdim)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -110,16 +102,15 @@ class Prod(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        shape, axes = x._data.shape, ctx.axes
-        g = expand_reduced(g, shape, axes, ctx.keepdim)
-        if (x._data != 0).all():
-            return g * expand_reduced(out, shape, axes, ctx.keepdim) / x
-        if _grad_state.enabled:
+    def backward(ctx, g, x, out):
+        shape, axes = x.shape, ctx.axes
+        g = V.expand_reduced(g, shape, axes, ctx.keepdim)
+        if (V.data(x) != 0).all():
+            return g * V.expand_reduced(out, shape, axes, ctx.keepdim) / x
+        if V.is_tensor(g) and _grad_state.enabled:
             raise NotImplementedError("ProdBackward: the second derivative of prod over a tensor "
                                       "containing zeros is not supported")
-        return g * Tensor._make(_product_of_others(x._data, axes))
+        return g * V.const(_product_of_others(V.data(x), axes), g)
 
 
 def _product_of_others(x: np.ndarray, axes: tuple) -> np.ndarray:
@@ -162,14 +153,13 @@ class Extremum(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        shape, axes = x._data.shape, ctx.axes
+    def backward(ctx, g, x, out):
+        shape, axes = x.shape, ctx.axes
         if not ctx.keepdim:
-            out = mv.reshape(out, keepdim_shape(shape, axes))
-        winners = (x == out).to(x._data.dtype)  # in x's precision: a 3-way tie shares exact 1/3s
-        share = winners / winners.sum(dim=axes, keepdim=True)
-        return expand_reduced(g, shape, axes, ctx.keepdim) * share
+            out = V.reshape(out, keepdim_shape(shape, axes))
+        winners = V.cast(x == out, x.dtype)  # in x's precision: a 3-way tie shares exact 1/3s
+        share = winners / V.sum(winners, axes, keepdim=True)
+        return V.expand_reduced(g, shape, axes, ctx.keepdim) * share
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
@@ -200,10 +190,10 @@ class SelectAlong(Primitive):
     def backward(ctx, g):
         shape, axis = ctx.input_shape(0), ctx.axis
         if not ctx.keepdim:
-            g = mv.unsqueeze(g, axis)
+            g = V.reshape(g, g.shape[:axis] + (1,) + g.shape[axis:])
         positions = np.arange(shape[axis]).reshape([-1 if a == axis else 1
                                                     for a in range(len(shape))])
-        return mv.expand(g, shape) * Tensor._make(positions == ctx.index)
+        return V.expand(g, shape) * V.const(positions == ctx.index, g)
 
 
 def _extremum_along(x: Tensor, dim, keepdim: bool, arg, reducer):
@@ -283,12 +273,11 @@ class EuclideanNorm(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        shape, axes = x._data.shape, ctx.axes
-        g = expand_reduced(g, shape, axes, ctx.keepdim)
-        out = expand_reduced(out, shape, axes, ctx.keepdim)
-        return g * x / ew.masked_fill(out, out == 0, np.inf)
+    def backward(ctx, g, x, out):
+        shape, axes = x.shape, ctx.axes
+        g = V.expand_reduced(g, shape, axes, ctx.keepdim)
+        out = V.expand_reduced(out, shape, axes, ctx.keepdim)
+        return g * x / V.where(out == 0, np.inf, out)
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
@@ -327,11 +316,10 @@ class LogSumExp(Primitive):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        x, out = ctx.saved_tensors
-        shape, axes = x._data.shape, ctx.axes
-        g = expand_reduced(g, shape, axes, ctx.keepdim)
-        return g * (x - expand_reduced(out, shape, axes, ctx.keepdim)).exp()
+    def backward(ctx, g, x, out):
+        shape, axes = x.shape, ctx.axes
+        g = V.expand_reduced(g, shape, axes, ctx.keepdim)
+        return g * V.exp(x - V.expand_reduced(out, shape, axes, ctx.keepdim))
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
@@ -353,7 +341,9 @@ class Cumsum(Primitive):
     @staticmethod
     def backward(ctx, g):
         # each input element feeds every later output: a cumsum from the end
-        return mv.flip(cumsum(mv.flip(g, (ctx.axis,)), ctx.axis), (ctx.axis,))
+        axes = (ctx.axis,)
+        reversed_sum = V.apply(Cumsum, V.apply(mv.Flip, g, axes=axes), axis=ctx.axis)
+        return V.apply(mv.Flip, reversed_sum, axes=axes)
 
 
 def cumsum(x: Tensor, dim: int) -> Tensor:

@@ -1,0 +1,39 @@
+"""glibc's allocator tuned once for training loops: freed arrays stay in the process for reuse.
+
+By default glibc serves large blocks (the activations and gradients of a layer) with ``mmap``
+and returns freed memory to the OS, so every training step faults the same pages in again:
+~750 minor page faults per step of a 784-256-256-10 MLP written with raw Tensors, measured in
+benchmarks/RESULTS.md. Fixed thresholds (blocks up to 32 MiB from the heap, the heap's top
+trimmed only beyond 64 MiB free) make a step reuse the previous step's memory: 0 faults, and
+the peak stays the step's own peak. Called by the first backward; elsewhere (musl, macOS,
+Windows) it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+MMAP_THRESHOLD = 32 << 20  # glibc's own upper bound for its dynamic threshold on 64-bit
+TRIM_THRESHOLD = 64 << 20
+
+_done = False
+
+
+def keep_freed_memory() -> None:
+    """Set the thresholds once per process (``mallopt``); a no-op without glibc."""
+    global _done
+    if _done:
+        return
+    _done = True
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # not glibc
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
