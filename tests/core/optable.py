@@ -173,6 +173,60 @@ MOVEMENT = [
     Case("einsum_transpose", lambda m, x: m.lib.einsum("ij->ji", x), ((3, 4),)),
 ]
 
+# Convolution and pooling (ops/conv.py): edge shapes are stride > kernel, padding > 0, groups =
+# channels, dilation > 1, batch 1, odd sizes, unbatched input.
+CONV = [
+    Case("conv2d", lambda m, x, w, b: m.F.conv2d(x, w, b), ((2, 3, 5, 6), (4, 3, 3, 2), (4,))),
+    Case("conv2d_stride_pad", lambda m, x, w, b: m.F.conv2d(x, w, b, stride=2, padding=1),
+         ((2, 2, 7, 5), (3, 2, 3, 3), (3,))),
+    Case("conv2d_stride_gt_kernel", lambda m, x, w: m.F.conv2d(x, w, stride=(3, 4)),
+         ((2, 2, 7, 9), (3, 2, 2, 2))),
+    Case("conv2d_depthwise_batch1", lambda m, x, w, b: m.F.conv2d(x, w, b, padding=1, groups=4),
+         ((1, 4, 5, 5), (4, 1, 3, 3), (4,))),
+    Case("conv2d_groups2", lambda m, x, w: m.F.conv2d(x, w, groups=2, stride=(1, 2)),
+         ((2, 4, 5, 6), (6, 2, 2, 3))),
+    Case("conv2d_dilation", lambda m, x, w, b: m.F.conv2d(x, w, b, padding=(1, 2), dilation=2),
+         ((2, 2, 7, 6), (3, 2, 3, 2), (3,))),
+    Case("conv2d_same_even_kernel", lambda m, x, w: m.F.conv2d(x, w, padding="same"),
+         ((2, 2, 5, 4), (3, 2, 2, 3))),
+    Case("conv2d_valid_1x1", lambda m, x, w: m.F.conv2d(x, w, padding="valid"),
+         ((2, 3, 3, 3), (2, 3, 1, 1))),
+    Case("conv2d_unbatched", lambda m, x, w, b: m.F.conv2d(x, w, b, stride=2),
+         ((2, 5, 5), (3, 2, 3, 3), (3,))),
+    Case("conv1d", lambda m, x, w, b: m.F.conv1d(x, w, b, padding=1), ((2, 3, 7), (4, 3, 3), (4,))),
+    Case("conv1d_stride_dilation_groups", lambda m, x, w: m.F.conv1d(
+        x, w, stride=2, dilation=2, groups=2, padding=2), ((1, 4, 9), (4, 2, 3))),
+    Case("max_pool2d", lambda m, x: m.F.max_pool2d(x, 2), ((2, 3, 6, 7),)),
+    Case("max_pool2d_overlap_ceil", lambda m, x: m.F.max_pool2d(
+        x, 3, stride=2, padding=1, ceil_mode=True), ((2, 2, 6, 7),)),
+    Case("max_pool2d_dilation", lambda m, x: m.F.max_pool2d(x, (2, 3), (1, 2), dilation=2),
+         ((1, 2, 7, 8),)),
+    Case("max_pool2d_stride_gt_kernel", lambda m, x: m.F.max_pool2d(x, 2, stride=3),
+         ((2, 2, 7, 8),)),
+    Case("max_pool2d_indices", lambda m, x: m.F.max_pool2d(x, 2, return_indices=True)[0],
+         ((3, 5, 4),)),
+    Case("max_pool1d", lambda m, x: m.F.max_pool1d(x, 3, 2, padding=1, ceil_mode=True),
+         ((2, 3, 8),)),
+    Case("avg_pool2d", lambda m, x: m.F.avg_pool2d(x, 2), ((2, 3, 6, 7),)),
+    Case("avg_pool2d_pad_ceil", lambda m, x: m.F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+         ((2, 2, 6, 7),)),
+    Case("avg_pool2d_exclude_pad", lambda m, x: m.F.avg_pool2d(
+        x, (3, 2), (2, 1), (1, 1), ceil_mode=True, count_include_pad=False), ((1, 2, 6, 5),)),
+    Case("avg_pool2d_divisor", lambda m, x: m.F.avg_pool2d(x, 2, divisor_override=3),
+         ((2, 2, 5, 5),)),
+    Case("avg_pool1d", lambda m, x: m.F.avg_pool1d(x, 3, 2, 1, count_include_pad=False),
+         ((2, 3, 8),)),
+    Case("adaptive_avg_pool2d", lambda m, x: m.F.adaptive_avg_pool2d(x, (3, 2)),
+         ((2, 3, 7, 5),)),
+    Case("adaptive_avg_pool2d_global", lambda m, x: m.F.adaptive_avg_pool2d(x, 1),
+         ((2, 3, 4, 5),)),
+    Case("adaptive_avg_pool1d", lambda m, x: m.F.adaptive_avg_pool1d(x, 4), ((2, 3, 10),)),
+    Case("batch_norm_2d", lambda m, x, w, b: m.F.batch_norm(x, None, None, w, b, True),
+         ((3, 2, 4, 3), (2,), (2,))),
+    Case("group_norm", lambda m, x, w, b: m.F.group_norm(x, 2, w, b), ((2, 4, 3, 3), (4,), (4,))),
+    Case("group_norm_1d", lambda m, x: m.F.group_norm(x, 3), ((2, 3, 5),)),
+]
+
 
 def unary_cases() -> list[Case]:
     return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
@@ -214,4 +268,5 @@ def empty_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
+    return (unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
+            + CONV)

@@ -1,0 +1,396 @@
+"""Convolution and pooling over 1 or 2 spatial dimensions, as matrix products over windows.
+
+A convolution is one GEMM: the input's windows, laid out as columns (``im2col``: a strided view
+of the padded input, copied once), times the weight as a matrix. Its backward is two GEMMs, the
+weight's gradient summing over every window (the weight is shared), and the input's gradient
+adds each column back where its window came from (``col2im``, the adjoint of ``im2col``).
+Pooling takes the same windows: max picks one element per window, average sums them.
+
+``conv(x, w, b, stride=(1, 1), padding=((1, 1), (1, 1)), dilation=(1, 1), groups=1)``
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..autograd.function import Primitive
+from ..tensor import Tensor
+from . import elementwise as ew
+from . import reduce as red
+from . import vocab as V
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Where the windows of an input (N, C, *spatial) are: per spatial dimension the kernel
+    size, stride, dilation, padding (before, after) and the number of windows."""
+
+    shape: tuple  # the input's (N, C, *spatial)
+    groups: int
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    padding: tuple  # ((before, after), ...)
+    out: tuple
+
+    @property
+    def padded(self) -> tuple:
+        return tuple(s + b + a for s, (b, a) in zip(self.shape[2:], self.padding))
+
+
+def windows_view(x: np.ndarray, win: Windows, value: float = 0.0) -> np.ndarray:
+    """A read-only view (N, C, *kernel, *out) of ``x`` padded with ``value``: element
+    ``[n, c, *k, *o]`` is ``xp[n, c, o * stride + k * dilation]``."""
+    if any(b or a for b, a in win.padding):
+        x = np.pad(x, ((0, 0), (0, 0)) + win.padding, constant_values=value)
+    strides = x.strides
+    return np.lib.stride_tricks.as_strided(
+        x, x.shape[:2] + win.kernel + win.out,
+        strides[:2] + tuple(s * d for s, d in zip(strides[2:], win.dilation))
+        + tuple(s * st for s, st in zip(strides[2:], win.stride)), writeable=False)
+
+
+def im2col(x: np.ndarray, win: Windows) -> np.ndarray:
+    """The windows as columns (N, groups, C/groups * prod(kernel), prod(out)): one copy."""
+    n, c = x.shape[:2]
+    return windows_view(x, win).reshape(n, win.groups, c // win.groups * math.prod(win.kernel),
+                                        math.prod(win.out))
+
+
+def col2im(cols: np.ndarray, win: Windows) -> np.ndarray:
+    """Each column added back where its window came from (the adjoint of ``im2col``)."""
+    n, c = win.shape[:2]
+    blocks = cols.reshape((n, c) + win.kernel + win.out)
+    out = np.zeros((n, c) + win.padded, cols.dtype)
+    for k in np.ndindex(*win.kernel):
+        where = tuple(slice(i * d, i * d + s * (o - 1) + 1, s) for i, d, s, o in zip(
+            k, win.dilation, win.stride, win.out))
+        out[(slice(None), slice(None)) + where] += blocks[(slice(None), slice(None)) + k]
+    crop = tuple(slice(b, b + s) for (b, _), s in zip(win.padding, win.shape[2:]))
+    return out[(slice(None), slice(None)) + crop]
+
+
+class Im2Col(Primitive):
+    @staticmethod
+    def forward(ctx, x, win):
+        ctx.win = win
+        return im2col(x, win)
+
+    @staticmethod
+    def backward(ctx, g):
+        return V.apply(Col2Im, g, win=ctx.win)
+
+
+class Col2Im(Primitive):
+    @staticmethod
+    def forward(ctx, cols, win):
+        ctx.win = win
+        return col2im(cols, win)
+
+    @staticmethod
+    def backward(ctx, g):
+        return V.apply(Im2Col, g, win=ctx.win)
+
+
+class Conv(Primitive):
+    """``x`` (N, C, *in) with ``w`` (O, C/groups, *kernel) [+ ``b`` (O,)] -> (N, O, *out): per
+    group, ``w`` as a matrix (O/groups, C/groups * K) times the windows' columns. The columns are
+    kept for the weight's gradient (and rebuilt from ``x`` when the backward is recorded)."""
+
+    @staticmethod
+    def forward(ctx, x, w, *b, win):
+        ctx.win = win
+        cols = im2col(x, win)
+        g = win.groups
+        out = np.matmul(w.reshape(g, w.shape[0] // g, -1), cols)
+        out = out.reshape((x.shape[0], w.shape[0]) + win.out)
+        if b:
+            out += b[0].reshape((-1,) + (1,) * len(win.out))
+        ctx.save_for_backward(x, w, cols)
+        return out
+
+    @staticmethod
+    def backward(ctx, g, x, w, cols):
+        needs, win = ctx.needs_input_grad, ctx.win
+        groups, n, o = win.groups, win.shape[0], w.shape[0]
+        g3 = V.reshape(g, (n, groups, o // groups, math.prod(win.out)))
+        w3 = V.reshape(w, (groups, o // groups, -1))
+        gx = V.apply(Col2Im, V.matmul(V.mT(w3), g3), win=win) if needs[0] else None
+        gw = None
+        if needs[1]:
+            if V.is_tensor(x):  # the columns as a function of x, for higher derivatives
+                cols = V.apply(Im2Col, x, win=win)
+            gw = V.reshape(V.sum(V.matmul(g3, V.mT(cols)), (0,)), w.shape)
+        if len(needs) == 2:
+            return gx, gw
+        gb = V.sum(g, (0,) + tuple(range(2, 2 + len(win.out)))) if needs[2] else None
+        return gx, gw, gb
+
+
+class TakeFlat(Primitive):
+    """Elements of each (n, c) plane at flat positions ``index`` (N, C, *out): max pooling."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index = index
+        n, c = x.shape[:2]
+        planes = x.reshape(n, c, -1)
+        return np.take_along_axis(planes, index.reshape(n, c, -1), axis=2).reshape(index.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return V.apply(PutAddFlat, g, index=ctx.index, shape=ctx._meta[0][0])
+
+
+class PutAddFlat(Primitive):
+    """Zeros of ``shape`` with ``g`` added at the flat plane positions ``index`` (repeats add):
+    the adjoint of ``TakeFlat``."""
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ctx.index = index
+        n, c = shape[:2]
+        plane = math.prod(shape[2:])
+        flat = (np.arange(n * c).reshape(n, c, *(1,) * (index.ndim - 2)) * plane + index)
+        out = np.zeros(math.prod(shape), g.dtype)
+        np.add.at(out, flat.reshape(-1), g.reshape(-1))  # numpy's fast path: one flat index
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return V.apply(TakeFlat, gg, index=ctx.index)
+
+
+# ---- argument handling -----------------------------------------------------------------------
+
+
+def tuple_arg(value, dims: int, name: str, op: str) -> tuple:
+    """An int or a sequence of ``dims`` ints, as a tuple."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * dims
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * dims
+    if len(value) != dims:
+        raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of "
+                           f"{dims} values to match the convolution dimensions, but got "
+                           f"{name}={list(value)}")
+    return value
+
+
+def _batched(x: Tensor, dims: int, op: str) -> bool:
+    """Whether ``x`` has a batch dimension (N, C, *spatial); unbatched is (C, *spatial)."""
+    if x._data.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{op}: expected {dims + 1}D (unbatched) or {dims + 2}D (batched) "
+                           f"input, but got input of size: {list(x.shape)}")
+    return x._data.ndim == dims + 2
+
+
+def _fmt(sizes) -> str:
+    return " x ".join(str(s) for s in sizes)
+
+
+def conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation, groups: int,
+         dims: int, op: str) -> Tensor:
+    """``F.conv1d`` / ``F.conv2d`` (``dims`` spatial dimensions), checked as PyTorch checks."""
+    batched = _batched(x, dims, op)
+    if not batched:
+        x = x.reshape((1,) + x._data.shape)
+    if weight._data.ndim != dims + 2:
+        raise RuntimeError(f"{op}: expected weight to be {dims + 2}D (out_channels, "
+                           f"in_channels/groups, *kernel), but got weight of size "
+                           f"{list(weight.shape)}")
+    if x._data.dtype != weight._data.dtype or (bias is not None
+                                               and bias._data.dtype != weight._data.dtype):
+        raise RuntimeError(f"{op}: input ({x.dtype}), weight ({weight.dtype})"
+                           + ("" if bias is None else f" and bias ({bias.dtype})")
+                           + " must have the same dtype; cast the input with .to(dtype)")
+    stride = tuple_arg(stride, dims, "stride", op)
+    dilation = tuple_arg(dilation, dims, "dilation", op)
+    if groups <= 0:
+        raise RuntimeError(f"{op}: non-positive groups is not supported (got {groups})")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{op}: non-positive stride is not supported (got {stride})")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{op}: dilation should be greater than zero (got {dilation})")
+    kernel = weight._data.shape[2:]
+    o, c = weight._data.shape[0], x._data.shape[1]
+    if c != weight._data.shape[1] * groups:
+        raise RuntimeError(f"{op}: Given groups={groups}, weight of size {list(weight.shape)}, "
+                           f"expected input{list(x.shape)} to have "
+                           f"{weight._data.shape[1] * groups} channels, but got {c} channels "
+                           "instead")
+    if o % groups:
+        raise RuntimeError(f"{op}: Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
+    if bias is not None and bias._data.shape != (o,):
+        raise RuntimeError(f"{op}: Given weight of size {list(weight.shape)}, expected bias to "
+                           f"be 1-dimensional with {o} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+    spans = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
+    if padding == "valid":
+        pads = ((0, 0),) * dims
+    elif padding == "same":
+        if any(s != 1 for s in stride):
+            raise RuntimeError(f"{op}: padding='same' is not supported for strided "
+                               "convolutions")
+        pads = tuple((t // 2, t - t // 2) for t in spans)  # the odd one after, as PyTorch
+    elif isinstance(padding, str):
+        raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of "
+                         "{'valid', 'same'}")
+    else:
+        pads = tuple((p, p) for p in tuple_arg(padding, dims, "padding", op))
+        if any(p < 0 for p in tuple_arg(padding, dims, "padding", op)):
+            raise RuntimeError(f"{op}: negative padding is not supported (got {padding})")
+    padded = tuple(s + b + a for s, (b, a) in zip(x._data.shape[2:], pads))
+    if any(p < t + 1 for p, t in zip(padded, spans)):
+        raise RuntimeError(f"{op}: Calculated padded input size per channel: ({_fmt(padded)}). "
+                           f"Kernel size: ({_fmt(t + 1 for t in spans)}). Kernel size can't be "
+                           "greater than actual input size")
+    out = tuple((p - t - 1) // s + 1 for p, t, s in zip(padded, spans, stride))
+    win = Windows(x._data.shape, groups, kernel, stride, dilation, pads, out)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    result = Conv.apply(*args, win=win)
+    return result if batched else result.reshape(result._data.shape[1:])
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+
+
+def _pool_windows(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
+                  dims: int, op: str, what: str = "effective kernel size") -> Windows:
+    kernel = tuple_arg(kernel_size, dims, "kernel_size", op)
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else tuple_arg(stride, dims, "stride", op)
+    padding = tuple_arg(padding, dims, "padding", op)
+    dilation = tuple_arg(dilation, dims, "dilation", op)
+    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride) or any(
+            d <= 0 for d in dilation):
+        raise RuntimeError(f"{op}: kernel_size {kernel}, stride {stride} and dilation "
+                           f"{dilation} must be greater than zero")
+    spans = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
+    for p, t, k in zip(padding, spans, kernel):
+        if p < 0 or p > (t + 1) // 2:
+            raise RuntimeError(f"{op}: pad should be at most half of {what}, but got pad={p}, "
+                               f"kernel_size={k} and dilation={t // (k - 1) if k > 1 else 1}")
+    out, pads = [], []
+    for size, p, t, s in zip(x._data.shape[2:], padding, spans, stride):
+        o = (size + 2 * p - t - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= size + p:  # the last window must start inside
+            o -= 1
+        if o < 1:
+            raise RuntimeError(f"{op}: given input size {list(x.shape[1:])}, the calculated "
+                               f"output size is too small (kernel {kernel}, stride {stride}, "
+                               f"padding {padding}, dilation {dilation})")
+        pads.append((p, max(p, (o - 1) * s + t + 1 - size - p)))  # ceil mode reaches further
+        out.append(o)
+    return Windows(x._data.shape, x._data.shape[1], kernel, stride, dilation, tuple(pads),
+                   tuple(out))
+
+
+def _pool_input(x: Tensor, dims: int, op: str) -> tuple[Tensor, bool]:
+    batched = _batched(x, dims, op)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype}")
+    return (x if batched else x.reshape((1,) + x._data.shape)), batched
+
+
+def max_pool(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
+             return_indices: bool, dims: int, op: str):
+    """The largest element of each window (the first one of a tie, as PyTorch; NaN wins), and
+    with ``return_indices`` its flat position in the (unpadded) input plane."""
+    x, batched = _pool_input(x, dims, op)
+    win = _pool_windows(x, kernel_size, stride, padding, dilation, ceil_mode, dims, op)
+    n, c = x._data.shape[:2]
+    k = math.prod(win.kernel)
+    view = windows_view(x._data, win, value=-np.inf)
+    # (N, C, *out, K): the window's elements last, in row-major kernel order
+    order = (0, 1) + tuple(range(2 + dims, 2 + 2 * dims)) + tuple(range(2, 2 + dims))
+    flat = view.transpose(order).reshape((n, c) + win.out + (k,))
+    pick = np.argmax(flat, axis=-1)
+    # the flat input position of element pick of window o: o * stride + k * dilation - before
+    index = np.zeros(pick.shape, np.int64)
+    kpos = np.unravel_index(pick, win.kernel)
+    opos = np.indices(win.out, sparse=True)
+    for i in range(dims):
+        pos = opos[i] * win.stride[i] + kpos[i] * win.dilation[i] - win.padding[i][0]
+        index = index * x._data.shape[2 + i] + pos
+    values = TakeFlat.apply(x, index=index)
+    indices = Tensor._make(index)
+    if not batched:
+        values, indices = values.reshape(values._data.shape[1:]), indices.reshape(
+            index.shape[1:])
+    return (values, indices) if return_indices else values
+
+
+def _pool_counts(size: int, kernel: int, stride: int, pad: int, out: int, include_pad: bool
+                 ) -> np.ndarray:
+    """Per output position along one dimension, how many elements its average divides by
+    (PyTorch's rule: padding counts when asked, the ceil-mode overhang never does)."""
+    start = np.arange(out) * stride - pad
+    end = np.minimum(start + kernel, size + pad)
+    if include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def avg_pool(x: Tensor, kernel_size, stride, padding, ceil_mode: bool, count_include_pad: bool,
+             divisor_override, dims: int, op: str) -> Tensor:
+    """The mean of each window: the windows' sum (``Im2Col`` by channel, summed) over a count
+    that depends on the position only."""
+    x, batched = _pool_input(x, dims, op)
+    win = _pool_windows(x, kernel_size, stride, padding, 1, ceil_mode, dims, op, "kernel size")
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError(f"{op}: divisor must be not zero")
+        scale = np.full(win.out, 1.0 / divisor_override)
+    else:
+        counts = [_pool_counts(s, k, st, p[0], o, count_include_pad) for s, k, st, p, o in zip(
+            x._data.shape[2:], win.kernel, win.stride, win.padding, win.out)]
+        scale = 1.0 / math.prod(np.ix_(*counts))
+    n, c = x._data.shape[:2]
+    sums = red.sum(Im2Col.apply(x, win=win), 2)  # (N, C, prod(out))
+    out = ew.mul(sums.reshape((n, c) + win.out),
+                 Tensor._make(scale.astype(x._data.dtype)))
+    return out if batched else out.reshape(out._data.shape[1:])
+
+
+def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size): row i averages the elements floor(i * size / out) .. ceil((i+1) * size /
+    out) - 1 (PyTorch's adaptive windows)."""
+    m = np.zeros((out, size), dtype)
+    for i in range(out):
+        start, end = (i * size) // out, -(-((i + 1) * size) // out)
+        m[i, start:end] = 1.0 / (end - start)
+    return m
+
+
+def adaptive_avg_pool(x: Tensor, output_size, dims: int, op: str) -> Tensor:
+    """Averages over ``output_size`` windows per dimension that tile the input: a product with
+    one constant averaging matrix per dimension (``None`` keeps the input's size)."""
+    if x._data.ndim not in (dims + 1, dims + 2) or 0 in x._data.shape[-dims:]:
+        raise RuntimeError(f"{op}: expected {dims + 1}D or {dims + 2}D input with non-zero "
+                           f"spatial sizes, but got input of size: {list(x.shape)}")
+    x = ew.floating(x)
+    sizes = (output_size,) * dims if output_size is None or isinstance(output_size, int) \
+        else tuple(output_size)
+    if len(sizes) != dims:
+        raise ValueError(f"{op}: output_size must be an int or {dims} values, got "
+                         f"{output_size}")
+    spatial = x._data.shape[-dims:]
+    sizes = tuple(s if o is None else int(o) for s, o in zip(spatial, sizes))
+    if any(o <= 0 for o in sizes):
+        raise RuntimeError(f"{op}: output_size must be positive, got {sizes}")
+    from . import linalg as la
+
+    dtype = x._data.dtype
+    out = x
+    if sizes[-1] != spatial[-1]:  # the last dimension: x @ M^T
+        out = la.matmul(out, Tensor._make(_adaptive_matrix(spatial[-1], sizes[-1], dtype).T))
+    if dims == 2 and sizes[0] != spatial[0]:  # the one before: M @ x
+        out = la.matmul(Tensor._make(_adaptive_matrix(spatial[0], sizes[0], dtype)), out)
+    return out if out is not x else x * 1.0
