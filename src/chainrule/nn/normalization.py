@@ -155,7 +155,7 @@ class GroupNorm(Module):
     scale and shift per channel (``weight`` ones, ``bias`` zeros): ``nn.GroupNorm(4, 32)``."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device=None, dtype=None) -> None:
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
@@ -166,7 +166,10 @@ class GroupNorm(Module):
         dtype = _dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -174,11 +177,13 @@ class GroupNorm(Module):
     def reset_parameters(self) -> None:
         if self.affine:
             for p, value in ((self.weight, 1), (self.bias, 0)):
-                p._data[...] = value
-                p._bump_version()
+                if p is not None:
+                    p._data[...] = value
+                    p._bump_version()
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
