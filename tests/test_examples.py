@@ -15,6 +15,7 @@ EXPECTED = {
     "vanishing_gradients.py": ["first/last layer ratio: sigmoid"],
     "custom_function.py": ["gradcheck(Softplus): True", "gradgradcheck(Softplus): True",
                            "caught the wrong derivative"],
+    "lenet.py": ["LeNet on digits: test accuracy"],
 }
 
 
