@@ -299,32 +299,61 @@ def _pool_input(x: Tensor, dims: int, op: str) -> tuple[Tensor, bool]:
     return (x if batched else x.reshape((1,) + x._data.shape)), batched
 
 
+def window_max(x: np.ndarray, win: Windows) -> tuple[np.ndarray, np.ndarray]:
+    """The largest element of each window and its flat position in its input plane: one pass
+    per kernel position over strided views, keeping a window's first maximum as PyTorch does
+    (a NaN replaces it, so NaN propagates)."""
+    view = windows_view(x, win, value=-np.inf)  # (N, C, *kernel, *out)
+    check_nan = x.size and np.isnan(x.max())
+    best = arg = None
+    for j, k in enumerate(np.ndindex(*win.kernel)):
+        v = view[(slice(None), slice(None)) + k]
+        if best is None:
+            best, arg = v.copy(), np.zeros(v.shape, np.intp)
+            continue
+        take = v > best
+        if check_nan:
+            take |= np.isnan(v)
+        np.copyto(best, v, where=take)
+        arg[take] = j
+    # flat plane position = the window's corner + the kernel element's offset
+    plane = x.shape[2:]
+    rows = [math.prod(plane[i + 1:]) for i in range(len(plane))]
+    offsets = sum(k * d * r for k, d, r in zip(
+        np.indices(win.kernel).reshape(len(plane), -1), win.dilation, rows))
+    corners = sum((o * s - p) * r for o, s, (p, _), r in zip(
+        np.indices(win.out, sparse=True), win.stride, win.padding, rows))
+    return best, offsets[arg] + corners
+
+
+class MaxPool(Primitive):
+    """Max pooling; the gradient goes to each window's maximum (``PutAddFlat``)."""
+
+    @staticmethod
+    def forward(ctx, x, win):
+        out, ctx.index = window_max(x, win)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return V.apply(PutAddFlat, g, index=ctx.index, shape=ctx._meta[0][0])
+
+
 def max_pool(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
              return_indices: bool, dims: int, op: str):
     """The largest element of each window (the first one of a tie, as PyTorch; NaN wins), and
     with ``return_indices`` its flat position in the (unpadded) input plane."""
     x, batched = _pool_input(x, dims, op)
     win = _pool_windows(x, kernel_size, stride, padding, dilation, ceil_mode, dims, op)
-    n, c = x._data.shape[:2]
-    k = math.prod(win.kernel)
-    view = windows_view(x._data, win, value=-np.inf)
-    # (N, C, *out, K): the window's elements last, in row-major kernel order
-    order = (0, 1) + tuple(range(2 + dims, 2 + 2 * dims)) + tuple(range(2, 2 + dims))
-    flat = view.transpose(order).reshape((n, c) + win.out + (k,))
-    pick = np.argmax(flat, axis=-1)
-    # the flat input position of element pick of window o: o * stride + k * dilation - before
-    index = np.zeros(pick.shape, np.int64)
-    kpos = np.unravel_index(pick, win.kernel)
-    opos = np.indices(win.out, sparse=True)
-    for i in range(dims):
-        pos = opos[i] * win.stride[i] + kpos[i] * win.dilation[i] - win.padding[i][0]
-        index = index * x._data.shape[2 + i] + pos
-    values = TakeFlat.apply(x, index=index)
-    indices = Tensor._make(index)
+    if not return_indices:
+        values = MaxPool.apply(x, win=win)
+        return values if batched else values.reshape(values._data.shape[1:])
+    _, index = window_max(x._data, win)
+    values, indices = TakeFlat.apply(x, index=index), Tensor._make(index.astype(np.int64))
     if not batched:
         values, indices = values.reshape(values._data.shape[1:]), indices.reshape(
             index.shape[1:])
-    return (values, indices) if return_indices else values
+    return values, indices
 
 
 def _pool_counts(size: int, kernel: int, stride: int, pad: int, out: int, include_pad: bool
