@@ -138,6 +138,13 @@ def test_max_pool_ties_nan_and_indices_as_torch():
     v.sum().backward()
     vt.sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    x = np.full((1, 2, 4, 5), -np.inf)  # windows of -inf beside -inf padding: a real element
+    x[0, 1, :2, :2] = np.nan  # two NaNs in one window: the last one, as PyTorch's loop
+    v, i = F.max_pool2d(cr.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)
+    vt, it = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, 1, ceil_mode=True,
+                                            return_indices=True)
+    np.testing.assert_array_equal(i.numpy(), it.numpy())
+    np.testing.assert_array_equal(v.numpy(), vt.numpy())
     ones = F.max_pool2d(cr.ones(1, 1, 4, 4), 3, 1, 1, return_indices=True)[1]
     np.testing.assert_array_equal(ones.numpy(), torch.nn.functional.max_pool2d(
         torch.ones(1, 1, 4, 4), 3, 1, 1, return_indices=True)[1].numpy())
