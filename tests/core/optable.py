@@ -225,6 +225,12 @@ CONV = [
          ((3, 2, 4, 3), (2,), (2,))),
     Case("group_norm", lambda m, x, w, b: m.F.group_norm(x, 2, w, b), ((2, 4, 3, 3), (4,), (4,))),
     Case("group_norm_1d", lambda m, x: m.F.group_norm(x, 3), ((2, 3, 5),)),
+    Case("unfold", lambda m, x: m.F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2),
+         ((2, 3, 5, 6),)),
+    Case("unfold_unbatched", lambda m, x: m.F.unfold(x, 2), ((2, 3, 4),)),
+    Case("fold_overlapping", lambda m, x: m.F.fold(x, (4, 5), 2), ((2, 12, 12),)),
+    Case("fold_strided_padded", lambda m, x: m.F.fold(x, (5, 4), (3, 2), padding=1, stride=2),
+         ((1, 6, 9),)),
 ]
 
 

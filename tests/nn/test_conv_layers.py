@@ -226,3 +226,19 @@ def test_dropout2d_reads_3d_input_as_torch_does():
         out = F.dropout2d(cr.ones(40, 30, 4), 0.5).numpy()
     assert np.all(out.min(axis=2) == out.max(axis=2))  # channels are (n, c) pairs
     assert 0 < (out[..., 0] == 0).mean() < 1
+
+
+def test_unfold_fold_modules_and_errors(rng):
+    x = rng.standard_normal((2, 3, 5, 6))
+    ours, theirs = nn.Unfold(3, padding=1, stride=2), torch.nn.Unfold(3, padding=1, stride=2)
+    assert repr(ours) == repr(theirs)
+    _, cols_t = run_pair(ours, theirs, [x])
+    back, back_t = nn.Fold((5, 6), 3, padding=1, stride=2), torch.nn.Fold((5, 6), 3, padding=1,
+                                                                           stride=2)
+    assert repr(back) == repr(back_t)
+    run_pair(back, back_t, [cols_t.detach().numpy()])
+    with pytest.raises(RuntimeError, match="divisible by the product of kernel_size"):
+        F.fold(cr.randn(1, 5, 4), (3, 3), 2)
+    with pytest.raises(RuntimeError, match=r"calculated number of sliding blocks 2 \* 2 = 4, "
+                                           r"but got input.size\(2\)=5"):
+        F.fold(cr.randn(1, 4, 5), (3, 3), 2)

@@ -27,8 +27,10 @@ from .conv import (
     Conv2d,
     Dropout1d,
     Dropout2d,
+    Fold,
     MaxPool1d,
     MaxPool2d,
+    Unfold,
 )
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from .loss import (
@@ -55,5 +57,5 @@ __all__ = [
 ]
 __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d",
-    "Conv2d", "Dropout1d", "Dropout2d", "GroupNorm", "MaxPool1d", "MaxPool2d",
+    "Conv2d", "Dropout1d", "Dropout2d", "Fold", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unfold",
 ]

@@ -453,3 +453,17 @@ __all__ += [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d",
     "conv2d", "dropout1d", "dropout2d", "group_norm", "max_pool1d", "max_pool2d",
 ]
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding blocks of (N, C, H, W) as columns (N, C * kh * kw, L): ``F.unfold(x, 3)``."""
+    return _conv.unfold(input, kernel_size, dilation, padding, stride)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Columns (N, C * kh * kw, L) summed back into (N, C, *output_size) (the adjoint of
+    ``unfold``): ``F.fold(cols, (4, 5), 2)``."""
+    return _conv.fold(input, output_size, kernel_size, dilation, padding, stride)
+
+
+__all__ += ["fold", "unfold"]

@@ -432,3 +432,67 @@ def adaptive_avg_pool(x: Tensor, output_size, dims: int, op: str) -> Tensor:
     if dims == 2 and sizes[0] != spatial[0]:  # the one before: M @ x
         out = la.matmul(Tensor._make(_adaptive_matrix(spatial[0], sizes[0], dtype)), out)
     return out if out is not x else x * 1.0
+
+
+# ---- unfold / fold: the windows themselves ---------------------------------------------------
+
+
+def _block_windows(shape: tuple, kernel_size, dilation, padding, stride, op: str) -> Windows:
+    kernel = tuple_arg(kernel_size, 2, "kernel_size", op)
+    dilation = tuple_arg(dilation, 2, "dilation", op)
+    padding = tuple_arg(padding, 2, "padding", op)
+    stride = tuple_arg(stride, 2, "stride", op)
+    if min(kernel + dilation + stride) <= 0 or min(padding) < 0:
+        raise RuntimeError(f"{op}: kernel_size {kernel}, dilation {dilation} and stride "
+                           f"{stride} must be positive and padding {padding} non-negative")
+    out = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in zip(
+        shape[2:], padding, dilation, kernel, stride))
+    if min(out) < 1:
+        raise RuntimeError(f"{op}: given input with spatial size {list(shape[2:])}, "
+                           f"kernel_size={kernel}, dilation={dilation}, padding={padding}, "
+                           f"calculated shape of the array of sliding blocks as {list(out)}, "
+                           "but its components must be at least one.")
+    return Windows(shape, 1, kernel, stride, dilation, tuple((p, p) for p in padding), out)
+
+
+def unfold(x: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding blocks of (N, C, H, W) as columns (N, C * kh * kw, L): ``F.unfold(x, 3)``."""
+    batched = x._data.ndim == 4
+    if x._data.ndim not in (3, 4):
+        raise RuntimeError(f"unfold: expected 3D (unbatched) or 4D (batched) input, but got "
+                           f"input of size: {list(x.shape)}")
+    if not batched:
+        x = x.reshape((1,) + x._data.shape)
+    win = _block_windows(x._data.shape, kernel_size, dilation, padding, stride, "unfold")
+    n, c = x._data.shape[:2]
+    cols = Im2Col.apply(x, win=win).reshape(n, c * math.prod(win.kernel), math.prod(win.out))
+    return cols if batched else cols.reshape(cols._data.shape[1:])
+
+
+def fold(x: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Columns (N, C * kh * kw, L) summed back into (N, C, *output_size), overlaps adding up:
+    the adjoint of ``unfold``. ``F.fold(cols, (4, 5), 2)``"""
+    batched = x._data.ndim == 3
+    if x._data.ndim not in (2, 3):
+        raise RuntimeError(f"fold: expected 2D (unbatched) or 3D (batched) input, but got "
+                           f"input of size: {list(x.shape)}")
+    if not batched:
+        x = x.reshape((1,) + x._data.shape)
+    kernel = tuple_arg(kernel_size, 2, "kernel_size", "fold")
+    n, rows, blocks = x._data.shape
+    if rows % math.prod(kernel):
+        raise RuntimeError(f"fold: expected size of input's dimension 1 to be divisible by the "
+                           f"product of kernel_size, but got input.size(1)={rows} and "
+                           f"kernel_size={kernel}")
+    size = tuple_arg(output_size, 2, "output_size", "fold")
+    win = _block_windows((n, rows // math.prod(kernel)) + size, kernel, dilation, padding,
+                         stride, "fold")
+    if blocks != math.prod(win.out):
+        raise RuntimeError(f"fold: given output_size={size}, kernel_size={kernel}, dilation="
+                           f"{win.dilation}, padding={tuple(p for p, _ in win.padding)}, "
+                           f"stride={win.stride}, expected size of input's dimension 2 to "
+                           f"match the calculated number of sliding blocks {win.out[0]} * "
+                           f"{win.out[1]} = {math.prod(win.out)}, but got "
+                           f"input.size(2)={blocks}.")
+    out = Col2Im.apply(x.reshape(n, 1, rows, blocks), win=win)
+    return out if batched else out.reshape(out._data.shape[1:])
