@@ -225,6 +225,14 @@ CONV = [
          ((3, 2, 4, 3), (2,), (2,))),
     Case("group_norm", lambda m, x, w, b: m.F.group_norm(x, 2, w, b), ((2, 4, 3, 3), (4,), (4,))),
     Case("group_norm_1d", lambda m, x: m.F.group_norm(x, 3), ((2, 3, 5),)),
+    Case("conv_transpose2d", lambda m, x, w, b: m.F.conv_transpose2d(x, w, b),
+         ((2, 3, 4, 3), (3, 2, 3, 2), (2,))),
+    Case("conv_transpose2d_stride_pad_outpad", lambda m, x, w: m.F.conv_transpose2d(
+        x, w, stride=(2, 3), padding=1, output_padding=(1, 2)), ((2, 2, 3, 3), (2, 3, 3, 3))),
+    Case("conv_transpose2d_groups_dilation", lambda m, x, w, b: m.F.conv_transpose2d(
+        x, w, b, stride=2, groups=2, dilation=2), ((1, 4, 3, 2), (4, 1, 2, 3), (2,))),
+    Case("conv_transpose1d", lambda m, x, w: m.F.conv_transpose1d(x, w, stride=3, padding=2),
+         ((2, 3, 4), (3, 2, 4))),
     Case("unfold", lambda m, x: m.F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2),
          ((2, 3, 5, 6),)),
     Case("unfold_unbatched", lambda m, x: m.F.unfold(x, 2), ((2, 3, 4),)),

@@ -242,3 +242,30 @@ def test_unfold_fold_modules_and_errors(rng):
     with pytest.raises(RuntimeError, match=r"calculated number of sliding blocks 2 \* 2 = 4, "
                                            r"but got input.size\(2\)=5"):
         F.fold(cr.randn(1, 4, 5), (3, 3), 2)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=1, output_padding=1),
+                                    dict(stride=(2, 1), groups=2, dilation=2, bias=False)],
+                         ids=str)
+def test_conv_transpose2d_matches_torch(kwargs, rng):
+    ours = nn.ConvTranspose2d(4, 6, 3, **kwargs, dtype=cr.float64)
+    theirs = torch.nn.ConvTranspose2d(4, 6, 3, **kwargs, dtype=torch.float64)
+    assert repr(ours) == repr(theirs)
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    copy_weights(ours, theirs)
+    run_pair(ours, theirs, [rng.standard_normal((2, 4, 5, 4))])
+    x = rng.standard_normal((1, 4, 5, 4))
+    out = ours(cr.tensor(x), output_size=(10, 8)) if kwargs.get("stride") == 2 else None
+    if out is not None:
+        expected = theirs(torch.tensor(x), output_size=(10, 8))
+        assert tuple(out.shape) == tuple(expected.shape)
+        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-10)
+
+
+def test_conv_transpose_errors():
+    with pytest.raises(RuntimeError, match="output padding must be smaller than either stride "
+                                           "or dilation"):
+        F.conv_transpose2d(cr.randn(1, 2, 3, 3), cr.randn(2, 2, 3, 3), output_padding=1)
+    with pytest.raises(RuntimeError, match="expected input.*to have 2 channels, but got 3"):
+        F.conv_transpose2d(cr.randn(1, 3, 3, 3), cr.randn(2, 2, 3, 3))

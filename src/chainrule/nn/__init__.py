@@ -25,6 +25,8 @@ from .conv import (
     AvgPool2d,
     Conv1d,
     Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
     Dropout1d,
     Dropout2d,
     Fold,
@@ -57,5 +59,6 @@ __all__ = [
 ]
 __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d",
-    "Conv2d", "Dropout1d", "Dropout2d", "Fold", "GroupNorm", "MaxPool1d", "MaxPool2d", "Unfold",
+    "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d", "Fold",
+    "GroupNorm", "MaxPool1d", "MaxPool2d", "Unfold",
 ]

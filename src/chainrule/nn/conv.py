@@ -55,12 +55,15 @@ class _ConvNd(Module):
         self.output_padding = (0,) * dims
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
+        self.weight = _empty(*self._weight_shape(), dtype=dtype)
         if bias:
             self.bias = _empty(out_channels, dtype=dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _weight_shape(self) -> tuple:
+        return (self.out_channels, self.in_channels // self.groups) + self.kernel_size
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -82,6 +85,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._dims:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._dims:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -100,6 +105,49 @@ class Conv2d(_ConvNd):
     """2-D convolution of (N, C_in, H, W) with weight (C_out, C_in/groups, kh, kw), initialised
     as PyTorch (weight kaiming_uniform_(a=sqrt(5)), bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))):
     ``nn.Conv2d(1, 6, kernel_size=5, padding=2)``."""
+
+    _dims = 2
+
+
+class _ConvTransposeNd(_ConvNd):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, not "
+                             f"{padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.transposed = True
+        self.output_padding = tuple_arg(output_padding, self._dims, "output_padding",
+                                        type(self).__name__)
+
+    def _weight_shape(self) -> tuple:
+        return (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        output_padding = self.output_padding
+        if output_size is not None:  # the output_padding that reaches output_size
+            sizes = tuple(output_size)[-self._dims:]
+            smallest = tuple((i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in zip(
+                input.shape[-self._dims:], self.stride, self.padding, self.dilation,
+                self.kernel_size))
+            output_padding = tuple(o - m for o, m in zip(sizes, smallest))
+        conv = F.conv_transpose1d if self._dims == 1 else F.conv_transpose2d
+        return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                    self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution, weight (C_in, C_out/groups, k):
+    ``nn.ConvTranspose1d(16, 8, 4, stride=2, padding=1)``."""
+
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (upsampling by ``stride``), weight (C_in, C_out/groups, kh,
+    kw): ``nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1)``."""
 
     _dims = 2
 

@@ -467,3 +467,22 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
 
 
 __all__ += ["fold", "unfold"]
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 1-D convolution, weight (C_in, C_out/groups, k):
+    ``F.conv_transpose1d(x, w, stride=2)``."""
+    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                                dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 2-D convolution (the adjoint of conv2d in its input), weight (C_in,
+    C_out/groups, kh, kw): ``F.conv_transpose2d(x, w, stride=2, output_padding=1)``."""
+    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                                dilation, 2, "conv_transpose2d")
+
+
+__all__ += ["conv_transpose1d", "conv_transpose2d"]

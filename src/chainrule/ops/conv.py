@@ -496,3 +496,57 @@ def fold(x: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -
                            f"input.size(2)={blocks}.")
     out = Col2Im.apply(x.reshape(n, 1, rows, blocks), win=win)
     return out if batched else out.reshape(out._data.shape[1:])
+
+
+# ---- transposed convolution ------------------------------------------------------------------
+
+
+def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding,
+                   output_padding, groups: int, dilation, dims: int, op: str) -> Tensor:
+    """The adjoint of ``conv`` in ``x``: each input pixel spreads ``weight`` (C_in, C_out/groups,
+    *kernel) over its window of the output (N, C_out, *out); overlaps add (``Col2Im``)."""
+    batched = _batched(x, dims, op)
+    if not batched:
+        x = x.reshape((1,) + x._data.shape)
+    if weight._data.ndim != dims + 2:
+        raise RuntimeError(f"{op}: expected weight to be {dims + 2}D (in_channels, "
+                           f"out_channels/groups, *kernel), but got weight of size "
+                           f"{list(weight.shape)}")
+    if x._data.dtype != weight._data.dtype or (bias is not None
+                                               and bias._data.dtype != weight._data.dtype):
+        raise RuntimeError(f"{op}: input ({x.dtype}), weight ({weight.dtype})"
+                           + ("" if bias is None else f" and bias ({bias.dtype})")
+                           + " must have the same dtype; cast the input with .to(dtype)")
+    stride = tuple_arg(stride, dims, "stride", op)
+    padding = tuple_arg(padding, dims, "padding", op)
+    output_padding = tuple_arg(output_padding, dims, "output_padding", op)
+    dilation = tuple_arg(dilation, dims, "dilation", op)
+    n, c_in = x._data.shape[:2]
+    if groups <= 0 or c_in != weight._data.shape[0] or c_in % groups:
+        raise RuntimeError(f"{op}: Given transposed=1, weight of size {list(weight.shape)}, "
+                           f"expected input{list(x.shape)} to have {weight._data.shape[0]} "
+                           f"channels, but got {c_in} channels instead (groups={groups})")
+    if any(p >= max(s, d) for p, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
+                           f"dilation, but got output_padding={output_padding}, stride="
+                           f"{stride}, dilation={dilation}")
+    kernel = weight._data.shape[2:]
+    c_out = weight._data.shape[1] * groups
+    if bias is not None and bias._data.shape != (c_out,):
+        raise RuntimeError(f"{op}: expected bias of size [{c_out}], got {list(bias.shape)}")
+    size = tuple((i - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for i, s, p, d, k, op_ in zip(
+        x._data.shape[2:], stride, padding, dilation, kernel, output_padding))
+    if min(size) < 1:
+        raise RuntimeError(f"{op}: the output size {list(size)} is too small (input "
+                           f"{list(x.shape)}, padding {padding})")
+    win = Windows((n, c_out) + size, groups, kernel, stride, dilation,
+                  tuple((p, p) for p in padding), x._data.shape[2:])
+    from . import linalg as la
+
+    # per group, (C_out/groups * K, C_in/groups) @ the input's pixels, then spread back
+    w3 = weight.reshape(groups, c_in // groups, -1).transpose(1, 2)
+    cols = la.matmul(w3, x.reshape(n, groups, c_in // groups, -1))
+    out = Col2Im.apply(cols, win=win)
+    if bias is not None:
+        out = out + bias.reshape((c_out,) + (1,) * dims)
+    return out if batched else out.reshape(out._data.shape[1:])
