@@ -233,6 +233,15 @@ CONV = [
         x, w, b, stride=2, groups=2, dilation=2), ((1, 4, 3, 2), (4, 1, 2, 3), (2,))),
     Case("conv_transpose1d", lambda m, x, w: m.F.conv_transpose1d(x, w, stride=3, padding=2),
          ((2, 3, 4), (3, 2, 4))),
+    Case("interpolate_nearest", lambda m, x: m.F.interpolate(x, size=(7, 3)), ((2, 3, 5, 4),)),
+    Case("interpolate_nearest_scale", lambda m, x: m.F.interpolate(x, scale_factor=1.7),
+         ((1, 2, 5, 4),)),
+    Case("interpolate_bilinear", lambda m, x: m.F.interpolate(
+        x, scale_factor=2.5, mode="bilinear"), ((1, 2, 3, 4),)),
+    Case("interpolate_bilinear_align_corners", lambda m, x: m.F.interpolate(
+        x, size=(3, 7), mode="bilinear", align_corners=True), ((2, 2, 5, 4),)),
+    Case("interpolate_linear_down", lambda m, x: m.F.interpolate(x, size=3, mode="linear"),
+         ((2, 3, 7),)),
     Case("unfold", lambda m, x: m.F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2),
          ((2, 3, 5, 6),)),
     Case("unfold_unbatched", lambda m, x: m.F.unfold(x, 2), ((2, 3, 4),)),

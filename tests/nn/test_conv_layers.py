@@ -269,3 +269,24 @@ def test_conv_transpose_errors():
         F.conv_transpose2d(cr.randn(1, 2, 3, 3), cr.randn(2, 2, 3, 3), output_padding=1)
     with pytest.raises(RuntimeError, match="expected input.*to have 2 channels, but got 3"):
         F.conv_transpose2d(cr.randn(1, 3, 3, 3), cr.randn(2, 2, 3, 3))
+
+
+@pytest.mark.parametrize("kwargs", [dict(scale_factor=2), dict(size=(5, 7), mode="bilinear"),
+                                    dict(scale_factor=1.5, mode="bilinear", align_corners=True)],
+                         ids=str)
+def test_upsample_matches_torch(kwargs, rng):
+    ours, theirs = nn.Upsample(**kwargs), torch.nn.Upsample(**kwargs)
+    assert repr(ours) == repr(theirs)
+    run_pair(ours, theirs, [rng.standard_normal((2, 3, 4, 3))])
+
+
+def test_interpolate_errors():
+    x = cr.randn(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="only one of size or scale_factor"):
+        F.interpolate(x)
+    with pytest.raises(ValueError, match="align_corners option can only be set"):
+        F.interpolate(x, scale_factor=2, align_corners=True)
+    with pytest.raises(NotImplementedError, match="mode 'bicubic' is not implemented"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(NotImplementedError, match="4D for 'bilinear'"):
+        F.interpolate(cr.randn(1, 1, 4), scale_factor=2, mode="bilinear")

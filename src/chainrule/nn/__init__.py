@@ -33,6 +33,7 @@ from .conv import (
     MaxPool1d,
     MaxPool2d,
     Unfold,
+    Upsample,
 )
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from .loss import (
@@ -60,5 +61,5 @@ __all__ = [
 __all__ += [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d",
     "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d", "Fold",
-    "GroupNorm", "MaxPool1d", "MaxPool2d", "Unfold",
+    "GroupNorm", "MaxPool1d", "MaxPool2d", "Unfold", "Upsample",
 ]

@@ -486,3 +486,17 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
 
 __all__ += ["conv_transpose1d", "conv_transpose2d"]
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize (N, C, L) or (N, C, H, W) by 'nearest', 'linear' or 'bilinear' interpolation:
+    ``F.interpolate(x, scale_factor=2, mode='bilinear')``."""
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    return _conv.interpolate(input, size, scale_factor, mode, align_corners,
+                             recompute_scale_factor)
+
+
+__all__ += ["interpolate"]

@@ -423,15 +423,84 @@ def adaptive_avg_pool(x: Tensor, output_size, dims: int, op: str) -> Tensor:
     sizes = tuple(s if o is None else int(o) for s, o in zip(spatial, sizes))
     if any(o <= 0 for o in sizes):
         raise RuntimeError(f"{op}: output_size must be positive, got {sizes}")
+    return resample(x, [_adaptive_matrix(s, o, x._data.dtype) for s, o in zip(spatial, sizes)])
+
+
+def resample(x: Tensor, matrices: list) -> Tensor:
+    """Each of the last ``len(matrices)`` dimensions mapped by its constant (out, in) matrix
+    (a matrix product per dimension; linear, so every derivative is a product too)."""
     from . import linalg as la
 
-    dtype = x._data.dtype
-    out = x
-    if sizes[-1] != spatial[-1]:  # the last dimension: x @ M^T
-        out = la.matmul(out, Tensor._make(_adaptive_matrix(spatial[-1], sizes[-1], dtype).T))
-    if dims == 2 and sizes[0] != spatial[0]:  # the one before: M @ x
-        out = la.matmul(Tensor._make(_adaptive_matrix(spatial[0], sizes[0], dtype)), out)
+    out, dims = x, len(matrices)
+    for axis, m in enumerate(matrices):  # move the dimension last, multiply, move it back
+        if m.shape[0] == m.shape[1] and np.array_equal(m, np.eye(m.shape[0])):
+            continue
+        last = out.ndim - 1
+        here = out.ndim - dims + axis
+        moved = out if here == last else out.transpose(here, last)
+        moved = la.matmul(moved, Tensor._make(np.ascontiguousarray(m.T)))
+        out = moved if here == last else moved.transpose(here, last)
     return out if out is not x else x * 1.0
+
+
+def _interpolation_matrix(size: int, out: int, mode: str, align_corners: bool,
+                          scale: float | None) -> np.ndarray:
+    """(out, size): PyTorch's source coordinate for each output position, as weights."""
+    m = np.zeros((out, size))
+    rows = np.arange(out)
+    if mode == "nearest":
+        step = size / out if scale is None else 1.0 / scale
+        m[rows, np.minimum(np.floor(rows * step).astype(np.int64), size - 1)] = 1.0
+        return m
+    if align_corners:
+        src = rows * ((size - 1) / (out - 1)) if out > 1 else np.zeros(out)
+    else:
+        step = size / out if scale is None else 1.0 / scale
+        src = np.maximum((rows + 0.5) * step - 0.5, 0.0)
+    low = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    high = np.minimum(low + 1, size - 1)
+    frac = src - low
+    np.add.at(m, (rows, low), 1.0 - frac)
+    np.add.at(m, (rows, high), frac)
+    return m
+
+
+def interpolate(x: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None) -> Tensor:
+    """Resize the spatial dims of (N, C, *spatial): ``mode`` 'nearest', 'linear' (3-D input)
+    or 'bilinear' (4-D), to ``size`` or by ``scale_factor``."""
+    modes = {"nearest": None, "linear": 3, "bilinear": 4}
+    if mode not in modes:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented; "
+                                  f"available: {sorted(modes)}")
+    dims = x._data.ndim - 2
+    if dims not in (1, 2) or (modes[mode] is not None and x._data.ndim != modes[mode]):
+        raise NotImplementedError(f"interpolate: got {x._data.ndim}D input with mode={mode!r}; "
+                                  "supported: 3D or 4D input for 'nearest', 3D for 'linear', "
+                                  "4D for 'bilinear'")
+    if align_corners is not None and mode == "nearest":
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    spatial = x._data.shape[2:]
+    if size is not None:
+        sizes = tuple_arg(size, dims, "size", "interpolate")
+        scales = (None,) * dims
+    else:
+        factors = ((float(scale_factor),) * dims if isinstance(scale_factor, (int, float))
+                   else tuple(float(f) for f in scale_factor))
+        if len(factors) != dims:
+            raise ValueError(f"interpolate: scale_factor must have {dims} values, got "
+                             f"{scale_factor}")
+        sizes = tuple(math.floor(s * f) for s, f in zip(spatial, factors))
+        scales = (None,) * dims if recompute_scale_factor else factors
+    if min(sizes) <= 0:
+        raise ValueError(f"interpolate: output size {sizes} must be positive")
+    x = ew.floating(x)
+    return resample(x, [_interpolation_matrix(s, o, mode, bool(align_corners), f).astype(
+        x._data.dtype) for s, o, f in zip(spatial, sizes, scales)])
 
 
 # ---- unfold / fold: the windows themselves ---------------------------------------------------
