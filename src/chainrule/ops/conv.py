@@ -73,6 +73,27 @@ def col2im(cols: np.ndarray, win: Windows) -> np.ndarray:
     return out[(slice(None), slice(None)) + crop]
 
 
+def input_grad(g: np.ndarray, w: np.ndarray, win: Windows) -> np.ndarray:
+    """``col2im(w^T g)`` (a convolution's input gradient) computed batch-innermost: the
+    columns come out of one GEMM per group as (C, *kernel, *out, N), so each kernel position's
+    add covers runs of ``out[-1] * N`` contiguous elements, not of ``out[-1]`` (a numpy
+    inner loop per image row made col2im cost twice the GEMM)."""
+    n, c = win.shape[:2]
+    groups, o = win.groups, w.shape[0]
+    g_t = np.ascontiguousarray(g.reshape(n, groups, o // groups, -1).transpose(1, 2, 3, 0))
+    cols = np.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1),
+                     g_t.reshape(groups, o // groups, -1))
+    blocks = cols.reshape((c,) + win.kernel + win.out + (n,))
+    out = np.zeros((c,) + win.padded + (n,), g.dtype)
+    for k in np.ndindex(*win.kernel):
+        where = tuple(slice(i * d, i * d + s * (m - 1) + 1, s) for i, d, s, m in zip(
+            k, win.dilation, win.stride, win.out))
+        out[(slice(None),) + where] += blocks[(slice(None),) + k]
+    crop = tuple(slice(b, b + s) for (b, _), s in zip(win.padding, win.shape[2:]))
+    out = out[(slice(None),) + crop]
+    return np.ascontiguousarray(np.moveaxis(out, -1, 0))
+
+
 class Im2Col(Primitive):
     @staticmethod
     def forward(ctx, x, win):
@@ -118,7 +139,10 @@ class Conv(Primitive):
         groups, n, o = win.groups, win.shape[0], w.shape[0]
         g3 = V.reshape(g, (n, groups, o // groups, math.prod(win.out)))
         w3 = V.reshape(w, (groups, o // groups, -1))
-        gx = V.apply(Col2Im, V.matmul(V.mT(w3), g3), win=win) if needs[0] else None
+        gx = None
+        if needs[0]:
+            gx = (V.apply(Col2Im, V.matmul(V.mT(w3), g3), win=win) if V.is_tensor(g)
+                  else input_grad(g, w, win))
         gw = None
         if needs[1]:
             if V.is_tensor(x):  # the columns as a function of x, for higher derivatives
