@@ -7,6 +7,12 @@ median step time over rounds (each round's figure is the median of ``--steps`` t
 the spread of the round medians (min-max), and the ratio chainrule / PyTorch (median of the
 per-round ratios). Rounds interleave the frameworks in one process, so a noisy moment hits both;
 both start from the same weights and batch, so the printed first losses must agree.
+
+Page faults per step are printed because they decide the figure: glibc returns the large
+im2col buffers to the OS (mmap for a request at or above its dynamic threshold, heap trimming
+otherwise), and touching fresh pages again costs milliseconds per step. Whether that happens
+depends on what the process freed before; ``MALLOC_MMAP_THRESHOLD_=134217728
+MALLOC_TRIM_THRESHOLD_=536870912`` in the environment removes it (both frameworks).
 """
 
 from __future__ import annotations
@@ -87,17 +93,22 @@ def main(argv=None) -> int:
              "PyTorch": make_step(torch, torch.nn, torch.nn.functional, state, x, y)}
     first = {name: float(step().item()) for name, step in steps.items()}
     medians: dict[str, list[float]] = {name: [] for name in steps}
+    faults: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(args.rounds):
         for name, step in steps.items():
-            medians[name].append(H.time_steps(step, args.steps, args.warmup)["median_s"])
+            timed = H.time_steps(step, args.steps, args.warmup)
+            medians[name].append(timed["median_s"])
+            faults[name].append(timed["page_faults_per_step"])
     ratios = [a / b for a, b in zip(medians["chainrule"], medians["PyTorch"])]
     print(f"LeNet-5 training step, batch {BATCH}, {SIZE}x{SIZE}, float32, one thread; "
           f"{args.rounds} interleaved rounds of {args.steps} steps ({H.cpu_name()})\n")
-    print("| framework | step (median of round medians) | spread (min-max) | first loss |")
-    print("|---|---:|---:|---:|")
+    print("| framework | step (median of round medians) | spread (min-max) | first loss | "
+          "page faults / step |")
+    print("|---|---:|---:|---:|---:|")
     for name, ms in medians.items():
         print(f"| {name} | {H.fmt_time(statistics.median(ms))} | {H.fmt_time(min(ms))}-"
-              f"{H.fmt_time(max(ms))} | {first[name]:.6f} |")
+              f"{H.fmt_time(max(ms))} | {first[name]:.6f} | "
+              f"{statistics.median(faults[name]):.0f} |")
     print(f"\nchainrule / PyTorch: {statistics.median(ratios):.2f}x (per-round ratios "
           f"{min(ratios):.2f}-{max(ratios):.2f}; target <= 1.5x)")
     return 0

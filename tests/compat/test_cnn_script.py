@@ -70,6 +70,7 @@ def _run(lib, dtype, batches, state=None) -> dict:
     return scope
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype,rtol", [("float64", 1e-10), ("float32", 1e-4)])
 def test_lenet_script_trains_identically(dtype, rtol):
     rng = np.random.default_rng(0)
