@@ -19,6 +19,7 @@ import numpy as np
 from ..autograd.function import Primitive
 from ..tensor import Tensor
 from . import elementwise as ew
+from . import linalg as la
 from . import reduce as red
 from . import vocab as V
 
@@ -453,8 +454,6 @@ def adaptive_avg_pool(x: Tensor, output_size, dims: int, op: str) -> Tensor:
 def resample(x: Tensor, matrices: list) -> Tensor:
     """Each of the last ``len(matrices)`` dimensions mapped by its constant (out, in) matrix
     (a matrix product per dimension; linear, so every derivative is a product too)."""
-    from . import linalg as la
-
     out, dims = x, len(matrices)
     for axis, m in enumerate(matrices):  # move the dimension last, multiply, move it back
         if m.shape[0] == m.shape[1] and np.array_equal(m, np.eye(m.shape[0])):
@@ -634,8 +633,6 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None, stride, paddi
                            f"{list(x.shape)}, padding {padding})")
     win = Windows((n, c_out) + size, groups, kernel, stride, dilation,
                   tuple((p, p) for p in padding), x._data.shape[2:])
-    from . import linalg as la
-
     # per group, (C_out/groups * K, C_in/groups) @ the input's pixels, then spread back
     w3 = weight.reshape(groups, c_in // groups, -1).transpose(1, 2)
     cols = la.matmul(w3, x.reshape(n, groups, c_in // groups, -1))
