@@ -397,7 +397,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         raise RuntimeError(f"group_norm: expected input of shape (N, C, *) with C divisible by "
                            f"num_groups={num_groups}, but got input of size {list(input.shape)}")
     n, c = input.shape[:2]
-    x = ew.floating(input).reshape(n, num_groups, -1)
+    x = ew.floating(input).reshape(n, num_groups, c // num_groups * math.prod(input.shape[2:]))
     centered = x - red.mean(x, (2,), keepdim=True)
     var = red.mean(centered * centered, (2,), keepdim=True)
     out = (centered * ew.rsqrt(var + eps)).reshape(input.shape)

@@ -81,9 +81,10 @@ def input_grad(g: np.ndarray, w: np.ndarray, win: Windows) -> np.ndarray:
     inner loop per image row made col2im cost twice the GEMM)."""
     n, c = win.shape[:2]
     groups, o = win.groups, w.shape[0]
-    g_t = np.ascontiguousarray(g.reshape(n, groups, o // groups, -1).transpose(1, 2, 3, 0))
-    cols = np.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1),
-                     g_t.reshape(groups, o // groups, -1))
+    blocks, rows = math.prod(win.out), w[0].size  # explicit sizes: n may be 0
+    g_t = np.ascontiguousarray(g.reshape(n, groups, o // groups, blocks).transpose(1, 2, 3, 0))
+    cols = np.matmul(w.reshape(groups, o // groups, rows).transpose(0, 2, 1),
+                     g_t.reshape(groups, o // groups, blocks * n))
     blocks = cols.reshape((c,) + win.kernel + win.out + (n,))
     out = np.zeros((c,) + win.padded + (n,), g.dtype)
     for k in np.ndindex(*win.kernel):
@@ -127,7 +128,7 @@ class Conv(Primitive):
         ctx.win = win
         cols = im2col(x, win)
         g = win.groups
-        out = np.matmul(w.reshape(g, w.shape[0] // g, -1), cols)
+        out = np.matmul(w.reshape(g, w.shape[0] // g, w[0].size), cols)
         out = out.reshape((x.shape[0], w.shape[0]) + win.out)
         if b:
             out += b[0].reshape((-1,) + (1,) * len(win.out))
@@ -139,7 +140,7 @@ class Conv(Primitive):
         needs, win = ctx.needs_input_grad, ctx.win
         groups, n, o = win.groups, win.shape[0], w.shape[0]
         g3 = V.reshape(g, (n, groups, o // groups, math.prod(win.out)))
-        w3 = V.reshape(w, (groups, o // groups, -1))
+        w3 = V.reshape(w, (groups, o // groups, math.prod(w.shape[1:])))
         gx = None
         if needs[0]:
             gx = (V.apply(Col2Im, V.matmul(V.mT(w3), g3), win=win) if V.is_tensor(g)
@@ -162,8 +163,9 @@ class TakeFlat(Primitive):
     def forward(ctx, x, index):
         ctx.index = index
         n, c = x.shape[:2]
-        planes = x.reshape(n, c, -1)
-        return np.take_along_axis(planes, index.reshape(n, c, -1), axis=2).reshape(index.shape)
+        planes = x.reshape(n, c, math.prod(x.shape[2:]))
+        return np.take_along_axis(planes, index.reshape(n, c, math.prod(index.shape[2:])),
+                                  axis=2).reshape(index.shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -635,7 +637,7 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None, stride, paddi
                   tuple((p, p) for p in padding), x._data.shape[2:])
     # per group, (C_out/groups * K, C_in/groups) @ the input's pixels, then spread back
     w3 = weight.reshape(groups, c_in // groups, -1).transpose(1, 2)
-    cols = la.matmul(w3, x.reshape(n, groups, c_in // groups, -1))
+    cols = la.matmul(w3, x.reshape(n, groups, c_in // groups, math.prod(x._data.shape[2:])))
     out = Col2Im.apply(cols, win=win)
     if bias is not None:
         out = out + bias.reshape((c_out,) + (1,) * dims)
