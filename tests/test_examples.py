@@ -18,6 +18,7 @@ EXPECTED = {
     "char_lstm.py": ["step    0  train loss", "validation loss", "sample: "],
     "tiny_gpt.py": ["step    0  train loss", "validation loss", "sample: "],
     "bigram.py": ["sampled from the counts: cexzma ", "first weights: 1.9269 1.4873"],
+    "lenet.py": ["LeNet on digits: test accuracy"],
 }
 
 
@@ -25,7 +26,11 @@ def test_every_example_is_listed():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+SLOW = {"lenet.py"}  # trains a CNN for 30 epochs
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+                                  for n in sorted(EXPECTED)])
 def test_example_runs(name, capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", [name])  # examples with options run with their defaults
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")

@@ -42,6 +42,8 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "nn.Module",
     # torch takes (*args, **kwargs) and parses them itself; chainrule names the same parameters
     "nn.GRU",
+    "nn.functional.max_pool1d",  # torch dispatches on return_indices through (*args, **kwargs)
+    "nn.functional.max_pool2d",
     "nn.LSTM",
     "nn.RNN",
     "nn.TransformerEncoderLayer",  # activation defaults to chainrule's F.relu, torch's to its own

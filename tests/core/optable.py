@@ -206,6 +206,89 @@ MOVEMENT = [
     Case("einsum_transpose", lambda m, x: m.lib.einsum("ij->ji", x), ((3, 4),)),
 ]
 
+# Convolution and pooling (ops/conv.py): edge shapes are stride > kernel, padding > 0, groups =
+# channels, dilation > 1, batch 1, odd sizes, unbatched input.
+CONV = [
+    Case("conv2d", lambda m, x, w, b: m.F.conv2d(x, w, b), ((2, 3, 5, 6), (4, 3, 3, 2), (4,))),
+    Case("conv2d_stride_pad", lambda m, x, w, b: m.F.conv2d(x, w, b, stride=2, padding=1),
+         ((2, 2, 7, 5), (3, 2, 3, 3), (3,))),
+    Case("conv2d_stride_gt_kernel", lambda m, x, w: m.F.conv2d(x, w, stride=(3, 4)),
+         ((2, 2, 7, 9), (3, 2, 2, 2))),
+    Case("conv2d_depthwise_batch1", lambda m, x, w, b: m.F.conv2d(x, w, b, padding=1, groups=4),
+         ((1, 4, 5, 5), (4, 1, 3, 3), (4,))),
+    Case("conv2d_groups2", lambda m, x, w: m.F.conv2d(x, w, groups=2, stride=(1, 2)),
+         ((2, 4, 5, 6), (6, 2, 2, 3))),
+    Case("conv2d_dilation", lambda m, x, w, b: m.F.conv2d(x, w, b, padding=(1, 2), dilation=2),
+         ((2, 2, 7, 6), (3, 2, 3, 2), (3,))),
+    Case("conv2d_same_even_kernel", lambda m, x, w: m.F.conv2d(x, w, padding="same"),
+         ((2, 2, 5, 4), (3, 2, 2, 3))),
+    Case("conv2d_valid_1x1", lambda m, x, w: m.F.conv2d(x, w, padding="valid"),
+         ((2, 3, 3, 3), (2, 3, 1, 1))),
+    Case("conv2d_unbatched", lambda m, x, w, b: m.F.conv2d(x, w, b, stride=2),
+         ((2, 5, 5), (3, 2, 3, 3), (3,))),
+    Case("conv1d", lambda m, x, w, b: m.F.conv1d(x, w, b, padding=1), ((2, 3, 7), (4, 3, 3), (4,))),
+    Case("conv1d_stride_dilation_groups", lambda m, x, w: m.F.conv1d(
+        x, w, stride=2, dilation=2, groups=2, padding=2), ((1, 4, 9), (4, 2, 3))),
+    Case("max_pool2d", lambda m, x: m.F.max_pool2d(x, 2), ((2, 3, 6, 7),)),
+    Case("max_pool2d_overlap_ceil", lambda m, x: m.F.max_pool2d(
+        x, 3, stride=2, padding=1, ceil_mode=True), ((2, 2, 6, 7),)),
+    Case("max_pool2d_dilation", lambda m, x: m.F.max_pool2d(x, (2, 3), (1, 2), dilation=2),
+         ((1, 2, 7, 8),)),
+    Case("max_pool2d_stride_gt_kernel", lambda m, x: m.F.max_pool2d(x, 2, stride=3),
+         ((2, 2, 7, 8),)),
+    Case("max_pool2d_indices", lambda m, x: m.F.max_pool2d(x, 2, return_indices=True)[0],
+         ((3, 5, 4),)),
+    Case("max_pool1d", lambda m, x: m.F.max_pool1d(x, 3, 2, padding=1, ceil_mode=True),
+         ((2, 3, 8),)),
+    Case("avg_pool2d", lambda m, x: m.F.avg_pool2d(x, 2), ((2, 3, 6, 7),)),
+    Case("avg_pool2d_pad_ceil", lambda m, x: m.F.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+         ((2, 2, 6, 7),)),
+    Case("avg_pool2d_exclude_pad", lambda m, x: m.F.avg_pool2d(
+        x, (3, 2), (2, 1), (1, 1), ceil_mode=True, count_include_pad=False), ((1, 2, 6, 5),)),
+    Case("avg_pool2d_divisor", lambda m, x: m.F.avg_pool2d(x, 2, divisor_override=3),
+         ((2, 2, 5, 5),)),
+    Case("avg_pool1d", lambda m, x: m.F.avg_pool1d(x, 3, 2, 1, count_include_pad=False),
+         ((2, 3, 8),)),
+    Case("adaptive_avg_pool2d", lambda m, x: m.F.adaptive_avg_pool2d(x, (3, 2)),
+         ((2, 3, 7, 5),)),
+    Case("adaptive_avg_pool2d_global", lambda m, x: m.F.adaptive_avg_pool2d(x, 1),
+         ((2, 3, 4, 5),)),
+    Case("adaptive_avg_pool1d", lambda m, x: m.F.adaptive_avg_pool1d(x, 4), ((2, 3, 10),)),
+    Case("batch_norm_2d", lambda m, x, w, b: m.F.batch_norm(x, None, None, w, b, True),
+         ((3, 2, 4, 3), (2,), (2,))),
+    Case("group_norm", lambda m, x, w, b: m.F.group_norm(x, 2, w, b), ((2, 4, 3, 3), (4,), (4,))),
+    Case("group_norm_1d", lambda m, x: m.F.group_norm(x, 3), ((2, 3, 5),)),
+    Case("conv_transpose2d", lambda m, x, w, b: m.F.conv_transpose2d(x, w, b),
+         ((2, 3, 4, 3), (3, 2, 3, 2), (2,))),
+    Case("conv_transpose2d_stride_pad_outpad", lambda m, x, w: m.F.conv_transpose2d(
+        x, w, stride=(2, 3), padding=1, output_padding=(1, 2)), ((2, 2, 3, 3), (2, 3, 3, 3))),
+    Case("conv_transpose2d_groups_dilation", lambda m, x, w, b: m.F.conv_transpose2d(
+        x, w, b, stride=2, groups=2, dilation=2), ((1, 4, 3, 2), (4, 1, 2, 3), (2,))),
+    Case("conv_transpose1d", lambda m, x, w: m.F.conv_transpose1d(x, w, stride=3, padding=2),
+         ((2, 3, 4), (3, 2, 4))),
+    Case("conv2d_empty_batch", lambda m, x, w: m.F.conv2d(x, w, padding=1),
+         ((0, 2, 4, 4), (3, 2, 3, 3))),
+    Case("conv_transpose2d_empty_batch", lambda m, x, w: m.F.conv_transpose2d(x, w, stride=2),
+         ((0, 2, 3, 3), (2, 3, 2, 2))),
+    Case("max_pool2d_empty_batch", lambda m, x: m.F.max_pool2d(x, 2), ((0, 2, 4, 4),)),
+    Case("group_norm_empty_batch", lambda m, x: m.F.group_norm(x, 2), ((0, 4, 3, 3),)),
+    Case("interpolate_nearest", lambda m, x: m.F.interpolate(x, size=(7, 3)), ((2, 3, 5, 4),)),
+    Case("interpolate_nearest_scale", lambda m, x: m.F.interpolate(x, scale_factor=1.7),
+         ((1, 2, 5, 4),)),
+    Case("interpolate_bilinear", lambda m, x: m.F.interpolate(
+        x, scale_factor=2.5, mode="bilinear"), ((1, 2, 3, 4),)),
+    Case("interpolate_bilinear_align_corners", lambda m, x: m.F.interpolate(
+        x, size=(3, 7), mode="bilinear", align_corners=True), ((2, 2, 5, 4),)),
+    Case("interpolate_linear_down", lambda m, x: m.F.interpolate(x, size=3, mode="linear"),
+         ((2, 3, 7),)),
+    Case("unfold", lambda m, x: m.F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2),
+         ((2, 3, 5, 6),)),
+    Case("unfold_unbatched", lambda m, x: m.F.unfold(x, 2), ((2, 3, 4),)),
+    Case("fold_overlapping", lambda m, x: m.F.fold(x, (4, 5), 2), ((2, 12, 12),)),
+    Case("fold_strided_padded", lambda m, x: m.F.fold(x, (5, 4), (3, 2), padding=1, stride=2),
+         ((1, 6, 9),)),
+]
+
 
 def unary_cases() -> list[Case]:
     return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
@@ -247,4 +330,5 @@ def empty_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
+    return (unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
+            + CONV)

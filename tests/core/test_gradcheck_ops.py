@@ -8,6 +8,7 @@ from tests.oracle import namespace
 
 from .optable import (
     BROADCAST_PAIRS,
+    CONV,
     MOVEMENT,
     all_cases,
     binary_cases,
@@ -30,7 +31,7 @@ def test_gradcheck(case, rng):
 
 # Second order on every op; reductions on a representative set of dims (all dims take long).
 SECOND_ORDER = (unary_cases() + binary_cases() + reduction_cases(dims=[None, 1, (0, 2)])
-                + MOVEMENT)
+                + MOVEMENT + CONV)
 
 
 @pytest.mark.parametrize("case", SECOND_ORDER, ids=str)

@@ -26,6 +26,23 @@ from .activation import (
     Threshold,
 )
 from .container import ModuleDict, ModuleList, Sequential
+from .conv import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    Dropout1d,
+    Dropout2d,
+    Fold,
+    MaxPool1d,
+    MaxPool2d,
+    Unfold,
+    Upsample,
+)
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from .loss import (
     BCELoss,
@@ -39,7 +56,7 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import Module
-from .normalization import BatchNorm1d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .parameter import Parameter
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
@@ -53,11 +70,17 @@ __all__ = [
     "parallel",
 ]
 
+__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
+__all__ += ["MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer"]
+__all__ += [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d",
+    "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d", "Fold",
+    "GroupNorm", "MaxPool1d", "MaxPool2d", "Unfold", "Upsample",
+]
+
 
 def __getattr__(name: str):
     # A PyTorch name chainrule lacks says so ("does not implement torch.nn.X yet").
     from .._torch_names import missing_attribute
 
     raise missing_attribute("nn", name)
-__all__ += ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
-__all__ += ["MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer"]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..ops import conv as _conv
 from ..ops import elementwise as ew
 from ..ops import layers as _prim
 from ..ops import losses as _losses
@@ -343,13 +344,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.functional.X yet").
-    from .._torch_names import missing_attribute
-
-    raise missing_attribute("nn.functional", name)
-
-
 # ---- more activations PyTorch programs use (issue 12): compositions of differentiable ops ------
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -411,3 +405,182 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     a, b = input.chunk(2, dim)
     return a * ew.sigmoid(b)
 __all__ += ["multi_head_attention_forward", "scaled_dot_product_attention"]
+# ---- convolution, pooling, group normalization (ops/conv.py has the windows) ------------------
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """Input (N, C, L) [or (C, L)], weight (O, C/groups, k): ``F.conv1d(x, w, b, padding=1)``."""
+    return _conv.conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """Input (N, C, H, W) [or (C, H, W)], weight (O, C/groups, kh, kw); ``padding`` is an int,
+    a pair, ``'valid'`` or ``'same'``: ``F.conv2d(x, w, b, stride=2, padding=1)``."""
+    return _conv.conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """The largest element of each window of (N, C, L): ``F.max_pool1d(x, 2)``."""
+    return _conv.max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                          return_indices, 1, "max_pool1d")
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """The largest element of each window of (N, C, H, W) (stride defaults to the kernel
+    size); with ``return_indices``, also its flat position in the input plane."""
+    return _conv.max_pool(input, kernel_size, stride, padding, dilation, ceil_mode,
+                          return_indices, 2, "max_pool2d")
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of (N, C, L): ``F.avg_pool1d(x, 3, 2, padding=1)``."""
+    return _conv.avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          None, 1, "avg_pool1d")
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """The mean of each window of (N, C, H, W); padding counts in the divisor unless
+    ``count_include_pad=False``; ``divisor_override`` replaces the divisor."""
+    return _conv.avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override, 2, "avg_pool2d")
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Averages over ``output_size`` windows that tile the length: ``F.adaptive_avg_pool1d(x,
+    1)``."""
+    return _conv.adaptive_avg_pool(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Averages over ``output_size`` windows (an int, a pair; ``None`` keeps a size) that tile
+    the plane: ``F.adaptive_avg_pool2d(x, (1, 1))``."""
+    return _conv.adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize each sample over groups of channels (and all trailing dims; biased variance),
+    then scale and shift per channel: ``F.group_norm(x, 2, w, b)``."""
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: expected input of shape (N, C, *) with C divisible by "
+                           f"num_groups={num_groups}, but got input of size {list(input.shape)}")
+    n, c = input.shape[:2]
+    x = ew.floating(input).reshape(n, num_groups, c // num_groups * math.prod(input.shape[2:]))
+    centered = x - red.mean(x, (2,), keepdim=True)
+    var = red.mean(centered * centered, (2,), keepdim=True)
+    out = (centered * ew.rsqrt(var + eps)).reshape(input.shape)
+    channel_shape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(channel_shape)
+    if bias is not None:
+        out = out + bias.reshape(channel_shape)
+    return out
+
+
+def _dropout_channels(input: Tensor, p: float, training: bool, inplace: bool, dims: int,
+                      op: str, generator: Generator | None = None) -> Tensor:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{op}: expected {dims + 1}D (unbatched) or {dims + 2}D (batched) "
+                           f"input, but got input of size: {list(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    x = ew.floating(input)
+    keep = 1.0 - p
+    channels = tuple(x.shape[:x.ndim - dims]) + (1,) * dims  # one draw per channel
+    if keep == 0.0:
+        noise = np.zeros(channels, x.dtype)
+    else:
+        # PyTorch's feature noise: bernoulli_(1 - p) on an (N, C, 1, ...) tensor, then / (1 - p)
+        mask = Tensor._make(np.empty(channels, x._data.dtype))
+        _rand.bernoulli_(mask, keep, generator=generator)
+        noise = mask._data / x._data.dtype.type(keep)
+    return _maybe_inplace(x, inplace, f"{op}_", lambda t: t * Tensor._make(noise))
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L) with probability ``p``, scale the rest by 1/(1-p)."""
+    return _dropout_channels(input, p, training, inplace, 1, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) with probability ``p``, scale the rest by 1/(1-p):
+    ``F.dropout2d(x, 0.2)``. A 3-D input is (N, C, L), as PyTorch still reads it."""
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+        return _dropout_channels(input, p, training, inplace, 1, "dropout2d")
+    return _dropout_channels(input, p, training, inplace, 2, "dropout2d")
+
+
+__all__ += [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d",
+    "conv2d", "dropout1d", "dropout2d", "group_norm", "max_pool1d", "max_pool2d",
+]
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding blocks of (N, C, H, W) as columns (N, C * kh * kw, L): ``F.unfold(x, 3)``."""
+    return _conv.unfold(input, kernel_size, dilation, padding, stride)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Columns (N, C * kh * kw, L) summed back into (N, C, *output_size) (the adjoint of
+    ``unfold``): ``F.fold(cols, (4, 5), 2)``."""
+    return _conv.fold(input, output_size, kernel_size, dilation, padding, stride)
+
+
+__all__ += ["fold", "unfold"]
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 1-D convolution, weight (C_in, C_out/groups, k):
+    ``F.conv_transpose1d(x, w, stride=2)``."""
+    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                                dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 2-D convolution (the adjoint of conv2d in its input), weight (C_in,
+    C_out/groups, kh, kw): ``F.conv_transpose2d(x, w, stride=2, output_padding=1)``."""
+    return _conv.conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                                dilation, 2, "conv_transpose2d")
+
+
+__all__ += ["conv_transpose1d", "conv_transpose2d"]
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize (N, C, L) or (N, C, H, W) by 'nearest', 'linear' or 'bilinear' interpolation:
+    ``F.interpolate(x, scale_factor=2, mode='bilinear')``."""
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    return _conv.interpolate(input, size, scale_factor, mode, align_corners,
+                             recompute_scale_factor)
+
+
+__all__ += ["interpolate"]
+
+
+def __getattr__(name: str):
+    # A PyTorch name chainrule lacks says so ("does not implement torch.nn.functional.X yet").
+    from .._torch_names import missing_attribute
+
+    raise missing_attribute("nn.functional", name)

@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNorm1d (batch statistics, running averages) and LayerNorm."""
+"""Normalization layers: BatchNorm1d/2d (batch statistics, running averages), LayerNorm and
+GroupNorm."""
 
 from __future__ import annotations
 
@@ -13,17 +14,17 @@ from .module import Module
 from .parameter import Parameter
 
 
-class BatchNorm1d(Module):
-    """Normalize each of ``num_features`` channels over the batch (input (N, C) or (N, C, L)),
-    then scale by ``weight`` and shift by ``bias``.
+class _BatchNorm(Module):
+    """Normalize each of ``num_features`` channels (dim 1) over the batch and the trailing
+    dims, then scale by ``weight`` and shift by ``bias``.
 
     Training: batch mean and biased variance normalize; ``running_mean`` / ``running_var``
     move towards the batch mean and *unbiased* variance by ``momentum`` (``momentum=None``: a
     cumulative average over ``num_batches_tracked`` batches). Eval: the running statistics.
-    ``nn.BatchNorm1d(64)``
     """
 
     _version = 2
+    _input_dims: tuple = ()  # the input ranks the layer accepts
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None,
@@ -71,11 +72,12 @@ class BatchNorm1d(Module):
                 self.bias._bump_version()
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim not in (2, 3):
-            raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {input.ndim}D input "
-                             f"of shape {tuple(input.shape)})")
+        name = type(self).__name__
+        if input.ndim not in self._input_dims:
+            raise ValueError(f"{name}: expected {' or '.join(f'{d}D' for d in self._input_dims)}"
+                             f" input (got {input.ndim}D input of shape {tuple(input.shape)})")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d: input has {input.shape[1]} channels (dim 1, shape "
+            raise ValueError(f"{name}: input has {input.shape[1]} channels (dim 1, shape "
                              f"{tuple(input.shape)}), expected num_features={self.num_features}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -94,6 +96,18 @@ class BatchNorm1d(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) per channel: ``nn.BatchNorm1d(64)``."""
+
+    _input_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) per channel: ``nn.BatchNorm2d(16)``."""
+
+    _input_dims = (4,)
 
 
 class LayerNorm(Module):
@@ -134,3 +148,42 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Normalize each sample over ``num_groups`` groups of channels (biased variance), then
+    scale and shift per channel (``weight`` ones, ``bias`` zeros): ``nn.GroupNorm(4, 32)``."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        dtype = _dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            for p, value in ((self.weight, 1), (self.bias, 0)):
+                if p is not None:
+                    p._data[...] = value
+                    p._bump_version()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
