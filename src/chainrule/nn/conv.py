@@ -9,7 +9,7 @@ from ..ops.conv import tuple_arg
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .layers import _empty
+from .layers import Dropout, _empty
 from .module import Module
 
 
@@ -251,22 +251,12 @@ class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
         return F.adaptive_avg_pool2d(input, self.output_size)
 
 
-class Dropout1d(Module):
+class Dropout1d(Dropout):
     """In training, zero whole channels of (N, C, L) with probability ``p`` and scale the rest
     by ``1 / (1 - p)``: ``nn.Dropout1d(0.1)``."""
 
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        if p < 0 or p > 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout1d(input, self.p, self.training, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout1d):
