@@ -18,8 +18,8 @@ def tiny_step(weights, x, targets, lr):
     for layer, (w, b) in zip(model.layers, weights, strict=True):
         for j, neuron in enumerate(layer.neurons):
             for k, value in enumerate(neuron.w):
-                value._data = float(w[j, k])
-            neuron.b._data = float(b[j])
+                value.data = float(w[j, k])
+            neuron.b.data = float(b[j])
     rows = [[float(v) for v in row] for row in x]
     ys = [float(t[0]) for t in targets]
 
@@ -32,7 +32,7 @@ def tiny_step(weights, x, targets, lr):
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
-            p._data -= lr * p.grad
-        return loss._data
+            p.data -= lr * p.grad
+        return loss.data
 
     return step

@@ -27,7 +27,7 @@ def _forward(params, h):
 def _sgd(params, lr):
     for pair in params:
         for p in pair:
-            p._data -= lr * p.grad  # .data is writable; MyGrad clears .grad on the next backward
+            p.data -= lr * p.grad  # .data is writable; MyGrad clears .grad on the next backward
 
 
 def mlp_step(weights, x, labels, lr):
