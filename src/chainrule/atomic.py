@@ -48,13 +48,10 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str | Writer) -> Pa
                 out.write(data.encode("utf-8") if isinstance(data, str) else data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
-    _fsync_directory(path.parent)
-    return path
+    return _publish(tmp, path)
 
 
 def atomic_link(source: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
@@ -69,18 +66,26 @@ def atomic_link(source: str | os.PathLike[str], path: str | os.PathLike[str]) ->
         os.unlink(tmp)
         os.link(source, tmp)
     except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _discard(tmp)
         with open(source, "rb") as src:
             return atomic_write(path, lambda out: shutil.copyfileobj(src, out))
+    return _publish(tmp, path)
+
+
+def _publish(tmp: str, path: Path) -> Path:
+    """Rename the complete temporary into place and make the rename durable."""
     try:
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
     _fsync_directory(path.parent)
     return path
+
+
+def _discard(tmp: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
 
 
 def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:

@@ -14,6 +14,14 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _scale_and_shift(module: Module, shape, dtype: np.dtype, affine: bool, bias: bool) -> None:
+    """``weight`` (ones) and ``bias`` (zeros) of ``shape`` where asked for, registered as None
+    otherwise, as PyTorch's normalisation layers do."""
+    module.register_parameter("weight", Parameter(np.ones(shape, dtype)) if affine else None)
+    module.register_parameter("bias",
+                              Parameter(np.zeros(shape, dtype)) if affine and bias else None)
+
+
 class _BatchNorm(Module):
     """Normalize each of ``num_features`` channels (dim 1) over the batch and the trailing
     dims, then scale by ``weight`` and shift by ``bias``.
@@ -36,15 +44,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, num_features, dtype, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
@@ -124,15 +124,7 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dtype = _dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, self.normalized_shape, dtype, elementwise_affine, bias)
 
     def reset_parameters(self) -> None:
         if self.elementwise_affine:
@@ -164,15 +156,7 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         dtype = _dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _scale_and_shift(self, num_channels, dtype, affine, bias)
 
     def reset_parameters(self) -> None:
         if self.affine:
