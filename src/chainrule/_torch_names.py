@@ -4,7 +4,7 @@ One home for this list: the parity test (tests/compat/test_parity.py) walks it t
 coverage and compare signatures, and the ``__getattr__`` of ``chainrule``, ``Tensor``, ``nn``,
 ``nn.functional`` and ``optim`` consult it to say "chainrule does not implement torch.X yet"
 instead of Python's generic AttributeError. Names are dotted paths below ``torch``.
-``is_torch_name("nn.Conv2d")`` -> True
+``missing_attribute("nn", "Conv3d")`` -> the AttributeError saying chainrule lacks it
 """
 
 from __future__ import annotations
@@ -141,10 +141,6 @@ def full_names() -> list[str]:
 
 
 _ALL = frozenset(full_names()) | frozenset(OUT_OF_SCOPE)
-
-
-def is_torch_name(path: str) -> bool:
-    return path in _ALL
 
 
 def missing_attribute(module_path: str, name: str) -> AttributeError:

@@ -189,9 +189,16 @@ def test_shuffle_order_equals_pytorchs():
 
 
 def test_weighted_sampler_draws_only_weighted_indices():
-    if not hasattr(cr, "multinomial"):
-        with pytest.raises(AttributeError, match="does not implement torch.multinomial yet"):
-            list(crdata.WeightedRandomSampler([0.0, 1.0, 2.0], 5))
-        return
     draws = list(crdata.WeightedRandomSampler([0.0, 1.0, 2.0], 50))
     assert len(draws) == 50 and set(draws) <= {1, 2}
+
+
+@pytest.mark.parametrize("replacement", [True, False])
+def test_weighted_sampler_draws_pytorchs_indices(replacement):
+    weights = [0.1, 0.9, 0.4, 0.0, 2.0]
+    for seed in (0, 3):
+        ours = crdata.WeightedRandomSampler(weights, 4, replacement,
+                                            generator=cr.Generator().manual_seed(seed))
+        theirs = tdata.WeightedRandomSampler(weights, 4, replacement,
+                                             generator=torch.Generator().manual_seed(seed))
+        assert list(ours) == list(theirs)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence, Sized
 import numpy as np
 
 from .. import _dtypes
+from ..ops.random import multinomial
 from ..random import Generator
 from ..tensor import Tensor
 
@@ -135,10 +136,8 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        import chainrule
-
-        draws = chainrule.multinomial(self.weights, self.num_samples, self.replacement,
-                                      generator=self.generator)
+        draws = multinomial(self.weights, self.num_samples, self.replacement,
+                            generator=self.generator)
         yield from iter(draws.tolist())
 
     def __len__(self) -> int:
