@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 import runpy
 
 import pytest
@@ -52,3 +53,15 @@ def test_bigram_prints_the_same_under_pytorch(tmp_path, capsys):
     theirs = capsys.readouterr().out
     assert ours.splitlines() == theirs.splitlines()
     assert len(ours.splitlines()) == 8
+
+
+def test_every_example_is_a_tutorial_in_the_docs():
+    """docs/ shows each lesson: a tutorial page includes it, and the page is in mkdocs.yml's nav."""
+    root = EXAMPLES.parent
+    nav = (root / "mkdocs.yml").read_text()
+    included = {}
+    for page in (root / "docs" / "tutorials").glob("*.md"):
+        for name in re.findall(r"\{\{ example: ([\w.]+) \}\}", page.read_text()):
+            included[name] = page.relative_to(root / "docs").as_posix()
+    assert sorted(included) == sorted(EXPECTED)
+    assert [page for page in included.values() if page not in nav] == []
