@@ -19,6 +19,7 @@ EXPECTED = {
     "tiny_gpt.py": ["step    0  train loss", "validation loss", "sample: "],
     "bigram.py": ["sampled from the counts: cexzma ", "first weights: 1.9269 1.4873"],
     "lenet.py": ["LeNet on digits: test accuracy"],
+    "names_mlp.py": ["step     0  train loss", "validation loss", "invented: "],
 }
 
 
