@@ -128,3 +128,34 @@ def test_names_mlp_trains_as_in_pytorch(dtype):
     with cr.no_grad(), torch.no_grad():
         np.testing.assert_allclose(ours(data["chainrule"][0]).numpy(),
                                    theirs(data["torch"][0]).numpy(), **tol)
+
+
+@pytest.mark.skipif("torch.backends.cpu.get_cpu_capability() not in ('AVX2', 'AVX512')",
+                    reason="needs an x86-64 CPU with AVX2: PyTorch's generic kernels draw "
+                           "other normal numbers, so randn_like's noise would differ")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_vae_trains_as_in_pytorch(dtype):
+    """The VAE draws its noise with ``randn_like`` from each library's global generator: the
+    same seed gives the same noise (chainrule's stream is PyTorch's), so the per-step losses
+    of the stochastic objective agree too."""
+    programs = {lib: load_program("vae.py", lib) for lib in ("chainrule", "torch")}
+    torch.manual_seed(0)
+    theirs = programs["torch"]["VAE"](pixels=64, hidden=32, latent=3).to(getattr(torch, dtype))
+    ours = programs["chainrule"]["VAE"](pixels=64, hidden=32, latent=3).to(getattr(cr, dtype))
+    load_torch_state(ours, theirs)
+    optimizers = {"chainrule": cr.optim.Adam(ours.parameters(), lr=3e-3),
+                  "torch": torch.optim.Adam(theirs.parameters(), lr=3e-3)}
+    cr.manual_seed(1)
+    torch.manual_seed(1)
+    rng = np.random.default_rng(0)
+    losses = {"chainrule": [], "torch": []}
+    for _ in range(20):
+        pixels = rng.random((16, 64)).astype(dtype) ** 2  # in [0, 1], mostly dark as digits
+        for lib, model, module in (("chainrule", ours, cr), ("torch", theirs, torch)):
+            losses[lib].append(programs[lib]["train_step"](model, optimizers[lib],
+                                                           module.tensor(pixels)))
+    tol = TOLERANCES[dtype]
+    np.testing.assert_allclose(losses["chainrule"], losses["torch"], **tol)
+    assert losses["torch"][-1] < losses["torch"][0]
+    assert_same_state(ours, theirs, tol)
+    np.testing.assert_array_equal(cr.get_rng_state().numpy(), torch.get_rng_state().numpy())
