@@ -219,3 +219,27 @@ def test_unknown_activation_is_refused_as_in_pytorch():
     for lib in (nn, torch.nn):
         with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
             lib.TransformerDecoderLayer(8, 2, activation="tanh")
+
+
+def test_memory_is_causal_hint_and_missing_mask_error():
+    ours, theirs = _decoder_layers({})
+    causal = np.triu(np.ones((5, 5), np.bool_), 1)
+    run_modules(ours, theirs,
+                lambda m, tgt, memory, mask: [m(tgt, memory, memory_mask=mask,
+                                                memory_is_causal=True)],
+                [_rand(5, 2, 8, seed=1), _rand(5, 2, 8, seed=2), causal], [True, True, False])
+    for module, lib in ((ours, cr), (theirs, torch)):
+        x = lib.zeros((5, 2, 8), dtype=lib.float64)
+        with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
+            module(x, x, tgt_is_causal=True)
+
+
+def test_transformer_takes_a_custom_encoder_and_decoder():
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 1,
+                                    enable_nested_tensor=False)
+    decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 1)
+    model = nn.Transformer(d_model=8, nhead=2, custom_encoder=encoder, custom_decoder=decoder)
+    assert model.encoder is encoder and model.decoder is decoder
+    assert list(model.state_dict()) == [f"encoder.{k}" for k in encoder.state_dict()] + \
+        [f"decoder.{k}" for k in decoder.state_dict()]
+    assert tuple(model(cr.randn(6, 2, 8), cr.randn(4, 2, 8)).shape) == (4, 2, 8)

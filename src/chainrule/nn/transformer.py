@@ -403,6 +403,6 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """The causal mask of a length-``sz`` sequence: ``-inf`` above the diagonal (a position
-        may not attend to later ones), 0 elsewhere. ``mask = nn.Transformer
-        .generate_square_subsequent_mask(5)``"""
+        may not attend to later ones), 0 elsewhere; the default dtype unless ``dtype`` is given.
+        ``mask = nn.Transformer.generate_square_subsequent_mask(5)``"""
         return triu(full((sz, sz), float("-inf"), dtype=dtype, device=device), diagonal=1)
