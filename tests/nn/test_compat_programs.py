@@ -1,6 +1,7 @@
-"""One program text, two libraries: the examples' character-level models run with chainrule's
-imports and with torch's. The model is built in PyTorch, its state_dict copied into chainrule's,
-both are fed the same batches, and the per-step losses and final parameters must agree."""
+"""One program text, two libraries: the examples' models (the character-level GPT, LSTM and
+embedding MLP with a hand-written BatchNorm, and the digits VAE) run with chainrule's imports and
+with torch's. The model is built in PyTorch, its state_dict copied into chainrule's, both are fed
+the same batches, and the per-step losses and final parameters (and buffers) must agree."""
 
 from __future__ import annotations
 

@@ -14,6 +14,10 @@ import chainrule.nn.functional as F
 from tests.nn.test_attention import AVX2, _rand, run_modules
 from tests.oracle import torch
 
+# PyTorch warns when a padding mask and an attention mask differ in type (bool and float);
+# mixing them is what these tests check
+pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched:UserWarning")
+
 NESTED_WARNING = "ignore:enable_nested_tensor is True:UserWarning"
 LAYER_CASES = {
     "post_norm": dict(),
