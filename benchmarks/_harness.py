@@ -220,3 +220,23 @@ def mlp_problem(sizes=MLP_SIZES, batch=MLP_BATCH, seed=0):
     labels = rng.integers(0, sizes[-1], size=batch).astype(np.int64)
     targets = rng.normal(size=(batch, sizes[-1])).astype(np.float32)  # for the MSE (tiny) MLP
     return weights, x, labels, targets
+
+
+# ---- the examples under either library ----------------------------------------------------
+
+EXAMPLE_IMPORTS = {"import chainrule as cr\n": "import torch as cr\n",
+                   "import chainrule.nn as nn\n": "import torch.nn as nn\n",
+                   "import chainrule.nn.functional as F\n": "import torch.nn.functional as F\n"}
+
+
+def load_example(file: str, framework: str) -> dict:
+    """The definitions of ``examples/<file>``, with torch's imports swapped in when
+    ``framework == 'torch'``: one program text, two libraries."""
+    path = HERE.parent / "examples" / file
+    source = path.read_text()
+    if framework == "torch":
+        for ours, theirs in EXAMPLE_IMPORTS.items():
+            source = source.replace(ours, theirs)
+    program = {"__name__": f"bench_{framework}"}
+    exec(compile(source, str(path), "exec"), program)
+    return program

@@ -19,15 +19,11 @@ import sys
 
 import _harness as H
 
-EXAMPLES = H.HERE.parent / "examples"
 VOCAB = 65
 MODELS = {
     "lstm": ("char_lstm.py", "CharLSTM", dict(embed=64, hidden=256, layers=2), 32, 64),
     "gpt": ("tiny_gpt.py", "GPT", dict(width=128, heads=4, layers=4, context=64), 16, 64),
 }
-IMPORTS = {"import chainrule as cr\n": "import torch as cr\n",
-           "import chainrule.nn as nn\n": "import torch.nn as nn\n",
-           "import chainrule.nn.functional as F\n": "import torch.nn.functional as F\n"}
 
 
 def worker(framework: str, model_name: str, steps: int, warmup: int) -> dict:
@@ -41,12 +37,7 @@ def worker(framework: str, model_name: str, steps: int, warmup: int) -> dict:
     else:
         import chainrule as lib
     file, cls, kwargs, batch, length = MODELS[model_name]
-    source = (EXAMPLES / file).read_text()
-    if framework == "torch":
-        for ours, theirs in IMPORTS.items():
-            source = source.replace(ours, theirs)
-    program = {"__name__": f"bench_{framework}"}
-    exec(compile(source, str(EXAMPLES / file), "exec"), program)
+    program = H.load_example(file, framework)
     model = program[cls](VOCAB, **kwargs)
     rng = np.random.default_rng(0)
     model.load_state_dict({k: lib.tensor(rng.standard_normal(tuple(v.shape)).astype(

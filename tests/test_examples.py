@@ -20,6 +20,8 @@ EXPECTED = {
     "tiny_gpt.py": ["step    0  train loss", "validation loss", "sample: "],
     "bigram.py": ["sampled from the counts: cexzma ", "first weights: 1.9269 1.4873"],
     "lenet.py": ["LeNet on digits: test accuracy"],
+    "names_mlp.py": ["step     0  train loss", "validation loss", "invented: "],
+    "vae.py": ["train loss", "test loss", "digits decoded from z ~ N(0, I):"],
 }
 
 

@@ -47,6 +47,8 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "nn.LSTM",
     "nn.RNN",
     "nn.TransformerEncoderLayer",  # activation defaults to chainrule's F.relu, torch's to its own
+    "nn.TransformerDecoderLayer",  # the same default activation
+    "nn.Transformer",
     "rand",
     "randint",
     "randn",

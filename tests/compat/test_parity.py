@@ -77,8 +77,8 @@ def test_coverage_summary_counts_names():
 
 def test_missing_name_error_names_torch():
     with pytest.raises(AttributeError,
-                       match=r"chainrule does not implement torch\.nn\.TransformerDecoder"):
-        cr.nn.TransformerDecoderLayer  # noqa: B018
+                       match=r"chainrule does not implement torch\.nn\.Bilinear"):
+        cr.nn.Bilinear  # noqa: B018
     with pytest.raises(AttributeError, match="no attribute 'not_a_torch_name'"):
         cr.not_a_torch_name  # noqa: B018
     with pytest.raises(AttributeError, match="torch.compile: .*kernels"):

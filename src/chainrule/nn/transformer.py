@@ -1,5 +1,6 @@
 """Attention modules with PyTorch's parameter layout and init: MultiheadAttention,
-TransformerEncoderLayer, TransformerEncoder.
+TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer, TransformerDecoder,
+Transformer.
 
 ``layer = nn.TransformerEncoderLayer(64, 4, batch_first=True); y = layer(x, is_causal=True,
 src_mask=mask)``
@@ -15,6 +16,8 @@ import numpy as np
 
 from .. import _dtypes
 from ..autograd.grad_mode import is_grad_enabled
+from ..creation import full
+from ..functions import triu
 from ..ops import elementwise as ew
 from ..ops import movement as mv
 from ..tensor import Tensor
@@ -119,6 +122,15 @@ class MultiheadAttention(Module):
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
+def _activation_fn(activation: str | Callable) -> Callable:
+    """A callable stays as given; 'relu' and 'gelu' name F.relu and F.gelu (as in PyTorch)."""
+    if not isinstance(activation, str):
+        return activation
+    if activation not in _ACTIVATIONS:
+        raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+    return _ACTIVATIONS[activation]
+
+
 class TransformerEncoderLayer(Module):
     """Self-attention then a feed-forward block, each with dropout, a residual connection and
     LayerNorm (after each block, or before with ``norm_first=True``).
@@ -139,11 +151,7 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
-        if isinstance(activation, str):
-            if activation not in _ACTIVATIONS:
-                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
-            activation = _ACTIVATIONS[activation]
-        self.activation = activation
+        self.activation = _activation_fn(activation)
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
@@ -198,10 +206,7 @@ class TransformerEncoder(Module):
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
-        if is_causal is None:
-            batch_first = bool(self.layers) and self.layers[0].self_attn.batch_first
-            seq_len = src.shape[0] if src.ndim == 2 else src.shape[1 if batch_first else 0]
-            is_causal = mask is not None and _is_causal_mask(mask, seq_len)
+        is_causal = _detect_causal(mask, is_causal, src, self.layers)
         zero_padded = self._padded_positions_zeroed(src, mask, src_key_padding_mask)
         out = src
         for layer in self.layers:
@@ -233,6 +238,17 @@ def _why_not_nested(layer: Module) -> str:
     return next((why for bad, why in reasons if bad), "")
 
 
+def _detect_causal(mask: Tensor | None, is_causal: bool | None, x: Tensor,
+                   layers: ModuleList) -> bool:
+    """The ``is_causal`` hint as given, or (None) whether ``mask`` is the causal mask of ``x``'s
+    sequence length, as PyTorch's stacks decide it."""
+    if is_causal is not None:
+        return is_causal
+    batch_first = bool(layers) and layers[0].self_attn.batch_first
+    seq_len = x.shape[0] if x.ndim == 2 else x.shape[1 if batch_first else 0]
+    return mask is not None and _is_causal_mask(mask, seq_len)
+
+
 def _is_causal_mask(mask: Tensor, size: int) -> bool:
     """Whether ``mask`` is exactly the square causal mask (PyTorch detects it the same way)."""
     if tuple(mask.shape) != (size, size):
@@ -242,3 +258,151 @@ def _is_causal_mask(mask: Tensor, size: int) -> bool:
     if data.dtype == np.bool_:
         return bool(np.array_equal(data, upper))
     return bool(np.array_equal(data, np.where(upper, -np.inf, 0.0)))
+
+
+class TransformerDecoderLayer(Module):
+    """Self-attention over the target, attention from the target to ``memory`` (the encoder's
+    output), then a feed-forward block; each with dropout, a residual connection and LayerNorm
+    (after each block, or before with ``norm_first=True``). Parameters as PyTorch's.
+    ``layer = nn.TransformerDecoderLayer(64, 4, batch_first=True); y = layer(tgt, memory,
+    tgt_mask=nn.Transformer.generate_square_subsequent_mask(tgt.size(1)), tgt_is_causal=True)``
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = F.relu,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _activation_fn(activation)
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False) -> Tensor:
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask,
+                                    memory_key_padding_mask, memory_is_causal)
+            return x + self._ff_block(self.norm3(x))
+        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
+                                           memory_is_causal))
+        return self.norm3(x + self._ff_block(x))
+
+    def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool) -> Tensor:
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           is_causal=is_causal, need_weights=False)[0]
+        return self.dropout1(x)
+
+    def _mha_block(self, x: Tensor, memory: Tensor, attn_mask, key_padding_mask,
+                   is_causal: bool) -> Tensor:
+        x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
+                                key_padding_mask=key_padding_mask, is_causal=is_causal,
+                                need_weights=False)[0]
+        return self.dropout2(x)
+
+    def _ff_block(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` deep copies of ``decoder_layer``, then an optional ``norm``.
+    ``nn.TransformerDecoder(nn.TransformerDecoderLayer(64, 4), num_layers=2)(tgt, memory)``"""
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
+                 norm: Module | None = None) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        tgt_is_causal = _detect_causal(tgt_mask, tgt_is_causal, tgt, self.layers)
+        out = tgt
+        for layer in self.layers:
+            out = layer(out, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                        tgt_key_padding_mask=tgt_key_padding_mask,
+                        memory_key_padding_mask=memory_key_padding_mask,
+                        tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+        return out if self.norm is None else self.norm(out)
+
+
+class Transformer(Module):
+    """The encoder-decoder Transformer of "Attention Is All You Need": a TransformerEncoder
+    (with a final LayerNorm) reads ``src``, a TransformerDecoder (with a final LayerNorm) reads
+    ``tgt`` and attends to the encoder's output; every matrix xavier-uniform, as PyTorch's.
+    ``model = nn.Transformer(d_model=64, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
+    batch_first=True); out = model(src, tgt, tgt_mask=model.generate_square_subsequent_mask(9))``
+    """
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable = F.relu, custom_encoder: Module | None = None,
+                 custom_decoder: Module | None = None, layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                      batch_first, norm_first, bias)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(
+                TransformerEncoderLayer(*layer_args, dtype=dtype), num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(
+                TransformerDecoderLayer(*layer_args, dtype=dtype), num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        for p in self.parameters():
+            if p.dim() > 1:
+                init.xavier_uniform_(p)
+        self.d_model = d_model
+        self.nhead = nhead
+        self.batch_first = batch_first
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
+        batch_dim = 0 if self.batch_first else 1
+        if src.ndim == 3 and src.shape[batch_dim] != tgt.shape[batch_dim]:
+            raise RuntimeError("the batch number of src and tgt must be equal")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
+        """The causal mask of a length-``sz`` sequence: ``-inf`` above the diagonal (a position
+        may not attend to later ones), 0 elsewhere; the default dtype unless ``dtype`` is given.
+        ``mask = nn.Transformer.generate_square_subsequent_mask(5)``"""
+        return triu(full((sz, sz), float("-inf"), dtype=dtype, device=device), diagonal=1)
