@@ -12,7 +12,11 @@ one ``mpiexec -n 1`` and one ``mpiexec -n 2`` job) with the spread beside them:
   did not hide;
 - hidden: 1 - exposed / all-reduce;
 - throughput: samples per second of the whole job, speed-up and scaling efficiency against
-  one plain process (no DDP) running the same step.
+  one plain process (no DDP) running the same step;
+- CPU and faults: rank 0's CPU time (all its threads, MPI's included) and minor page faults
+  per DDP step (per plain step on one rank): figures that a loaded machine disturbs far less
+  than wall-clock time. On two cores the ranks' CPU time is the step's time, so
+  2 x plain CPU / DDP CPU predicts the speed-up.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,8 +59,11 @@ def worker(steps: int) -> None:
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=1e-3)
 
-    def step(net, sync: bool) -> float:
+    usage: dict[str, list[tuple[float, int]]] = {"step": [], "plain": []}
+
+    def step(net, sync: bool, kind: str = "") -> float:
         dist.barrier()
+        before = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         optimizer.zero_grad()
         if sync:
@@ -64,7 +72,12 @@ def worker(steps: int) -> None:
             with ddp.no_sync():
                 loss_fn(net(x), y).backward()
         optimizer.step()
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        if kind:
+            usage[kind].append((after.ru_utime + after.ru_stime - before.ru_utime
+                                - before.ru_stime, after.ru_minflt - before.ru_minflt))
+        return elapsed
 
     flat = cr.zeros(sum(p.numel() for p in model.parameters()))
 
@@ -76,15 +89,19 @@ def worker(steps: int) -> None:
 
     step(ddp, True)  # warm-up: first touches of every buffer
     times: dict[str, list[float]] = {"step": [], "compute": [], "all_reduce": [], "plain": []}
-    kinds = {"step": lambda: step(ddp, True), "compute": lambda: step(ddp, False),
+    kinds = {"step": lambda: step(ddp, True, "step"), "compute": lambda: step(ddp, False),
              "all_reduce": all_reduce}
     if world == 1:
-        kinds["plain"] = lambda: step(model, True)
+        kinds["plain"] = lambda: step(model, True, "plain")
     order = list(kinds)
     for i in range(steps):  # interleaved, the order rotating, so noise hits every kind alike
         for kind in order[i % len(order):] + order[:i % len(order)]:
             times[kind].append(kinds[kind]())
     times["exposed"] = [a - b for a, b in zip(times["step"], times["compute"])]
+    for kind, pairs in usage.items():
+        if pairs:
+            times[f"{kind}_cpu"] = [cpu for cpu, _ in pairs]
+            times[f"{kind}_faults"] = [faults for _, faults in pairs]
     if rank == 0:
         print(json.dumps({"world": world, **{k: statistics.median(v) for k, v in times.items()
                                              if v}}), flush=True)
@@ -123,20 +140,27 @@ def main() -> None:
     print(f"MLP {'-'.join(map(str, SIZES))}, float32, batch {BATCH} per rank, 1 BLAS thread per "
           f"rank; medians of {args.rounds} rounds x {args.steps} steps [min-max of the round "
           f"medians], times in ms")
-    print(f"one plain process (no DDP): step {_spread(plain)}, {base:.0f} samples/s")
+    plain_cpu = [job["plain_cpu"] for job in rounds[1]]
+    print(f"one plain process (no DDP): step {_spread(plain)}, {base:.0f} samples/s, CPU "
+          f"{_spread(plain_cpu)}, {statistics.median(j['plain_faults'] for j in rounds[1]):.0f} "
+          "minor faults per step")
     print("| ranks | step | compute (no_sync) | all-reduce alone | exposed | hidden | "
-          "samples/s | speed-up | efficiency |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "samples/s | speed-up | efficiency | CPU per step (rank 0) | CPU speed-up | "
+          "faults/step |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for world, jobs in rounds.items():
         step = [j["step"] for j in jobs]
         exposed = statistics.median([j["exposed"] for j in jobs])
         reduce = statistics.median([j["all_reduce"] for j in jobs])
         hidden = 1 - exposed / reduce if reduce > 0 else float("nan")
         throughput = world * BATCH / statistics.median(step)
+        cpu = [j["step_cpu"] for j in jobs]
+        cpu_speedup = world * statistics.median(plain_cpu) / statistics.median(cpu)
         print(f"| {world} | {_spread(step)} | {_spread([j['compute'] for j in jobs])} | "
               f"{_spread([j['all_reduce'] for j in jobs])} | {exposed * 1e3:.1f} | "
               f"{max(0.0, min(1.0, hidden)):.0%} | {throughput:.0f} | "
-              f"{throughput / base:.2f}x | {throughput / base / world:.0%} |")
+              f"{throughput / base:.2f}x | {throughput / base / world:.0%} | {_spread(cpu)} | "
+              f"{cpu_speedup:.2f}x | {statistics.median(j['step_faults'] for j in jobs):.0f} |")
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 By default glibc serves large blocks (the activations and gradients of a layer) with ``mmap``
 and returns freed memory to the OS, so every training step faults the same pages in again:
 ~750 minor page faults per step of a 784-256-256-10 MLP written with raw Tensors, measured in
-benchmarks/RESULTS.md. Fixed thresholds (blocks up to 32 MiB from the heap, the heap's top
-trimmed only beyond 64 MiB free) make a step reuse the previous step's memory: 0 faults, and
-the peak stays the step's own peak. Called by the first backward; elsewhere (musl, macOS,
-Windows) it does nothing.
+benchmarks/RESULTS.md. Fixed thresholds (blocks up to 128 MiB from the heap, the heap's top
+trimmed only beyond 512 MiB free) make a step reuse the previous step's memory: 0 faults, and
+the peak stays the step's own peak. They cover wide layers too: a 4096x4096 float32 gradient
+is 64 MiB, and a step of the data-parallel MLP in benchmarks/distributed.py frees ~200 MiB at
+once (with 32 / 64 MiB it faulted 1,100 pages per step on one rank and 9,300 per rank on two,
+where MPI's 34 MB reduction scratch buffer came back from the OS at every all-reduce).
+Called by the first backward; elsewhere (musl, macOS, Windows) it does nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import ctypes.util
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-MMAP_THRESHOLD = 32 << 20  # glibc's own upper bound for its dynamic threshold on 64-bit
-TRIM_THRESHOLD = 64 << 20
+MMAP_THRESHOLD = 128 << 20
+TRIM_THRESHOLD = 512 << 20
 
 _done = False
 

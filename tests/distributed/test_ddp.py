@@ -18,8 +18,9 @@ def test_first_bucket_is_reduced_before_the_first_layers_backward(n):
     check(run(n, "ddp_overlap.py"), n)
 
 
-def test_unused_parameters_and_shape_mismatch():
-    check(run(2, "ddp_errors.py"), 2)
+@pytest.mark.parametrize("cap", [[], ["0"]], ids=["packed", "own arrays"])
+def test_unused_parameters_and_shape_mismatch(cap):
+    check(run(2, "ddp_errors.py", *cap), 2)
 
 
 def test_a_raising_rank_ends_the_job_with_its_message():

@@ -1,5 +1,11 @@
 """Unused parameters (reported by name, or handled), different shapes across ranks, and .grad
-accumulating across synchronised backwards (it is a view of the bucket after the first)."""
+accumulating across synchronised backwards (it is a view of the bucket after the first).
+
+``ddp_errors.py [bucket_cap_mb]``: with 0 every gradient is larger than a bucket and is
+reduced in its own array instead of being packed.
+"""
+
+import sys
 
 import numpy as np
 
@@ -10,6 +16,7 @@ from chainrule.nn.parallel import DistributedDataParallel
 
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
+CAP = float(sys.argv[1]) if len(sys.argv) > 1 else None
 
 
 class Branchy(nn.Module):
@@ -35,12 +42,12 @@ def expect_error(make, message):
 
 cr.manual_seed(0)
 x = cr.randn(4, 3)
-ddp = DistributedDataParallel(Branchy())
+ddp = DistributedDataParallel(Branchy(), bucket_cap_mb=CAP)
 expect_error(lambda: ddp(x, True).sum().backward(),
              "these parameters received no gradient in this backward: never.weight, never.bias")
 
 model = Branchy()
-ddp = DistributedDataParallel(model, find_unused_parameters=True)
+ddp = DistributedDataParallel(model, bucket_cap_mb=CAP, find_unused_parameters=True)
 ddp(x * (rank + 1), rank == 0).sum().backward()  # 'sometimes' is used on rank 0 only
 assert model.never.weight.grad is None and model.never.bias.grad is None
 reference = Branchy()
@@ -57,11 +64,16 @@ expect_error(lambda: DistributedDataParallel(nn.Linear(3 + (rank == 1), 2)),
              "('weight', (2, 3), 'float32') vs ('weight', (2, 4), 'float32')")
 
 model, reference = nn.Linear(3, 2), nn.Linear(3, 2)
-ddp = DistributedDataParallel(model)  # rank 0's weights (the ranks' generators differ now)
+# rank 0's weights (the ranks' generators differ now)
+ddp = DistributedDataParallel(model, bucket_cap_mb=CAP)
 reference.load_state_dict(model.state_dict())
 for k in range(3):  # no zero_grad: every backward adds its mean over the ranks
     ddp(x * (rank + 1) * (k + 1)).square().sum().backward()
     for r in range(world):
         reference(x * (r + 1) * (k + 1)).square().sum().div(world).backward()
     np.testing.assert_allclose(model.weight.grad._data, reference.weight.grad._data, rtol=1e-5)
+if CAP == 0:  # every gradient was reduced in its own array: no bucket packs anything
+    assert not any(bucket.offsets for bucket in ddp._buckets)
+else:  # .grad is a view of its bucket
+    assert model.weight.grad._data.base is ddp._buckets[0].flat._data
 print(f"ok {rank}", flush=True)

@@ -24,18 +24,25 @@ FIRST_BUCKET_BYTES = 1024 * 1024
 
 
 class _Bucket:
-    """Gradients reduced together: one flat buffer, each parameter's slice of it."""
+    """Gradients reduced together. The smaller ones are packed into one flat buffer (a slice
+    each); a gradient larger than a whole bucket (``own``) is reduced where it lies, in its
+    own array: packing exists to send few messages, and copying a large gradient costs a pass
+    over memory that evicts the cache for nothing."""
 
-    def __init__(self, params: list[tuple[int, Tensor]], dtype: np.dtype) -> None:
+    def __init__(self, params: list[tuple[int, Tensor]], dtype: np.dtype, cap: int) -> None:
         self.indices = [i for i, _ in params]
+        self.own = [i for i, p in params if p._data.nbytes > cap]
         self.offsets: dict[int, tuple[int, int]] = {}
         size = 0
         for i, p in params:
-            self.offsets[i] = (size, size + p._data.size)
-            size += p._data.size
-        self.flat = Tensor(np.zeros(size, dtype))
+            if i not in self.own:
+                self.offsets[i] = (size, size + p._data.size)
+                size += p._data.size
+        self.dtype = dtype
+        self.flat = Tensor(np.zeros(size, dtype))  # empty when nothing is packed
+        self.own_grads: dict[int, Tensor] = {}  # this backward's, averaged in place
         self.pending = 0
-        self.work: Any = None
+        self.works: list[Any] = []
 
 
 class DistributedDataParallel(Module):
@@ -43,18 +50,20 @@ class DistributedDataParallel(Module):
 
     At construction the parameters and buffers are broadcast from rank 0, after checking that
     every rank holds the same parameter names and shapes. During ``backward``, each
-    parameter's gradient is copied into its bucket (buckets fill in reverse parameter order,
-    the order backward produces them; with the default cap of 25 MiB the first holds ~1 MiB);
-    a full bucket starts a non-blocking all-reduce (average) at once, so communication
-    overlaps the rest of the backward pass, and ``backward()`` returns after every bucket has
-    arrived and been written back to ``.grad``. ``broadcast_buffers``: buffers (BatchNorm's
-    running statistics) are broadcast from rank 0 before each forward; batch statistics stay
-    per rank (no SyncBatchNorm). Under ``no_sync()`` gradients only accumulate locally.
-    A parameter that gets no gradient is an error naming it, unless
-    ``find_unused_parameters=True``: then its gradient counts as zero on that rank.
-    After a synchronised backward each ``.grad`` is a view of its bucket (PyTorch's
-    ``gradient_as_bucket_view=True``: no copy back); ``device_ids``, ``output_device``, ``dim``,
-    ``gradient_as_bucket_view`` and ``static_graph`` are accepted for compatibility (CPU only).
+    parameter's gradient is divided by the world size and copied into its bucket (buckets fill
+    in reverse parameter order, the order backward produces them; with the default cap of 25
+    MiB the first holds ~1 MiB); a full bucket starts a non-blocking all-reduce (sum) at once,
+    so communication overlaps the rest of the backward pass, and ``backward()`` returns after
+    every bucket has arrived and been written back to ``.grad``. A gradient larger than a
+    whole bucket is not copied: it is divided and reduced in place, in its own array.
+    ``broadcast_buffers``: buffers (BatchNorm's running statistics) are broadcast from rank 0
+    before each forward; batch statistics stay per rank (no SyncBatchNorm). Under
+    ``no_sync()`` gradients only accumulate locally. A parameter that gets no gradient is an
+    error naming it, unless ``find_unused_parameters=True``: then its gradient counts as zero
+    on that rank. After a synchronised backward each packed ``.grad`` is a view of its bucket
+    (PyTorch's ``gradient_as_bucket_view=True``: no copy back); ``device_ids``,
+    ``output_device``, ``dim``, ``gradient_as_bucket_view`` and ``static_graph`` are accepted
+    for compatibility (CPU only).
     ``ddp = DistributedDataParallel(model, bucket_cap_mb=25)``
     """
 
@@ -126,7 +135,8 @@ class DistributedDataParallel(Module):
             open_by_dtype[p.dtype] = (params, size, closed)
         buckets += [(params, dtype) for dtype, (params, _, _) in open_by_dtype.items() if params]
         buckets.sort(key=lambda b: -b[0][0][0])  # in the order their first gradient arrives
-        return [_Bucket(params, np.dtype(dtype)) for params, dtype in buckets]
+        return [_Bucket(params, np.dtype(dtype), self.bucket_bytes_cap)
+                for params, dtype in buckets]
 
     # ---- forward ---------------------------------------------------------------------------
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
@@ -148,7 +158,8 @@ class DistributedDataParallel(Module):
         self._next_bucket = 0
         for bucket in self._buckets:
             bucket.pending = len(bucket.indices)
-            bucket.work = None
+            bucket.works = []
+            bucket.own_grads = {}
 
     @contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -173,17 +184,28 @@ class DistributedDataParallel(Module):
         self._launch_ready_buckets()
 
     def _mark_ready(self, index: int, grad: Tensor | None) -> None:
-        """Copy the gradient into its bucket, divided by the world size on the way (one pass
-        over the memory; the all-reduce then sums: PyTorch's order too)."""
+        """Divide the gradient by the world size (the all-reduce then sums: PyTorch's order),
+        on its way into the bucket's flat buffer, or in place when it is reduced where it
+        lies."""
         self._ready[index] = True
         bucket = self._bucket_of[index]
-        start, stop = bucket.offsets[index]
-        view = bucket.flat._data[start:stop]
-        if grad is None:
-            view[...] = 0  # unused here: contributes zero to the mean
-        else:
-            np.divide(grad._data.reshape(-1), self._world, out=view)
         bucket.pending -= 1
+        if index in bucket.offsets:
+            start, stop = bucket.offsets[index]
+            view = bucket.flat._data[start:stop]
+            if grad is None:
+                view[...] = 0  # unused here: contributes zero to the mean
+            else:
+                np.divide(grad._data.reshape(-1), self._world, out=view)
+            return
+        param = self._params[index]
+        if grad is None:
+            grad = Tensor._make(np.zeros(param._data.shape, bucket.dtype))
+        elif _reducible_in_place(grad, bucket.dtype):
+            np.divide(grad._data, self._world, out=grad._data)
+        else:  # a view, a recorded Tensor (create_graph) or another dtype: a contiguous copy
+            grad = Tensor._make(np.divide(grad._data, self._world, dtype=bucket.dtype))
+        bucket.own_grads[index] = grad
 
     def _launch_ready_buckets(self) -> None:
         """Start every full bucket whose predecessors have started: all ranks must issue the
@@ -191,11 +213,13 @@ class DistributedDataParallel(Module):
         buckets = self._buckets
         while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
             bucket = buckets[self._next_bucket]
-            bucket.work = dist.all_reduce(bucket.flat, async_op=True)
+            tensors = [bucket.flat] if bucket.offsets else []
+            tensors += [bucket.own_grads[i] for i in bucket.own]
+            bucket.works = [dist.all_reduce(t, async_op=True) for t in tensors]
             self._next_bucket += 1
         if self._next_bucket:
             # a poke of MPI's progress engine: all there is when MPI lacks THREAD_MULTIPLE
-            buckets[self._next_bucket - 1].work.is_completed()
+            buckets[self._next_bucket - 1].works[-1].is_completed()
 
     def _finish_reduction(self) -> None:
         """End of backward: wait for every bucket and write the averages into ``.grad``."""
@@ -204,7 +228,8 @@ class DistributedDataParallel(Module):
         unused = [i for i, ready in enumerate(self._ready) if not ready]
         if unused and not self.find_unused_parameters:
             for bucket in self._buckets[:self._next_bucket]:
-                bucket.work.wait()
+                for work in bucket.works:
+                    work.wait()
             names = ", ".join(self._names[i] for i in unused)
             raise RuntimeError(
                 f"DistributedDataParallel: on rank {self._rank} these parameters received no "
@@ -219,12 +244,17 @@ class DistributedDataParallel(Module):
             dist.all_reduce(used, op=dist.ReduceOp.MAX)
             used_somewhere = used._data
         for bucket in self._buckets:
-            bucket.work.wait()
-            flat = bucket.flat._data
+            for work in bucket.works:
+                work.wait()
             for i in bucket.indices:
                 if used_somewhere is not None and not used_somewhere[i]:
                     continue  # unused on every rank: .grad stays as it is (None), as PyTorch
                 p = self._params[i]
+                if i in bucket.own_grads:
+                    if p.grad is not bucket.own_grads[i]:
+                        p.grad = bucket.own_grads[i]
+                    continue
+                flat = bucket.flat._data
                 start, stop = bucket.offsets[i]
                 mean = flat[start:stop].reshape(p._data.shape)
                 if p.grad is None or p.grad._data.base is not flat:
@@ -233,6 +263,14 @@ class DistributedDataParallel(Module):
                     p.grad = Tensor._make(mean)
                 else:
                     p.grad._vc[0] += 1
+            bucket.own_grads = {}
+
+
+def _reducible_in_place(grad: Tensor, dtype: np.dtype) -> bool:
+    """The accumulated gradient's own array can take the division and the all-reduce."""
+    data = grad._data
+    return (not grad._rg and data.dtype == dtype and data.flags.c_contiguous
+            and data.flags.writeable)
 
 
 def _hook(ddp: DistributedDataParallel, index: int):
