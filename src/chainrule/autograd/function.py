@@ -32,7 +32,7 @@ from doing less per op, not from another language (benchmarks/RESULTS.md has the
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -76,6 +76,8 @@ class Node:
     _edge_nrs: tuple
     _meta: tuple  # per input: (shape, dtype), to validate and un-broadcast gradients
     _saved: tuple | None  # the saved values, flat (see _FIELDS); None once freed
+    _to_save: tuple | None  # what forward gave save_for_backward, until recording packs it
+    needs_input_grad: tuple  # per input: whether it needs a gradient (PyTorch's name)
     _hooks_by_output: dict | None  # tensor hooks of the outputs, by output index
     _retained: dict | None  # weak references to outputs that retain_grad(), by output index
     _n_outputs: int
@@ -167,7 +169,8 @@ class Node:
             current = vc[0] if kind == _OUTPUT else value._vc[0] if kind == _INPUT else version
             if current != version:
                 continue  # changed in place since the forward: not the value the op saw
-            values.append((_ROLES[kind], self._unpack(kind, value, vc, output_nr, version)))
+            tensor = cast(Tensor, self._unpack(kind, value, vc, output_nr, version))  # kind set
+            values.append((_ROLES[kind], tensor))
         return values
     def _saved_arrays(self) -> list:
         """The saved values as ndarrays (array mode), after the same version checks."""
@@ -419,6 +422,7 @@ class Primitive(Node):
         ctx._to_save = ctx._hooks_by_output = ctx._retained = ctx._trace = None
         ctx._n_outputs = 1
         # (comprehensions are calls before Python 3.12: plain loops here, the hottest path)
+        arrays: tuple | list  # (an annotation only: nothing runs)
         if len(inputs) == 1:  # the commonest arity; apply saw that x requires grad
             x = inputs[0]
             a = x._data
@@ -537,6 +541,8 @@ class Function(Node):
     ``forward`` runs with grad disabled on Tensors; ``backward`` receives and returns Tensors,
     one per forward argument (None for non-tensor arguments or inputs needing no gradient).
     """
+
+    _output_meta: list  # per output: (shape, dtype), for the zeros of materialized gradients
 
     def save_for_backward(self, *tensors) -> None:
         self._to_save = tensors
