@@ -119,6 +119,32 @@ class Node:
         """The dtype input ``i`` had in the forward: ``ctx.input_dtype(0)``."""
         return self._meta[i][1]
 
+    def input_metadata(self) -> tuple:
+        """Per forward input, ``(shape, dtype)``; None for a custom Function's argument that
+        is not a Tensor: ``[meta for meta in node.input_metadata() if meta is not None]``."""
+        return self._meta
+
+    @property
+    def n_outputs(self) -> int:
+        """How many outputs the forward returned (1 for all but a few ops): ``node.n_outputs``."""
+        return self._n_outputs
+
+    @property
+    def freed(self) -> bool:
+        """Whether a backward without ``retain_graph=True`` freed the saved values, so the rule
+        cannot run again (never for a node that saved nothing): ``y.grad_fn.freed``."""
+        return self._saved is None
+
+    def __call__(self, *grads):
+        """The node's backward rule applied to ``grads`` (Tensors, one per output), as
+        PyTorch's ``y.grad_fn(g)``: the rule's gradients for the inputs, as it returns them
+        (one Tensor or None per input; a single one for one input).
+        ``x_grad = y.grad_fn(cr.ones_like(y))``"""
+        if len(grads) != self._n_outputs:
+            raise TypeError(f"{self.name()}: expected {self._n_outputs} gradient(s), one per "
+                            f"output, got {len(grads)}")
+        return self._call_backward(list(grads))
+
     @property
     def next_functions(self) -> tuple:
         """Per input, ``(node or leaf Tensor, output index)``, or None: PyTorch's edges."""
@@ -342,6 +368,7 @@ _NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))  #
 # output indices are almost always 0: one shared tuple per arity
 _ZEROS = {(0,) * n: (0,) * n for n in range(8)}
 _ZERO_ONE, _ZERO_TWO = _ZEROS[(0,)], _ZEROS[(0, 0)]
+_NO_PARAMS: dict = {}  # shared by the nodes of ops called without parameters (never written)
 
 
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
@@ -386,12 +413,20 @@ class Primitive(Node):
     higher derivatives are right), any other array as a constant.
     """
 
+    __slots__ = ("_params",)
+    _params: dict  # the forward's keyword parameters (a shared empty dict when there are none)
+
     # set by ops whose output may share memory with their first input (reshape, slicing, ...)
     is_view = False
     shares_grads = False  # set by rules that may return one array for two inputs (Add, Cat)
 
     def save_for_backward(self, *arrays) -> None:
         self._to_save = arrays
+
+    def forward_params(self) -> dict:
+        """The keyword parameters forward was called with, so that ``forward(ctx, *arrays,
+        **node.forward_params())`` repeats the call: ``{'axes': (1,), 'keepdim': False}``."""
+        return dict(self._params)
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
@@ -421,6 +456,7 @@ class Primitive(Node):
         ctx._seq = next(_sequence)
         ctx._to_save = ctx._hooks_by_output = ctx._retained = ctx._trace = None
         ctx._n_outputs = 1
+        ctx._params = params or _NO_PARAMS
         # (comprehensions are calls before Python 3.12: plain loops here, the hottest path)
         arrays: tuple | list  # (an annotation only: nothing runs)
         if len(inputs) == 1:  # the commonest arity; apply saw that x requires grad
