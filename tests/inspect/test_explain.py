@@ -410,3 +410,13 @@ def test_cli_never_evaluates_python(tmp_path, capsys):
     assert main(["explain", f"open({str(target)!r}, 'w')"]) == 2
     assert not target.exists()
     assert not os.path.exists("pwned")
+
+
+def test_values_are_recomputed_with_the_recorded_forward_parameters():
+    # pad keeps its padding nowhere but in the recorded call: explain still knows t1 and t2
+    x = cr.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    L = cr.nn.functional.pad(x, (1, 2), value=3.0).sum() * 2.0
+    text = str(explain(L, names={"x": x}))
+    assert line_with(text, "t1", "= pad(x) = [3, 1, 2, 3, 3]")
+    assert line_with(text, "t2", "= sum(t1) = 12")
+    assert "?" not in line_with(text, "t2")
