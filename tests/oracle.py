@@ -8,6 +8,7 @@ and tensors, so one piece of code runs in both::
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Callable, Sequence
 
@@ -24,11 +25,19 @@ class _Oracle:
     compare with it skip; the engine tests and gradchecks, which need no oracle, still run."""
 
     def __getattr__(self, name: str):
-        try:
-            import torch as module
-        except ImportError:
-            pytest.skip(REASON)
-        return getattr(module, name)
+        return getattr(_load_torch(), name)
+
+
+@functools.cache
+def _load_torch():
+    try:
+        import torch as module
+    except ImportError:
+        pytest.skip(REASON)
+    # one thread: the comparisons are small, where torch's thread pool only adds overhead (and
+    # the suite already runs on every core through pytest -n)
+    module.set_num_threads(1)
+    return module
 
 
 torch = _Oracle()

@@ -21,8 +21,6 @@ from chainrule.training import (
     mse,
 )
 
-pytest.importorskip("safetensors", reason="safetensors (the io extra) is missing")
-
 
 def _moons():
     data = load_dataset("moons", n_samples=120, noise=0.15, seed=0)
@@ -132,6 +130,23 @@ def test_resume_errors_name_the_problem(tmp_path):
     with pytest.raises(ResumeError, match="junk.safetensors: not a chainrule file"):
         fit(model, nn.CrossEntropyLoss(), opt, DataLoader(train, 32), epochs=2,
             resume=tmp_path / "junk.safetensors", progress=False)
+
+
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_resume_past_the_requested_epochs_warns_and_trains_nothing(tmp_path, epochs):
+    train, _ = _moons()
+    model = _mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    fit(model, nn.CrossEntropyLoss(), opt, DataLoader(train, 32), epochs=2,
+        checkpoint_dir=tmp_path, progress=False)
+    before = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    with pytest.warns(UserWarning, match=f"has already trained 2 epochs and epochs={epochs} is "
+                                         "the total, so nothing is trained; give epochs=3"):
+        history = fit(model, nn.CrossEntropyLoss(), opt, DataLoader(train, 32),
+                      epochs=epochs, resume=tmp_path / "last.safetensors", progress=False)
+    assert len(history) == 2  # the checkpoint's epochs, none added
+    for key, value in model.state_dict().items():
+        assert np.array_equal(value.detach().numpy(), before[key]), key
 
 
 class _Recorder(Callback):

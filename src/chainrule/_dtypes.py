@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 float16 = np.dtype(np.float16)
@@ -89,7 +91,7 @@ def promote_types(type1, type2) -> np.dtype:
 
 def torch_result_type(tensor1, tensor2) -> np.dtype:
     """The dtype ``tensor1 op tensor2`` gives, for tensors or Python numbers (PyTorch's rule)."""
-    arrays = [getattr(t, "_data", None) for t in (tensor1, tensor2)]
+    arrays: list[Any] = [getattr(t, "_data", None) for t in (tensor1, tensor2)]
     if arrays[0] is not None and arrays[1] is not None:
         return result_type(arrays[0], arrays[1])
     if arrays[0] is None and arrays[1] is None:

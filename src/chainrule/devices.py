@@ -25,6 +25,8 @@ class device:  # noqa: N801  (PyTorch's name: cr.device)
     """
 
     __slots__ = ("_type", "_index")
+    _type: str
+    _index: int | None
 
     def __init__(self, type: str | device, index: int | None = None) -> None:  # noqa: A002
         if isinstance(type, device):

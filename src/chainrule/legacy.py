@@ -12,6 +12,8 @@ from .tensor import Tensor
 
 
 class _TypedTensorMeta(type):
+    dtype: np.dtype  # set by _typed on each class it makes
+
     def __instancecheck__(cls, other) -> bool:
         return isinstance(other, Tensor) and other.dtype == cls.dtype
 

@@ -781,7 +781,7 @@ def _flat(seq):
             yield v
 
 
-def _float_formatter(a: np.ndarray) -> dict | None:
+def _float_formatter(a: np.ndarray) -> Any:  # a NumPy formatter dict, or None
     """PyTorch's way of printing floats: ``1.`` when every value is whole, four decimals
     otherwise, scientific when the magnitudes span more than 1000x; all one width."""
     if a.dtype.kind != "f" or a.size == 0:

@@ -8,6 +8,7 @@ torch.Tensor.X yet" (a class attribute, so other lookups cost nothing extra).
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -17,6 +18,14 @@ from . import tensor as _t  # its ops modules (_t._ew, _t._cops) are bound once 
 
 class TensorCompat:
     __slots__ = ()
+
+    if TYPE_CHECKING:  # what these methods use of Tensor, the one class built on this one
+        _data: np.ndarray
+
+        @property
+        def dtype(self) -> np.dtype: ...
+
+        def item(self) -> int | float | bool: ...
 
     # ---- devices and storage queries ------------------------------------------------------
     @property
@@ -110,7 +119,7 @@ class TensorCompat:
 
     # ---- shape (compositions of the movement ops, so differentiable) -------------------------
     def swapaxes(self, axis0: int, axis1: int):
-        return _t._mv.transpose(self, axis0, axis1)
+        return _t._mv.transpose(cast("_t.Tensor", self), axis0, axis1)
 
     def movedim(self, source, destination):
         """Move dims ``source`` to positions ``destination``: ``x.movedim(0, -1)``."""
@@ -138,7 +147,7 @@ class TensorCompat:
             raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
                                f"size ({size}).")
         key = (slice(None),) * axis + (slice(start, start + length),)
-        return _t._mv.getitem(self, key)
+        return _t._mv.getitem(cast("_t.Tensor", self), key)
 
     def masked_select(self, mask):
         return _functions().masked_select(self, mask)
@@ -179,23 +188,23 @@ class TensorCompat:
         return _t._cops.log10(self)
 
     def tril(self, diagonal: int = 0):
-        return _t._cops.tril(self, diagonal)
+        return _t._cops.tril(cast("_t.Tensor", self), diagonal)
 
     def triu(self, diagonal: int = 0):
-        return _t._cops.triu(self, diagonal)
+        return _t._cops.triu(cast("_t.Tensor", self), diagonal)
 
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-        return _t._cops.isclose(self, other, rtol, atol, equal_nan)
+        return _t._cops.isclose(cast("_t.Tensor", self), other, rtol, atol, equal_nan)
 
     def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08,
                  equal_nan: bool = False) -> bool:
-        return _t._cops.allclose(self, other, rtol, atol, equal_nan)
+        return _t._cops.allclose(cast("_t.Tensor", self), other, rtol, atol, equal_nan)
 
     def equal(self, other) -> bool:
-        return _t._cops.equal(self, other)
+        return _t._cops.equal(cast("_t.Tensor", self), other)
 
     def histc(self, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
-        return _t._cops.histc(self, bins, min, max)
+        return _t._cops.histc(cast("_t.Tensor", self), bins, min, max)
 
     def remainder(self, other):
         return _t._ew.remainder(self, other)

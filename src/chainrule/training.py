@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -399,7 +400,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
     ``checkpoint_dir``: after every epoch ``epoch-NNN.safetensors`` (and ``last.safetensors``)
     with the model, optimizer and scheduler state, the global RNG state, the loaders' generator
     states, the epoch, step and history. ``resume=path`` restores all of that and continues up
-    to ``epochs`` in total, giving bit-for-bit the weights of an uninterrupted run.
+    to ``epochs`` in total, giving bit-for-bit the weights of an uninterrupted run (a
+    ``UserWarning`` says so when the checkpoint has already trained that many).
     ``progress``: a rich bar on a terminal, one plain line per epoch otherwise.
 
     Under ``mpiexec -n N`` (after ``init_process_group``; ``model`` a
@@ -415,6 +417,11 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
                        epochs=int(epochs), history=History())
     if resume is not None:
         _restore(resume, state, train_loader, val_loader)
+        if state.epoch >= state.epochs:
+            warnings.warn(f"fit: {os.fspath(resume)} has already trained {state.epoch} "
+                          f"epoch{'s' if state.epoch != 1 else ''} and epochs={state.epochs} is "
+                          f"the total, so nothing is trained; give epochs={state.epoch + 1} or "
+                          "more to train further", UserWarning, stacklevel=2)
     writer = _rank() == 0  # under mpiexec, rank 0 alone prints and writes
     directory = None
     if checkpoint_dir is not None and writer:

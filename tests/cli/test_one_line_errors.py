@@ -13,7 +13,6 @@ import pytest
 import chainrule.cli.limits as limits
 from chainrule.cli import main
 
-pytest.importorskip("safetensors", reason="safetensors (the io extra) is missing")
 BIG = str(10 ** 309)  # an integer literal past float64's range
 
 

@@ -9,7 +9,6 @@ import pytest
 from chainrule.cli import main
 from chainrule.serialization import load
 
-pytest.importorskip("safetensors", reason="safetensors (the io extra) is missing")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -56,6 +55,17 @@ def test_resume_continues_to_the_total_epochs(tmp_path, capsys):
                  "--out", str(tmp_path / "run"), "--resume", str(last), "--quiet"]) == 0
     assert load(last)["epoch"] == 3
     assert len(load(last)["history"]["loss"]) == 3
+
+
+def test_resume_with_no_epochs_left_is_one_line_naming_both_numbers(tmp_path, capsys):
+    assert _train(tmp_path, "--quiet") == 0
+    capsys.readouterr()
+    last = tmp_path / "run" / "checkpoints" / "last.safetensors"
+    code = main(["train", "--data", "moons", "--hidden", "8,8", "--epochs", "2",
+                 "--out", str(tmp_path / "run"), "--resume", str(last), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "--epochs 2:" in err and "has already trained 2 epochs; give --epochs 3" in err
 
 
 @pytest.mark.parametrize("args, message", [

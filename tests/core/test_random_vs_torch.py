@@ -306,3 +306,10 @@ def test_fork_rng_and_default_generator():
         inside = cr.rand(4)
     assert cr.default_generator is cr.random.default_generator
     _same(cr.rand(4), inside.numpy())
+
+
+def test_random_with_none_as_from_is_a_type_error_as_in_torch():
+    with pytest.raises(TypeError):
+        torch.empty(3, dtype=torch.int64).random_(None, 5)
+    with pytest.raises(TypeError, match="random_\\(\\): 'from' must be an int, got None"):
+        cr.empty(3, dtype=cr.int64).random_(None, 5)

@@ -14,7 +14,7 @@ import chainrule as cr
 import chainrule.inspect as ins
 from chainrule.autograd.function import Function, Primitive
 from chainrule.cli import main
-from chainrule.inspect._graph import GraphFreedError
+from chainrule.inspect._graph import _KEPT, GraphFreedError
 from chainrule.inspect.explain import Explanation, explain, keep_values
 from chainrule.inspect.expression import ExpressionError, parse
 
@@ -248,9 +248,9 @@ def test_keep_values_restores_the_recording_path():
         y = x * 2.0
     after = (Primitive.__dict__["_apply_recording"], Function.__dict__["apply"])
     assert before == after
-    assert y.grad_fn._kept[1][0].item() == 2.0
+    assert _KEPT[y.grad_fn][1][0].item() == 2.0
     z = x * 3.0
-    assert not hasattr(z.grad_fn, "_kept")
+    assert z.grad_fn not in _KEPT
 
 
 def test_values_recovered_without_keep_values():
@@ -410,3 +410,13 @@ def test_cli_never_evaluates_python(tmp_path, capsys):
     assert main(["explain", f"open({str(target)!r}, 'w')"]) == 2
     assert not target.exists()
     assert not os.path.exists("pwned")
+
+
+def test_values_are_recomputed_with_the_recorded_forward_parameters():
+    # pad keeps its padding nowhere but in the recorded call: explain still knows t1 and t2
+    x = cr.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    L = cr.nn.functional.pad(x, (1, 2), value=3.0).sum() * 2.0
+    text = str(explain(L, names={"x": x}))
+    assert line_with(text, "t1", "= pad(x) = [3, 1, 2, 3, 3]")
+    assert line_with(text, "t2", "= sum(t1) = 12")
+    assert "?" not in line_with(text, "t2")

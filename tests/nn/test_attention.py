@@ -334,3 +334,29 @@ def test_encoder_inference_zeroes_padded_positions_as_torch(left_aligned):
         ref = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(padding)).numpy()
     np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-12)
     assert np.allclose(out[0, 3:], ours.norm.bias.detach().numpy()) == left_aligned
+
+
+@pytest.mark.parametrize("separate, missing", [(False, "in_proj_weight"),
+                                               (True, "q_proj_weight"), (True, "k_proj_weight"),
+                                               (True, "v_proj_weight")])
+def test_missing_projection_weight_raises_torchs_error(separate, missing):
+    weights = dict(in_proj_weight=_rand(12, 4), q_proj_weight=_rand(4, 4),
+                   k_proj_weight=_rand(4, 4), v_proj_weight=_rand(4, 4))
+    weights[missing] = None
+    x = _rand(3, 2, 4)
+
+    def call(lib):
+        def as_tensor(a):
+            return None if a is None else lib.tensor(a)
+
+        args = {k: as_tensor(v) for k, v in weights.items()}
+        lib.nn.functional.multi_head_attention_forward(
+            lib.tensor(x), lib.tensor(x), lib.tensor(x), 4, 2, args["in_proj_weight"], None,
+            None, None, False, 0.0, lib.tensor(_rand(4, 4)), None,
+            use_separate_proj_weight=separate, q_proj_weight=args["q_proj_weight"],
+            k_proj_weight=args["k_proj_weight"], v_proj_weight=args["v_proj_weight"])
+
+    with pytest.raises(AssertionError) as expected:
+        call(torch)
+    with pytest.raises(AssertionError, match=f"^{expected.value}$"):
+        call(cr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
+from typing import cast
 
 import numpy as np
 
@@ -249,7 +250,7 @@ class _Sweep:
 
     def _needed_nodes(self, root_nodes: list[Node]) -> set[int]:
         """Nodes on some path to a target: the only ones whose backward must run."""
-        targets = self.targets
+        targets = cast(dict, self.targets)  # set: only grad() with inputs asks
         needed: set[int] = set()
         for node in reversed(topological_order(root_nodes)):
             for child, nr in zip(node._edge_fns, node._edge_nrs):
@@ -437,13 +438,14 @@ class _Sweep:
         A leaf used n times gets n direct accumulations; otherwise (tensor hooks, grad(),
         create_graph) it gets its summed gradient once, from ``_finish_leaves``.
         """
-        left = self.leaf_uses[id(leaf)] - 1
+        leaf_uses = cast("dict[int, int]", self.leaf_uses)  # set: the caller found the leaf in it
+        left = leaf_uses[id(leaf)] - 1
         direct = self.targets is None and not self.create_graph and not leaf._hooks
         if direct and left > 0:
-            self.leaf_uses[id(leaf)] = left
+            leaf_uses[id(leaf)] = left
             self.partial_leaves[id(leaf)] = leaf
             return
-        del self.leaf_uses[id(leaf)]
+        del leaf_uses[id(leaf)]
         self.partial_leaves.pop(id(leaf), None)
         self._post_accumulate(leaf)
 

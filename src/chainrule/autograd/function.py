@@ -32,7 +32,7 @@ from doing less per op, not from another language (benchmarks/RESULTS.md has the
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -76,6 +76,8 @@ class Node:
     _edge_nrs: tuple
     _meta: tuple  # per input: (shape, dtype), to validate and un-broadcast gradients
     _saved: tuple | None  # the saved values, flat (see _FIELDS); None once freed
+    _to_save: tuple | None  # what forward gave save_for_backward, until recording packs it
+    needs_input_grad: tuple  # per input: whether it needs a gradient (PyTorch's name)
     _hooks_by_output: dict | None  # tensor hooks of the outputs, by output index
     _retained: dict | None  # weak references to outputs that retain_grad(), by output index
     _n_outputs: int
@@ -116,6 +118,32 @@ class Node:
     def input_dtype(self, i: int) -> np.dtype:
         """The dtype input ``i`` had in the forward: ``ctx.input_dtype(0)``."""
         return self._meta[i][1]
+
+    def input_metadata(self) -> tuple:
+        """Per forward input, ``(shape, dtype)``; None for a custom Function's argument that
+        is not a Tensor: ``[meta for meta in node.input_metadata() if meta is not None]``."""
+        return self._meta
+
+    @property
+    def n_outputs(self) -> int:
+        """How many outputs the forward returned (1 for all but a few ops): ``node.n_outputs``."""
+        return self._n_outputs
+
+    @property
+    def freed(self) -> bool:
+        """Whether a backward without ``retain_graph=True`` freed the saved values, so the rule
+        cannot run again (never for a node that saved nothing): ``y.grad_fn.freed``."""
+        return self._saved is None
+
+    def __call__(self, *grads):
+        """The node's backward rule applied to ``grads`` (Tensors, one per output), as
+        PyTorch's ``y.grad_fn(g)``: the rule's gradients for the inputs, as it returns them
+        (one Tensor or None per input; a single one for one input).
+        ``x_grad = y.grad_fn(cr.ones_like(y))``"""
+        if len(grads) != self._n_outputs:
+            raise TypeError(f"{self.name()}: expected {self._n_outputs} gradient(s), one per "
+                            f"output, got {len(grads)}")
+        return self._call_backward(list(grads))
 
     @property
     def next_functions(self) -> tuple:
@@ -167,7 +195,8 @@ class Node:
             current = vc[0] if kind == _OUTPUT else value._vc[0] if kind == _INPUT else version
             if current != version:
                 continue  # changed in place since the forward: not the value the op saw
-            values.append((_ROLES[kind], self._unpack(kind, value, vc, output_nr, version)))
+            tensor = cast(Tensor, self._unpack(kind, value, vc, output_nr, version))  # kind set
+            values.append((_ROLES[kind], tensor))
         return values
     def _saved_arrays(self) -> list:
         """The saved values as ndarrays (array mode), after the same version checks."""
@@ -339,6 +368,7 @@ _NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))  #
 # output indices are almost always 0: one shared tuple per arity
 _ZEROS = {(0,) * n: (0,) * n for n in range(8)}
 _ZERO_ONE, _ZERO_TWO = _ZEROS[(0,)], _ZEROS[(0, 0)]
+_NO_PARAMS: dict = {}  # shared by the nodes of ops called without parameters (never written)
 
 
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
@@ -383,12 +413,20 @@ class Primitive(Node):
     higher derivatives are right), any other array as a constant.
     """
 
+    __slots__ = ("_params",)
+    _params: dict  # the forward's keyword parameters (a shared empty dict when there are none)
+
     # set by ops whose output may share memory with their first input (reshape, slicing, ...)
     is_view = False
     shares_grads = False  # set by rules that may return one array for two inputs (Add, Cat)
 
     def save_for_backward(self, *arrays) -> None:
         self._to_save = arrays
+
+    def forward_params(self) -> dict:
+        """The keyword parameters forward was called with, so that ``forward(ctx, *arrays,
+        **node.forward_params())`` repeats the call: ``{'axes': (1,), 'keepdim': False}``."""
+        return dict(self._params)
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
@@ -418,7 +456,9 @@ class Primitive(Node):
         ctx._seq = next(_sequence)
         ctx._to_save = ctx._hooks_by_output = ctx._retained = ctx._trace = None
         ctx._n_outputs = 1
+        ctx._params = params or _NO_PARAMS
         # (comprehensions are calls before Python 3.12: plain loops here, the hottest path)
+        arrays: tuple | list  # (an annotation only: nothing runs)
         if len(inputs) == 1:  # the commonest arity; apply saw that x requires grad
             x = inputs[0]
             a = x._data
@@ -537,6 +577,8 @@ class Function(Node):
     ``forward`` runs with grad disabled on Tensors; ``backward`` receives and returns Tensors,
     one per forward argument (None for non-tensor arguments or inputs needing no gradient).
     """
+
+    _output_meta: list  # per output: (shape, dtype), for the zeros of materialized gradients
 
     def save_for_backward(self, *tensors) -> None:
         self._to_save = tensors

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -325,6 +326,6 @@ def _plots(history: Any, out: Path, classify: bool, name: str) -> list[Path]:
         ax.legend()
         fig.tight_layout()
         path = out / f"{key}.png"
-        atomic_write(path, lambda fh, fig=fig: fig.savefig(fh, format="png"))
+        atomic_write(path, functools.partial(fig.savefig, format="png"))
         written.append(path)
     return written

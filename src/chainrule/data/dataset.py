@@ -42,7 +42,8 @@ class IterableDataset(Dataset):
         # TypeError, as for any object without a length (list(stream) relies on it)
         raise TypeError(f"{type(self).__name__} has no len(): define __len__ to give one")
 
-    def __add__(self, other: IterableDataset) -> ChainDataset:
+    # PyTorch's API: streams chain where map-style datasets concatenate
+    def __add__(self, other: IterableDataset) -> ChainDataset:  # type: ignore[override]
         return ChainDataset([self, other])
 
 

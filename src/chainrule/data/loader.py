@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from typing import Any, cast
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, Mapping):
         collated = {key: default_collate([d[key] for d in batch]) for key in elem}
         try:
-            return type(elem)(collated)
+            return cast(Any, type(elem))(collated)
         except TypeError:  # a mapping type that cannot be built from a dict
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
@@ -71,7 +71,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         if isinstance(elem, tuple):
             return transposed
         try:
-            return type(elem)(transposed)
+            return cast(Any, type(elem))(transposed)
         except TypeError:
             return transposed
     raise TypeError(_COLLATE_ERROR.format(type(elem)))
@@ -150,11 +150,12 @@ class DataLoader:
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually "
                              "exclusive with drop_last")
-        if sampler is None and not iterable:
-            sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                       else SequentialSampler(dataset))
-        if batch_size is not None and batch_sampler is None and not iterable:
-            batch_sampler = BatchSampler(sampler, int(batch_size), bool(drop_last))
+        if not iterable:
+            if sampler is None:
+                sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                           else SequentialSampler(dataset))
+            if batch_size is not None and batch_sampler is None:
+                batch_sampler = BatchSampler(sampler, int(batch_size), bool(drop_last))
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
         self.drop_last = bool(drop_last)
@@ -185,7 +186,7 @@ class DataLoader:
             if self.batch_size is None:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        return len(self.batch_sampler if self._auto_collation else self.sampler)
+        return len(cast(Sized, self.batch_sampler if self._auto_collation else self.sampler))
 
     def __iter__(self) -> Iterator[Any]:
         # PyTorch draws its workers' base seed here, from this loader's generator or the
@@ -196,23 +197,24 @@ class DataLoader:
         if isinstance(self.dataset, IterableDataset):
             return self._iterable_batches()
         if not self._auto_collation:
-            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
+            return (self.collate_fn(self.dataset[i]) for i in cast(Iterable, self.sampler))
         return self._batches()
 
     def _batches(self) -> Iterator[Any]:
         fetch = _batch_fetcher(self.dataset) if self._default_collate else None
-        for indices in self.batch_sampler:
+        for indices in cast(Iterable, self.batch_sampler):
             if fetch is not None:
                 yield fetch(np.asarray(indices, dtype=np.int64))
             else:
                 yield self.collate_fn([self.dataset[i] for i in indices])
 
     def _iterable_batches(self) -> Iterator[Any]:
+        dataset = cast(IterableDataset, self.dataset)
         if self.batch_size is None:
-            yield from (self.collate_fn(sample) for sample in self.dataset)
+            yield from (self.collate_fn(sample) for sample in dataset)
             return
         batch = []
-        for sample in self.dataset:
+        for sample in dataset:
             batch.append(sample)
             if len(batch) == self.batch_size:
                 yield self.collate_fn(batch)

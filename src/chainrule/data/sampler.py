@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Generic, TypeVar, cast
 
 import numpy as np
 
@@ -17,9 +18,12 @@ from ..ops.random import multinomial
 from ..random import Generator
 from ..tensor import Tensor
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Sampler:
-    """Base class: subclasses define ``__iter__`` (indices) and usually ``__len__``.
+
+class Sampler(Generic[_T_co]):
+    """Base class: subclasses define ``__iter__`` (indices) and usually ``__len__``; as in
+    PyTorch, ``Sampler[int]`` names a sampler of indices.
 
     ``class EveryOther(Sampler): __iter__ = lambda self: iter(range(0, 10, 2))``
     """
@@ -27,11 +31,11 @@ class Sampler:
     def __init__(self, data_source: Sized | None = None) -> None:
         pass
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[_T_co]:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """0, 1, ..., len(data_source) - 1."""
 
     def __init__(self, data_source: Sized) -> None:
@@ -55,7 +59,7 @@ def _fresh_generator(generator: Generator | None) -> Generator:
     return Generator().manual_seed(seed)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A random permutation of the indices each epoch (or ``num_samples`` draws with
     ``replacement=True``): ``RandomSampler(ds, generator=cr.Generator().manual_seed(0))``."""
 
@@ -96,7 +100,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices in a random order: ``SubsetRandomSampler(val_indices)``."""
 
     def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
@@ -113,7 +117,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """``num_samples`` indices drawn with probabilities proportional to ``weights``
     (``torch.multinomial``): ``WeightedRandomSampler([0.1, 0.9], 10)``."""
 
@@ -144,12 +148,12 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Lists of ``batch_size`` indices from ``sampler``:
     ``list(BatchSampler(SequentialSampler(range(10)), 3, False))`` -> ``[[0, 1, 2], ..., [9]]``
     """
 
-    def __init__(self, sampler: Sampler | Iterable[int], batch_size: int,
+    def __init__(self, sampler: Sampler[int] | Iterable[int], batch_size: int,
                  drop_last: bool) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
             raise ValueError(f"batch_size should be a positive integer value, but got "
@@ -172,6 +176,8 @@ class BatchSampler(Sampler):
                 batch = list(itertools.islice(sampler_iter, self.batch_size))
 
     def __len__(self) -> int:
+        # a sampler without __len__ raises TypeError here, as in PyTorch
+        size = len(cast(Sized, self.sampler))
         if self.drop_last:
-            return len(self.sampler) // self.batch_size
-        return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+            return size // self.batch_size
+        return (size + self.batch_size - 1) // self.batch_size

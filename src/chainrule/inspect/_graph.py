@@ -9,8 +9,6 @@ which module created it. All walks are iterative.
 from __future__ import annotations
 
 import contextlib
-import functools
-import inspect as _pyinspect
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -82,13 +80,14 @@ def walk(output: Tensor) -> Graph:
         leaves.append(output)
         seen_leaves.add(id(output))
     for node in reversed(nodes):  # forward order: consumers listed as the forward ran
+        inputs_meta = node.input_metadata()
         for i, edge in enumerate(node.next_functions):
             if edge is None:
                 continue
             key = edge_key(edge)
             consumers.setdefault(key, []).append((node, i))
-            if node._meta and node._meta[i] is not None:
-                meta.setdefault(key, node._meta[i][:2])
+            if inputs_meta and inputs_meta[i] is not None:
+                meta.setdefault(key, inputs_meta[i][:2])
             child = edge[0]
             if not isinstance(child, Node) and id(child) not in seen_leaves:
                 seen_leaves.add(id(child))
@@ -108,7 +107,7 @@ def _collect_values(graph: Graph) -> None:
         values[id(leaf)] = leaf._data
     values[graph.root_key] = graph.root._data
     for node in graph.nodes:
-        kept = getattr(node, "_kept", None)
+        kept = _KEPT.get(node)
         if kept is not None:
             inputs, outputs, params = kept
             graph.params[id(node)] = params
@@ -137,10 +136,11 @@ def _values_from_saved(node: Node, values: dict) -> None:
                 unmatched.append(t)
     # A saved input that matches no edge is a constant (needs no gradient): give it to the
     # edge-less input of the same shape and dtype.
+    inputs_meta = node.input_metadata()
     for i, edge in enumerate(node.next_functions):
-        if edge is not None or not unmatched or not node._meta or node._meta[i] is None:
+        if edge is not None or not unmatched or not inputs_meta or inputs_meta[i] is None:
             continue
-        shape, dtype = node._meta[i][:2]
+        shape, dtype = inputs_meta[i][:2]
         for t in unmatched:
             if t._data.shape == shape and t._data.dtype == dtype:
                 values.setdefault(const_key(node, i), t._data)
@@ -152,7 +152,7 @@ def _recompute(graph: Graph) -> None:
     """Re-run the forward of ops whose output is unknown but whose inputs are known."""
     values = graph.values
     for node in graph.forward_nodes():
-        if (id(node), 0) in values or not isinstance(node, Primitive) or node._n_outputs != 1:
+        if (id(node), 0) in values or not isinstance(node, Primitive) or node.n_outputs != 1:
             continue
         arrays = []
         for i, edge in enumerate(node.next_functions):
@@ -166,48 +166,14 @@ def _recompute(graph: Graph) -> None:
                 values[(id(node), 0)] = out
 
 
-@functools.lru_cache(maxsize=512)
-def _forward_params(cls: type[Primitive]) -> tuple | None:
-    try:
-        return tuple(_pyinspect.signature(cls.forward).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return None
-
-
 def _rerun_forward(node: Primitive, arrays: list, graph: Graph) -> np.ndarray | None:
+    """The op's forward called again, as the engine called it, on the input arrays."""
     cls = type(node)
-    params = _forward_params(cls)  # type: ignore[arg-type]  # mypy: a class object is hashable
-    if params is None:
-        return None
-    kept = graph.params.get(id(node))
-    key = (id(node), 0)
-    shape = graph.meta.get(key, (None, None))[0]
-    kwargs = {}
-    n_arrays = len(arrays)
-    for p in params:
-        if p.kind == p.VAR_POSITIONAL:
-            n_arrays = 0
-            continue
-        if n_arrays > 0 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            n_arrays -= 1
-            continue
-        if p.kind == p.VAR_KEYWORD:
-            continue
-        # a forward parameter: as kept, as the op stored it on its context, or the output shape
-        if kept is not None and p.name in kept:
-            kwargs[p.name] = kept[p.name]
-        elif p.name in vars(node):
-            kwargs[p.name] = vars(node)[p.name]
-        elif p.name == "shape" and shape is not None:
-            kwargs[p.name] = shape
-        elif p.default is not p.empty:
-            continue
-        else:
-            return None
+    shape = graph.meta.get((id(node), 0), (None, None))[0]
     scratch = object.__new__(cls)  # a throwaway context: the real node stays untouched
     try:
         with np.errstate(all="ignore"):
-            out = np.asarray(cls.forward(scratch, *arrays, **kwargs))
+            out = np.asarray(cls.forward(scratch, *arrays, **node.forward_params()))
     except Exception:  # noqa: BLE001  (best effort: an unknown value is shown as unknown)
         return None
     if shape is not None and out.shape != tuple(shape):
@@ -220,7 +186,7 @@ def _rerun_forward(node: Primitive, arrays: list, graph: Graph) -> np.ndarray | 
 
 def check_alive(graph: Graph, who: str) -> None:
     for node in graph.nodes:
-        if node._saved is None:
+        if node.freed:
             raise GraphFreedError(
                 f"{who}: the graph's saved values were freed by an earlier backward() "
                 f"(first freed node: {node.name()}). Call {who} before backward(), or "
@@ -233,20 +199,20 @@ def local_derivatives(node: Node, graph: Graph) -> tuple | None:
     True for elementwise ops (any shapes) and for any op whose inputs and output are scalars.
     Computed as the node's own rule applied to a gradient of ones, before un-broadcasting.
     """
-    if node._n_outputs != 1:
+    if node.n_outputs != 1:
         return None
     shape, dtype = graph.meta.get((id(node), 0), (None, None))
     if shape is None:
         return None
     scalars = int(np.prod(shape)) == 1 and all(
-        m is not None and int(np.prod(m[0])) == 1 for m in node._meta)
+        m is not None and int(np.prod(m[0])) == 1 for m in node.input_metadata())
     if not node.elementwise and not scalars:
         return None
     if np.dtype(dtype).kind not in "fc":
         return None
     ones = Tensor._make(np.ones(shape, dtype))
     with set_grad_enabled(False):
-        raw = node._call_backward([ones])
+        raw = node(ones)
     if not isinstance(raw, tuple):
         raw = (raw,)
     return tuple(g._data if isinstance(g, Tensor) else None for g in raw)
@@ -286,9 +252,13 @@ def observe_recording(observer: Callable) -> Iterator[None]:
         handle.remove()
 
 
+# node -> (input arrays, output arrays, forward parameters), for the nodes keep_values() saw;
+# arrays only (never Tensors): no reference from an array back to a node
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _keep(node: Node, inputs: tuple, outputs: tuple, params: dict) -> None:
-    # arrays only (never Tensors): node -> array makes no reference cycle
-    node._kept = (inputs, outputs, dict(params))  # type: ignore[attr-defined]  # instance dict
+    _KEPT[node] = (inputs, outputs, dict(params))
 
 
 @contextlib.contextmanager

@@ -210,7 +210,7 @@ def _labels(graph: _graph.Graph, names) -> dict:
             labels[id(leaf)] = f"v{k}"
     k = 0
     for node in graph.forward_nodes():
-        for nr in range(node._n_outputs):
+        for nr in range(node.n_outputs):
             if (id(node), nr) not in labels:
                 k += 1
                 labels[(id(node), nr)] = f"t{k}"
@@ -289,7 +289,7 @@ class _Drawer:
                     continue
                 src = self._id(("tensor", _graph.edge_key(edge)))
                 self.dot.edge(src, op_id)
-            for nr in range(node._n_outputs):
+            for nr in range(node.n_outputs):
                 key = (id(node), nr)
                 if key in graph.consumers or key == graph.root_key:
                     out_id = self._tensor_node(key, leaf=False)

@@ -335,7 +335,7 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
         incoming[root_key] = [Contribution("seed", seed._data)]
 
     def visit(node, grads, outs) -> None:
-        name = ", ".join(label.output(node, nr) for nr in range(node._n_outputs))
+        name = ", ".join(label.output(node, nr) for nr in range(node.n_outputs))
         inputs = [label.input(node, i) for i in range(len(node.next_functions))]
         local = _graph.local_derivatives(node, graph)
         fields = _Fields(node, inputs, name, graph)
@@ -343,10 +343,11 @@ def explain(output: Tensor, names: Mapping[str, Tensor] | object | None = None,
         step = Step(index=index[id(node)], name=name, op=display_name(node),
                     expression=_expression(node, fields),
                     value=_value(node, graph), grad=_grad_of(grads),
-                    contributions=list(incoming.pop((id(node), 0), [])) if node._n_outputs == 1
+                    contributions=list(incoming.pop((id(node), 0), [])) if node.n_outputs == 1
                     else [], inputs=inputs)
+        inputs_meta = node.input_metadata()
         for i, (edge, g) in enumerate(zip(node.next_functions, outs)):
-            meta = node._meta[i] if node._meta else None
+            meta = inputs_meta[i] if inputs_meta else None
             loc = local[i] if local is not None and i < len(local) else None
             summed = bool(loc is not None and meta is not None
                           and tuple(meta[0]) != tuple(np.shape(loc)))
@@ -414,9 +415,9 @@ def _grad_of(grads: list):
 
 
 def _value(node, graph):
-    if node._n_outputs == 1:
+    if node.n_outputs == 1:
         return graph.values.get((id(node), 0))
-    return tuple(graph.values.get((id(node), nr)) for nr in range(node._n_outputs))
+    return tuple(graph.values.get((id(node), nr)) for nr in range(node.n_outputs))
 
 
 class _Names:
@@ -441,7 +442,7 @@ class _Names:
             if id(leaf) not in self.names:
                 self.names[id(leaf)] = self._next("v")
         for node in graph.forward_nodes():
-            for nr in range(node._n_outputs):
+            for nr in range(node.n_outputs):
                 if (id(node), nr) not in self.names:
                     self.names[(id(node), nr)] = self._next("t")
 
@@ -476,7 +477,7 @@ class _Names:
                 self.names[key] = self.by_data[id(value)]
             elif value is not None and np.size(value) == 1:
                 self.names[key] = fmt_literal(np.asarray(value).reshape(()))
-            elif node._meta and node._meta[i] is None:
+            elif node.input_metadata() and node.input_metadata()[i] is None:
                 self.names[key] = "(not a tensor)"
             else:
                 self.names[key] = self._next("c")
@@ -497,7 +498,7 @@ class _Fields:
                         "shape": "?" if shape == "?" else fmt_shape(shape),
                         "dtype": "?" if dtype == "?" else str(np.dtype(dtype)),
                         "input_shape": "the input's shape"}
-        if node._meta and node._meta[0] is not None:
+        if node.input_metadata() and node.input_metadata()[0] is not None:
             self.special["input_shape"] = fmt_shape(node.input_shape(0))
 
     def __getitem__(self, key: str) -> str:

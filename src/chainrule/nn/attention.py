@@ -144,11 +144,19 @@ def multi_head_attention_forward(
         if key_padding_mask is not None:
             is_causal = False
     if use_separate_proj_weight:
+        if q_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is True but q_proj_weight is None")
+        if k_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is True but k_proj_weight is None")
+        if v_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is True but v_proj_weight is None")
         b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else mv.chunk(in_proj_bias, 3)
         q = F.linear(query, q_proj_weight, b_q)
         k = F.linear(key, k_proj_weight, b_k)
         v = F.linear(value, v_proj_weight, b_v)
     else:
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
         w_q, w_k, w_v = mv.chunk(in_proj_weight, 3)
         b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else mv.chunk(in_proj_bias, 3)
         q, k, v = F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
@@ -160,7 +168,7 @@ def multi_head_attention_forward(
                                f"{tuple(attn_mask.shape)}, but should be {expected}.")
         if attn_mask.ndim == 2:
             attn_mask = mv.unsqueeze(attn_mask, 0)
-    if bias_k is not None:
+    if bias_k is not None and bias_v is not None:
         # one more key and value, learned, that every query may attend to
         k = mv.cat([k, bias_k.expand(1, bsz, embed_dim)])
         v = mv.cat([v, bias_v.expand(1, bsz, embed_dim)])

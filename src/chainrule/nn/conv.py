@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
 from ..ops.conv import tuple_arg
 from ..tensor import Tensor
@@ -47,7 +48,7 @@ class _ConvNd(Module):
                                  "of {'valid', 'same'}")
             if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
-            self.padding = padding
+            self.padding: str | tuple[int, ...] = padding
         else:
             self.padding = tuple_arg(padding, dims, "padding", name)
         self.dilation = tuple_arg(dilation, dims, "dilation", name)
@@ -130,7 +131,7 @@ class _ConvTransposeNd(_ConvNd):
         if output_size is not None:  # the output_padding that reaches output_size
             sizes = tuple(output_size)[-self._dims:]
             smallest = tuple((i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k in zip(
-                input.shape[-self._dims:], self.stride, self.padding, self.dilation,
+                input.shape[-self._dims:], self.stride, cast(tuple, self.padding), self.dilation,
                 self.kernel_size))
             output_padding = tuple(o - m for o, m in zip(sizes, smallest))
         conv = F.conv_transpose1d if self._dims == 1 else F.conv_transpose2d

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any, overload
 
 import numpy as np
 
@@ -62,6 +64,7 @@ def _gru_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> 
 
 
 # one time step given the input's share of the gates, ``x W_ih^T + b_ih``
+_STEPS: dict[str, Callable[..., Any]]
 _STEPS = {"RNN_TANH": _tanh_step, "RNN_RELU": _relu_step, "LSTM": _lstm_step, "GRU": _gru_step}
 
 
@@ -129,6 +132,10 @@ class RNNCellBase(Module):
     def reset_parameters(self) -> None:
         _uniform_init(self, self.hidden_size)
 
+    @overload
+    def _prepare(self, input: Tensor, hx: Tensor) -> tuple[Tensor, Tensor, bool]: ...
+    @overload
+    def _prepare(self, input: Tensor, hx: None) -> tuple[Tensor, None, bool]: ...
     def _prepare(self, input: Tensor, hx: Tensor | None) -> tuple[Tensor, Tensor | None, bool]:
         name = type(self).__name__
         if input.ndim not in (1, 2):
@@ -262,6 +269,7 @@ class RNNBase(Module):
             layer_input = input_size if layer == 0 else hidden_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes: list[tuple[str, tuple[int, ...]]]
                 shapes = [("weight_ih", (gate_size, layer_input)),
                           ("weight_hh", (gate_size, hidden_size))]
                 if bias:
@@ -309,7 +317,7 @@ class RNNBase(Module):
         if tuple(hx.shape) != expected:
             raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
 
-    def _run(self, input: Tensor, states: list[Tensor | None]) -> tuple[Tensor, list[list]]:
+    def _run(self, input: Tensor, states: list[Tensor]) -> tuple[Tensor, list[list]]:
         """Run every layer over the time-major ``input`` (L, N, H_in); ``states`` holds one
         initial state tensor per state kind, shaped (layers*directions, N, H). Returns the last
         layer's output and, per state kind, the final states in PyTorch's order."""
@@ -328,7 +336,7 @@ class RNNBase(Module):
                 x_proj = F.linear(layer_input, w_ih, b_ih)
                 x_steps = _time_steps(x_proj)
                 steps = range(seq_len - 1, -1, -1) if direction else range(seq_len)
-                hs = [None] * seq_len
+                hs: list[Tensor | None] = [None] * seq_len
                 for t in steps:
                     if lstm:
                         state = list(step(x_steps[t], tuple(state), w_hh, b_hh))
@@ -362,12 +370,12 @@ class RNNBase(Module):
                     h = mv.unsqueeze(h, 1)
             states.append(h)
         output, finals = self._run(input, states)
-        finals = [mv.stack(f, 0) for f in finals]
+        final_states = [mv.stack(f, 0) for f in finals]
         if not batched:
-            return mv.squeeze(output, 1), [mv.squeeze(f, 1) for f in finals]
+            return mv.squeeze(output, 1), [mv.squeeze(f, 1) for f in final_states]
         if self.batch_first:
             output = mv.transpose(output, 0, 1)
-        return output, finals
+        return output, final_states
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

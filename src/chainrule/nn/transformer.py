@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -77,8 +78,8 @@ class MultiheadAttention(Module):
         # PyTorch draws out_proj's default Linear init here, then overwrites the rest below
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
         if add_bias_kv:
-            self.bias_k = _parameter(dtype, 1, 1, embed_dim)
-            self.bias_v = _parameter(dtype, 1, 1, embed_dim)
+            self.bias_k: Parameter | None = _parameter(dtype, 1, 1, embed_dim)
+            self.bias_v: Parameter | None = _parameter(dtype, 1, 1, embed_dim)
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
@@ -94,7 +95,7 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
-        if self.bias_k is not None:
+        if self.bias_k is not None and self.bias_v is not None:
             init.xavier_normal_(self.bias_k)
             init.xavier_normal_(self.bias_v)
 
@@ -119,7 +120,7 @@ class MultiheadAttention(Module):
         return out, weights
 
 
-_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+_ACTIVATIONS: dict[str, Callable[..., Tensor]] = {"relu": F.relu, "gelu": F.gelu}
 
 
 def _activation_fn(activation: str | Callable) -> Callable:
@@ -213,7 +214,8 @@ class TransformerEncoder(Module):
             out = layer(out, src_mask=mask, is_causal=is_causal,
                         src_key_padding_mask=src_key_padding_mask)
         if zero_padded:
-            padded = Tensor._make(src_key_padding_mask._data.astype(np.bool_)[..., None])
+            mask_data = cast(Tensor, src_key_padding_mask)._data  # zero_padded: a mask was given
+            padded = Tensor._make(mask_data.astype(np.bool_)[..., None])
             out = ew.where(padded, Tensor._make(np.zeros((), out._data.dtype)), out)
         return out if self.norm is None else self.norm(out)
 

@@ -24,6 +24,7 @@ class LogBase(Primitive):
     elementwise = True
     formula = "log{base}({0})"
     derivatives = ("1/({0} ln {base})",)
+    base: int  # 2 or 10, set by forward
 
     @property
     def torch_name(self) -> str:
@@ -54,6 +55,8 @@ class Triangle(Primitive):
 
     elementwise = False
     derivatives = ("{side}(g, {diagonal})",)
+    lower: bool  # set by forward, as is diagonal
+    diagonal: int
 
     @property
     def side(self) -> str:
@@ -64,7 +67,7 @@ class Triangle(Primitive):
         return "TrilBackward0" if self.lower else "TriuBackward0"
 
     @property
-    def formula(self) -> str:
+    def formula(self) -> str:  # type: ignore[override]  # varies per call
         return "{side}({0}, {diagonal})"
 
     @staticmethod

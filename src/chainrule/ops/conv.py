@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -452,7 +453,7 @@ def avg_pool(x: Tensor, kernel_size, stride, padding, ceil_mode: bool, count_inc
     else:
         counts = [_pool_counts(s, k, st, p[0], o, count_include_pad) for s, k, st, p, o in zip(
             x._data.shape[2:], win.kernel, win.stride, win.padding, win.out)]
-        scale = 1.0 / math.prod(np.ix_(*counts))
+        scale = cast(np.ndarray, 1.0 / math.prod(np.ix_(*counts)))  # a product of arrays
     n, c = x._data.shape[:2]
     sums = red.sum(Im2Col.apply(x, win=win), 2)  # (N, C, prod(out))
     out = ew.mul(sums.reshape((n, c) + win.out),
@@ -483,10 +484,11 @@ def adaptive_avg_pool(x: Tensor, output_size, dims: int, op: str) -> Tensor:
         raise ValueError(f"{op}: output_size must be an int or {dims} values, got "
                          f"{output_size}")
     spatial = x._data.shape[-dims:]
-    sizes = tuple(s if o is None else int(o) for s, o in zip(spatial, sizes))
-    if any(o <= 0 for o in sizes):
-        raise RuntimeError(f"{op}: output_size must be positive, got {sizes}")
-    return resample(x, [_adaptive_matrix(s, o, x._data.dtype) for s, o in zip(spatial, sizes)])
+    out_sizes = tuple(s if o is None else int(o) for s, o in zip(spatial, sizes))
+    if any(o <= 0 for o in out_sizes):
+        raise RuntimeError(f"{op}: output_size must be positive, got {out_sizes}")
+    return resample(x, [_adaptive_matrix(s, o, x._data.dtype)
+                        for s, o in zip(spatial, out_sizes)])
 
 
 def resample(x: Tensor, matrices: list) -> Tensor:
@@ -548,7 +550,7 @@ def interpolate(x: Tensor, size=None, scale_factor=None, mode: str = "nearest",
     spatial = x._data.shape[2:]
     if size is not None:
         sizes = tuple_arg(size, dims, "size", "interpolate")
-        scales = (None,) * dims
+        scales: tuple[float | None, ...] = (None,) * dims
     else:
         factors = ((float(scale_factor),) * dims if isinstance(scale_factor, (int, float))
                    else tuple(float(f) for f in scale_factor))

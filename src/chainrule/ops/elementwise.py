@@ -7,6 +7,8 @@ to its input's shape (``V.sum_to``), so every rule returns gradients at the inpu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -105,6 +107,8 @@ class Affine(Primitive):
 
     elementwise = True
     derivatives = ("{scale}",)
+    scale: float  # set by forward, as is shift
+    shift: float
 
     @property
     def torch_name(self) -> str:  # PyTorch names the node after what the user wrote
@@ -112,8 +116,8 @@ class Affine(Primitive):
             return "MulBackward0"
         return "RsubBackward1" if self.scale == -1 else "AddBackward0"
 
-    @property
-    def formula(self) -> str:  # as the user most likely wrote it: x + 1, 2 * x, 1 - x
+    @property  # as the user most likely wrote it: x + 1, 2 * x, 1 - x
+    def formula(self) -> str:  # type: ignore[override]  # varies per call
         shift = "- {minus_shift}" if self.shift < 0 else "+ {shift}"
         if self.scale == 1:
             return "{0} " + shift
@@ -247,9 +251,10 @@ class PowScalar(Primitive):
     torch_name = "PowBackward0"
     elementwise = True
     formula = "{0} ** {exponent}"
+    exponent: float  # set by forward
 
     @property
-    def derivatives(self) -> tuple[str, ...]:
+    def derivatives(self) -> tuple[str, ...]:  # type: ignore[override]  # varies per call
         e = self.exponent
         if e in (0, 1):
             return (str(e),)
@@ -624,6 +629,7 @@ class Piecewise(Primitive):
     elementwise = True
     formula = "{fn}({0})"
     derivatives = ("0",)
+    fn: Callable[..., Any]  # the NumPy function, set by forward
 
     @property
     def torch_name(self) -> str:

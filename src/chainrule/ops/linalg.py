@@ -170,6 +170,6 @@ def einsum(equation: str, *operands) -> Tensor:
     dtype = operands[0]._data.dtype
     for t in operands[1:]:
         dtype = np.promote_types(dtype, t._data.dtype)
-    operands = [ew.cast(t, dtype) for t in operands]
-    subscripts, out = _parse_einsum(equation, [t._data.shape for t in operands])
-    return Einsum.apply(*operands, subscripts=subscripts, out=out)
+    inputs = [ew.cast(t, dtype) for t in operands]
+    subscripts, out = _parse_einsum(equation, [t._data.shape for t in inputs])
+    return Einsum.apply(*inputs, subscripts=subscripts, out=out)

@@ -33,9 +33,10 @@ class Permute(Primitive):
     torch_name = "PermuteBackward0"
     elementwise = False
     derivatives = ("g permuted back",)
+    dims: tuple[int, ...]  # set by forward
 
     @property
-    def formula(self) -> str:
+    def formula(self) -> str:  # type: ignore[override]  # varies per call
         return "{0}ᵀ" if tuple(self.dims) == (1, 0) else "permute({0}, {dims})"
 
     is_view = True
@@ -225,10 +226,10 @@ def expand(x: Tensor, shape) -> Tensor:
                 f"({current}) at non-singleton dimension {i}. Target sizes: {list(shape)}. "
                 f"Tensor sizes: {list(x.shape)}")
         target.append(s)
-    target = tuple(target)
-    if target == x._data.shape:
+    resolved = tuple(target)
+    if resolved == x._data.shape:
         return x
-    return Expand.apply(x, shape=target)
+    return Expand.apply(x, shape=resolved)
 
 
 def sum_to(x: Tensor, shape: tuple) -> Tensor:

@@ -86,6 +86,8 @@ def random_(x: Tensor, *args: int | None, generator: Generator | None = None) ->
     if not args:
         return _fill(x, "random_", lambda n: K.default_random(gen, n, dtype))
     low, high = (0, args[0]) if len(args) == 1 else args
+    if low is None:
+        raise TypeError("random_(): 'from' must be an int, got None")
     if high is None:
         if low == _INT64_MIN:
             return _fill(x, "random_", lambda n: K.full_range_int64(gen, n))

@@ -43,14 +43,16 @@ def keepdim_shape(shape: tuple, axes: tuple) -> tuple:
 class Sum(Primitive):
     elementwise = False
     derivatives = ("g copied to every summed element",)
+    axes: tuple[int, ...] | None  # set by forward, as is keepdim
+    keepdim: bool
 
     @property
     def torch_name(self) -> str:
         return "SumBackward0" if self._sums_all() else "SumBackward1"  # x.sum(), x.sum(dim)
 
     @property
-    def formula(self) -> str:
-        if self._sums_all():
+    def formula(self) -> str:  # type: ignore[override]  # varies per call
+        if self.axes is None or self._sums_all():
             return "sum({0})"
         dims = self.axes[0] if len(self.axes) == 1 else tuple(self.axes)
         return f"sum({{0}}, dim={dims}{', keepdim=True' if self.keepdim else ''})"

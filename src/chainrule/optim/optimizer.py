@@ -310,7 +310,7 @@ def _hyperparameter_names() -> dict[type, set[str]]:
     instance over one dummy parameter; classes that need more arguments are left out."""
     dummy = [Tensor._make(np.zeros(1, np.float32)).requires_grad_()]
     names: dict[type, set[str]] = {}
-    pending = list(Optimizer.__subclasses__())
+    pending: list[type] = list(Optimizer.__subclasses__())  # constructors differ from the base's
     while pending:
         cls = pending.pop(0)
         pending += cls.__subclasses__()
