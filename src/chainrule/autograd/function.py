@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, complex_grad_message
+from . import grad_mode as _grad_mode
+from . import graph as _graph
 from .grad_mode import set_grad_enabled
 from .grad_mode import state as _grad_state
 from .graph import local as _node_hooks
@@ -392,7 +394,9 @@ class Primitive(Node):
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        if _grad_state.enabled:
+        # grad mode is per thread; the thread-local flag is read only while some thread has it
+        # off (grad_mode.threads_off)
+        if _grad_mode.threads_off == 0 or _grad_state.enabled:
             for t in inputs:
                 if t._rg:
                     return cls._apply_recording(inputs, params)
@@ -481,9 +485,8 @@ class Primitive(Node):
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
-        hooks = _node_hooks.hooks
-        if hooks:
-            for hook in list(hooks):
+        if _graph.ever_registered and _node_hooks.hooks:
+            for hook in list(_node_hooks.hooks):
                 hook(ctx, list(arrays), [out], params)
         return result
 
