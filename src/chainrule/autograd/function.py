@@ -506,6 +506,10 @@ class Primitive(Node):
             if len(saved) == _FIELDS and saved[0] == _OUTPUT and saved[2][0] == saved[4]:
                 # the output alone, unchanged (exp, tanh, sigmoid, relu): no list, no loop
                 result = type(self).backward(self, grads[0], saved[1])
+            elif len(saved) == 2 * _FIELDS and saved[0] == _INPUT == saved[5] and (
+                    saved[1]._vc[0] == saved[4] and saved[6]._vc[0] == saved[9]):
+                # the two inputs, unchanged (mul, div, matmul): no list, no loop either
+                result = type(self).backward(self, grads[0], saved[1]._data, saved[6]._data)
             else:
                 result = type(self).backward(self, grads[0], *self._saved_arrays())
         elif saved is None:

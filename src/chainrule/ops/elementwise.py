@@ -175,9 +175,9 @@ class Mul(Primitive):
     @staticmethod
     def backward(ctx, g, x, y):
         need_x, need_y = ctx.needs_input_grad
-        sx, sy = _input_shapes(ctx)
-        if sx == sy:  # the common case: no broadcast to undo
+        if x.shape == y.shape:  # the common case, no broadcast to undo (the saved x, y: no call)
             return (g * y if need_x else None), (g * x if need_y else None)
+        sx, sy = _input_shapes(ctx)
         return (V.sum_to(g * y, sx) if need_x else None), (V.sum_to(g * x, sy) if need_y else None)
 
 
