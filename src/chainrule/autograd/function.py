@@ -22,8 +22,11 @@ Why the rules and the engine are shaped the way they are (the one place that say
   (tests/core), which runs under anomaly mode, where every rule's output is checked at run time.
 - **Arrays become Tensors only where user code looks**: tensor and leaf hooks, ``retain_grad``,
   the gradients ``autograd.grad`` returns, a leaf's ``.grad``.
-- **Recording allocates little**: shared ``needs_input_grad`` and output-index tuples, saved
-  values in one flat tuple, slots; a deep graph leaves ~4 objects per op for the cycle collector.
+- **Recording allocates little**: shared ``needs_input_grad``, output-index and input
+  shape/dtype tuples, saved values in one flat tuple, slots; a deep graph leaves ~4 objects per
+  op for the cycle collector (its passes were half of a 100k-op forward). Grad mode and node
+  hooks are per thread, but an op reads a plain global unless some thread has grad mode off
+  or a node hook was ever registered (a thread-local read costs ~600 instructions).
 
 No compiled code: a pure-Python engine on NumPy is the reference learners read; its speed comes
 from doing less per op, not from another language (benchmarks/RESULTS.md has the figures).
@@ -343,6 +346,21 @@ _ZEROS = {(0,) * n: (0,) * n for n in range(8)}
 _ZERO_ONE, _ZERO_TWO = _ZEROS[(0,)], _ZEROS[(0, 0)]
 
 
+# One shared _meta tuple per pattern of input shapes and dtypes (of one and two inputs): a
+# tuple holding a dtype stays tracked by the cycle collector for good (dtypes are GC objects),
+# and a deep graph had two or three such tuples per node for every collection to walk
+# (benchmarks/RESULTS.md, issue 16). Keyed by id(dtype): the value keeps that dtype alive.
+_METAS: dict[tuple, tuple] = {}
+_METAS_MAX = 4096  # emptied when full: programs whose shapes keep changing stay bounded
+
+
+def _shared_meta(key: tuple, meta: tuple) -> tuple:
+    if len(_METAS) >= _METAS_MAX:
+        _METAS.clear()
+    _METAS[key] = meta
+    return meta
+
+
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
     """What ``save_for_backward`` was given, kept as inputs, the output, or constants."""
     saved: list = []
@@ -431,7 +449,9 @@ class Primitive(Node):
             arrays = (a,)
             ctx._edge_fns = (x if x.grad_fn is None else x.grad_fn,)
             ctx._edge_nrs = _ZERO_ONE if x._output_nr == 0 else (x._output_nr,)
-            ctx._meta = ((a.shape, a.dtype),)
+            shape, dtype = a.shape, a.dtype
+            key = (shape, id(dtype))
+            ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype),))
             ctx.needs_input_grad = _NEEDS_ONE
         elif len(inputs) == 2:  # binary ops, spelled out too
             x, y = inputs
@@ -442,7 +462,9 @@ class Primitive(Node):
             ctx._edge_fns = (fn_x, fn_y)
             ctx._edge_nrs = (_ZERO_TWO if x._output_nr == y._output_nr == 0
                              else (x._output_nr, y._output_nr))
-            ctx._meta = ((a.shape, a.dtype), (b.shape, b.dtype))
+            shape, dtype, shape_b, dtype_b = a.shape, a.dtype, b.shape, b.dtype
+            key = (shape, id(dtype), shape_b, id(dtype_b))
+            ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype), (shape_b, dtype_b)))
             ctx.needs_input_grad = _NEEDS_TWO[fn_x is not None][fn_y is not None]
         else:
             arrays, meta, fns = [], [], []
