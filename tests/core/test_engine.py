@@ -494,3 +494,18 @@ def test_nodes_share_their_input_metadata_and_the_cache_stays_bounded(monkeypatc
     for n in range(1, 6):
         cr.ones(n, requires_grad=True).exp()
         assert len(function._METAS) <= 2
+
+
+def test_no_op_defines_init():
+    # Primitive.apply makes a node with cls() (cheaper than object.__new__), without arguments
+    import chainrule.nn  # noqa: F401  (registers the layers' ops)
+    from chainrule.autograd.function import Primitive
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ops = list(subclasses(Primitive))
+    assert len(ops) > 50
+    assert [op.__name__ for op in ops if op.__init__ is not object.__init__] == []
