@@ -320,7 +320,7 @@ column must agree to float32 precision: it does, or the row says otherwise.
 {op_overhead.report_chain(suite.results.get("chain", []))}
 
 "chainrule" is the default (anomaly mode off). "anomaly check removed" runs the same chain with
-a copy of `Primitive._apply_recording` from which the `if _anomaly.enabled:` lines are cut
+a copy of `Primitive.apply` from which the `if _anomaly.enabled:` lines are cut
 (patched in the benchmark process only). Off, anomaly mode costs one module-attribute read per
 recorded op; the medians of the two rows differ by whatever load the machine had during each
 process, so compare the fastest deciles above.

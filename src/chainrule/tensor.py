@@ -458,16 +458,18 @@ class Tensor(TensorCompat):
 
     # ---- in-place ops ----------------------------------------------------------------------
     def add_(self, other, alpha=1) -> Tensor:
-        return _ew.inplace(self, "add_", lambda x: x.add(other, alpha=alpha), other)
+        return _ew.inplace(self, "add_", lambda x: x.add(other, alpha=alpha), other,
+                           ufunc=np.add if alpha == 1 else None)
 
     def sub_(self, other, alpha=1) -> Tensor:
-        return _ew.inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha), other)
+        return _ew.inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha), other,
+                           ufunc=np.subtract if alpha == 1 else None)
 
     def mul_(self, other) -> Tensor:
-        return _ew.inplace(self, "mul_", lambda x: x * other, other)
+        return _ew.inplace(self, "mul_", lambda x: x * other, other, ufunc=np.multiply)
 
     def div_(self, other) -> Tensor:
-        return _ew.inplace(self, "div_", lambda x: x / other, other)
+        return _ew.inplace(self, "div_", lambda x: x / other, other, ufunc=np.true_divide)
 
     def pow_(self, exponent) -> Tensor:
         return _ew.inplace(self, "pow_", lambda x: x ** exponent, exponent)

@@ -57,3 +57,40 @@ def test_threads_training_their_own_graphs_get_exact_gradients():
     assert errors == []
     assert results == {0: True, 1: True, 2: True, 3: True}
     assert cr.is_grad_enabled()
+
+
+def test_threads_off_counts_the_threads_with_grad_mode_off():
+    # ops skip the thread-local read while no thread has grad mode off (grad_mode.threads_off)
+    from chainrule.autograd import grad_mode
+
+    start = grad_mode.threads_off
+    with cr.no_grad():
+        assert grad_mode.threads_off == start + 1
+        with cr.no_grad(), cr.inference_mode():  # already off: counted once
+            assert grad_mode.threads_off == start + 1
+        with cr.enable_grad():
+            assert grad_mode.threads_off == start
+        x = cr.tensor([1.0], requires_grad=True)
+        assert (x * x).grad_fn is None
+    assert grad_mode.threads_off == start
+    cr.set_grad_enabled(False)
+    assert grad_mode.threads_off == start + 1
+    cr.set_grad_enabled(True)
+    assert grad_mode.threads_off == start
+    off = threading.Event()
+
+    def holder():
+        with cr.no_grad():
+            off.set()
+            proceed.wait(10)
+
+    proceed = threading.Event()
+    t = threading.Thread(target=holder)
+    t.start()
+    off.wait(10)
+    assert grad_mode.threads_off == start + 1
+    x = cr.tensor([1.0], requires_grad=True)
+    assert (x * x).grad_fn is not None  # this thread reads its own flag: on
+    proceed.set()
+    t.join(10)
+    assert grad_mode.threads_off == start

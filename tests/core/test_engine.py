@@ -474,3 +474,38 @@ def test_observe_backward_reports_every_node_and_leaves_the_graph_and_grads_alon
     assert x.grad is None and w.grad is None and hidden.grad is None and hooked == []
     loss.backward()  # the graph was kept
     assert x.grad.tolist() == [19.0, 5.0] and w.grad.tolist() == [6.0, -8.0]
+
+
+def test_nodes_share_their_input_metadata_and_the_cache_stays_bounded(monkeypatch):
+    # one _meta tuple per pattern of input shapes and dtypes (fewer objects for the collector)
+    from chainrule.autograd import function
+
+    x = cr.ones(2, 3, requires_grad=True)
+    a, b = x * 2.0, x * 3.0
+    assert a.grad_fn._meta is b.grad_fn._meta
+    y = cr.ones(2, 3, dtype=cr.float64, requires_grad=True)
+    c = (y * 2.0).grad_fn
+    assert c.input_shape(0) == (2, 3) and c.input_dtype(0) == np.float64
+    assert a.grad_fn.input_dtype(0) == np.float32
+    m = (x * cr.ones(3, requires_grad=True)).grad_fn
+    assert [m.input_shape(i) for i in range(2)] == [(2, 3), (3,)]
+    monkeypatch.setattr(function, "_METAS", {})
+    monkeypatch.setattr(function, "_METAS_MAX", 2)
+    for n in range(1, 6):
+        cr.ones(n, requires_grad=True).exp()
+        assert len(function._METAS) <= 2
+
+
+def test_no_op_defines_init():
+    # Primitive.apply makes a node with cls() (cheaper than object.__new__), without arguments
+    import chainrule.nn  # noqa: F401  (registers the layers' ops)
+    from chainrule.autograd.function import Primitive
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ops = list(subclasses(Primitive))
+    assert len(ops) > 50
+    assert [op.__name__ for op in ops if op.__init__ is not object.__init__] == []

@@ -172,6 +172,29 @@ def test_inplace_ops_bump_the_version_and_check_dtype_and_shape():
         cr.zeros(2).add_(cr.ones(3, 2))
 
 
+def test_inplace_tensor_operand_writes_into_the_buffer_as_torch():
+    # outside the graph, an operand of the same shape and dtype goes straight into the buffer
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4, 5)).astype(np.float32), rng.normal(size=(4, 5)).astype(np.float32)
+    for name in ("add_", "sub_", "mul_", "div_"):
+        x, tx = cr.tensor(a), torch.tensor(a)
+        buffer = x._data
+        getattr(x, name)(cr.tensor(b))
+        getattr(tx, name)(torch.tensor(b))
+        assert x._data is buffer and x._version == 1
+        np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    x = cr.tensor(a)
+    x.sub_(x)  # the operand is the buffer itself
+    np.testing.assert_array_equal(x.numpy(), np.zeros_like(a))
+    w = cr.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        w.sub_(cr.tensor(b))  # recording: the checks of the general path still apply
+    with cr.no_grad():
+        w.sub_(cr.tensor(b))
+    np.testing.assert_array_equal(w.detach().numpy(), a - b)
+    assert w._version == 1
+
+
 def test_views_share_memory_and_version():
     x = cr.zeros(2, 3)
     v = x[0]

@@ -242,11 +242,11 @@ def test_constants_named_by_value_with_keep_values():
 
 
 def test_keep_values_restores_the_recording_path():
-    before = (Primitive.__dict__["_apply_recording"], Function.__dict__["apply"])
+    before = (Primitive.__dict__["apply"], Function.__dict__["apply"])
     with keep_values(), keep_values():  # nested
         (x,) = scalars(1.0)
         y = x * 2.0
-    after = (Primitive.__dict__["_apply_recording"], Function.__dict__["apply"])
+    after = (Primitive.__dict__["apply"], Function.__dict__["apply"])
     assert before == after
     assert _KEPT[y.grad_fn][1][0].item() == 2.0
     z = x * 3.0

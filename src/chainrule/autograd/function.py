@@ -22,8 +22,11 @@ Why the rules and the engine are shaped the way they are (the one place that say
   (tests/core), which runs under anomaly mode, where every rule's output is checked at run time.
 - **Arrays become Tensors only where user code looks**: tensor and leaf hooks, ``retain_grad``,
   the gradients ``autograd.grad`` returns, a leaf's ``.grad``.
-- **Recording allocates little**: shared ``needs_input_grad`` and output-index tuples, saved
-  values in one flat tuple, slots; a deep graph leaves ~4 objects per op for the cycle collector.
+- **Recording allocates little**: shared ``needs_input_grad``, output-index and input
+  shape/dtype tuples, saved values in one flat tuple, slots; a deep graph leaves ~4 objects per
+  op for the cycle collector (its passes were half of a 100k-op forward). Grad mode and node
+  hooks are per thread, but an op reads a plain global unless some thread has grad mode off
+  or a node hook was ever registered (a thread-local read costs ~600 instructions).
 
 No compiled code: a pure-Python engine on NumPy is the reference learners read; its speed comes
 from doing less per op, not from another language (benchmarks/RESULTS.md has the figures).
@@ -37,6 +40,8 @@ from typing import Any, cast
 import numpy as np
 
 from ..tensor import Tensor, complex_grad_message
+from . import grad_mode as _grad_mode
+from . import graph as _graph
 from .grad_mode import set_grad_enabled
 from .grad_mode import state as _grad_state
 from .graph import local as _node_hooks
@@ -371,6 +376,21 @@ _ZERO_ONE, _ZERO_TWO = _ZEROS[(0,)], _ZEROS[(0, 0)]
 _NO_PARAMS: dict = {}  # shared by the nodes of ops called without parameters (never written)
 
 
+# One shared _meta tuple per pattern of input shapes and dtypes (of one and two inputs): a
+# tuple holding a dtype stays tracked by the cycle collector for good (dtypes are GC objects),
+# and a deep graph had two or three such tuples per node for every collection to walk
+# (benchmarks/RESULTS.md, issue 16). Keyed by id(dtype): the value keeps that dtype alive.
+_METAS: dict[tuple, tuple] = {}
+_METAS_MAX = 4096  # emptied when full: programs whose shapes keep changing stay bounded
+
+
+def _shared_meta(key: tuple, meta: tuple) -> tuple:
+    if len(_METAS) >= _METAS_MAX:
+        _METAS.clear()
+    _METAS[key] = meta
+    return meta
+
+
 def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
     """What ``save_for_backward`` was given, kept as inputs, the output, or constants."""
     saved: list = []
@@ -430,29 +450,33 @@ class Primitive(Node):
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        if _grad_state.enabled:
+        # grad mode is per thread; the thread-local flag is read only while some thread has it
+        # off (grad_mode.threads_off)
+        recording = False
+        if _grad_mode.threads_off == 0 or _grad_state.enabled:
             for t in inputs:
                 if t._rg:
-                    return cls._apply_recording(inputs, params)
-        ctx = object.__new__(cls)
-        try:
-            # spelled out for one and two inputs: this line runs for every op, recorded or not
-            if len(inputs) == 1:
-                out = cls.forward(ctx, inputs[0]._data, **params)
-            elif len(inputs) == 2:
-                out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **params)
-            else:
-                out = cls.forward(ctx, *[t._data for t in inputs], **params)
-        except (ValueError, TypeError) as e:
-            raise _forward_error(cls, inputs, e) from None
-        result = _make(out if type(out) is np.ndarray else np.asarray(out))
-        if cls.is_view and np.may_share_memory(result._data, inputs[0]._data):
-            result._vc = inputs[0]._vc
-        return result
-
-    @classmethod
-    def _apply_recording(cls, inputs: tuple, params: dict) -> Tensor:
-        ctx = object.__new__(cls)
+                    recording = True
+                    break
+        # one function for both paths, and cls() rather than object.__new__(cls): a Python call
+        # and ~500 instructions less per op (no op defines __init__)
+        ctx = cls()
+        if not recording:
+            try:
+                # spelled out for one and two inputs: this line runs for every op
+                if len(inputs) == 1:
+                    out = cls.forward(ctx, inputs[0]._data, **params)
+                elif len(inputs) == 2:
+                    out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **params)
+                else:
+                    out = cls.forward(ctx, *[t._data for t in inputs], **params)
+            except (ValueError, TypeError) as e:
+                raise _forward_error(cls, inputs, e) from None
+            result = _make(out if type(out) is np.ndarray else np.asarray(out))
+            if cls.is_view and np.may_share_memory(result._data, inputs[0]._data):
+                result._vc = inputs[0]._vc
+            return result
+        # recording
         ctx._seq = next(_sequence)
         ctx._to_save = ctx._hooks_by_output = ctx._retained = ctx._trace = None
         ctx._n_outputs = 1
@@ -465,7 +489,9 @@ class Primitive(Node):
             arrays = (a,)
             ctx._edge_fns = (x if x.grad_fn is None else x.grad_fn,)
             ctx._edge_nrs = _ZERO_ONE if x._output_nr == 0 else (x._output_nr,)
-            ctx._meta = ((a.shape, a.dtype),)
+            shape, dtype = a.shape, a.dtype
+            key = (shape, id(dtype))
+            ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype),))
             ctx.needs_input_grad = _NEEDS_ONE
         elif len(inputs) == 2:  # binary ops, spelled out too
             x, y = inputs
@@ -476,7 +502,9 @@ class Primitive(Node):
             ctx._edge_fns = (fn_x, fn_y)
             ctx._edge_nrs = (_ZERO_TWO if x._output_nr == y._output_nr == 0
                              else (x._output_nr, y._output_nr))
-            ctx._meta = ((a.shape, a.dtype), (b.shape, b.dtype))
+            shape, dtype, shape_b, dtype_b = a.shape, a.dtype, b.shape, b.dtype
+            key = (shape, id(dtype), shape_b, id(dtype_b))
+            ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype), (shape_b, dtype_b)))
             ctx.needs_input_grad = _NEEDS_TWO[fn_x is not None][fn_y is not None]
         else:
             arrays, meta, fns = [], [], []
@@ -521,9 +549,8 @@ class Primitive(Node):
             ctx._to_save = None  # the arrays live on in _saved only until backward frees them
         if _anomaly.enabled:
             _anomaly.check_forward(ctx, inputs, out)
-        hooks = _node_hooks.hooks
-        if hooks:
-            for hook in list(hooks):
+        if _graph.ever_registered and _node_hooks.hooks:
+            for hook in list(_node_hooks.hooks):
                 hook(ctx, list(arrays), [out], params)
         return result
 
@@ -541,6 +568,10 @@ class Primitive(Node):
             if len(saved) == _FIELDS and saved[0] == _OUTPUT and saved[2][0] == saved[4]:
                 # the output alone, unchanged (exp, tanh, sigmoid, relu): no list, no loop
                 result = type(self).backward(self, grads[0], saved[1])
+            elif len(saved) == 2 * _FIELDS and saved[0] == _INPUT == saved[5] and (
+                    saved[1]._vc[0] == saved[4] and saved[6]._vc[0] == saved[9]):
+                # the two inputs, unchanged (mul, div, matmul): no list, no loop either
+                result = type(self).backward(self, grads[0], saved[1]._data, saved[6]._data)
             else:
                 result = type(self).backward(self, grads[0], *self._saved_arrays())
         elif saved is None:

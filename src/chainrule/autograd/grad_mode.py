@@ -12,8 +12,24 @@ class _GradState(threading.local):
 
 
 # Per thread, as PyTorch's: one thread's no_grad (or a backward it runs) never changes what
-# another thread records. Every op reads it (~25 ns more than a plain attribute).
+# another thread records. Written only through _set.
 state = _GradState()
+
+# How many threads have grad mode off right now. While none has (the forward of training, in
+# every thread), ops read this plain global instead of their thread's flag, which costs ~600
+# instructions per op more (benchmarks/RESULTS.md, issue 16); a thread with grad mode off
+# counts itself here, so it always goes on to read its own flag.
+threads_off = 0
+_count_lock = threading.Lock()
+
+
+def _set(mode: bool) -> None:
+    """Set the calling thread's grad mode, keeping ``threads_off`` exact."""
+    global threads_off
+    if state.enabled != mode:
+        with _count_lock:
+            threads_off += -1 if mode else 1
+        state.enabled = mode
 
 
 def is_grad_enabled() -> bool:
@@ -30,13 +46,13 @@ class set_grad_enabled:
     def __init__(self, mode: bool) -> None:
         self.prev = state.enabled
         self.mode = bool(mode)
-        state.enabled = self.mode
+        _set(self.mode)
 
     def __enter__(self) -> None:
-        state.enabled = self.mode
+        _set(self.mode)
 
     def __exit__(self, *exc) -> None:
-        state.enabled = self.prev
+        _set(self.prev)
 
     def __call__(self, fn):
         mode = self.mode
@@ -46,7 +62,7 @@ class set_grad_enabled:
             with set_grad_enabled(mode):
                 return fn(*args, **kwargs)
 
-        state.enabled = self.prev
+        _set(self.prev)
         return wrapper
 
 
@@ -55,10 +71,10 @@ class _GradModeContext:
 
     def __enter__(self) -> None:
         self.prev = state.enabled
-        state.enabled = self.mode
+        _set(self.mode)
 
     def __exit__(self, *exc) -> None:
-        state.enabled = self.prev
+        _set(self.prev)
 
     def __call__(self, fn):
         @functools.wraps(fn)

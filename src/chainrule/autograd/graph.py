@@ -20,6 +20,9 @@ class _NodeHooks(threading.local):
 # keep_values() or draw's track_modules() in one thread never sees another thread's ops.
 # Read by the recording path of every op; nothing else runs while the list is empty.
 local = _NodeHooks()
+# Whether any thread ever registered a node hook: until one has, the recording path skips the
+# thread-local read (~600 instructions per op; benchmarks/RESULTS.md, issue 16).
+ever_registered = False
 
 
 def register_node_hook(hook: Callable):
@@ -30,6 +33,8 @@ def register_node_hook(hook: Callable):
     ``input_arrays`` holds one ndarray per forward argument (None for a non-tensor argument of
     a custom Function); ``params`` are the op's keyword parameters (``{}`` for a Function).
     """
+    global ever_registered
+    ever_registered = True
     local.hooks.append(hook)
     return RemovableHandle(local.hooks, hook=hook)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 
+from .grad_mode import _set as _set_grad_enabled
 from .grad_mode import state as _grad_state
 
 
@@ -34,12 +35,14 @@ class inference_mode:  # noqa: N801  (PyTorch's name)
     def __enter__(self) -> None:
         self._prev = (_state.enabled, _grad_state.enabled)
         if self.mode:
-            _state.enabled, _grad_state.enabled = True, False
+            _state.enabled = True
+            _set_grad_enabled(False)
         else:
             _state.enabled = False
 
     def __exit__(self, *exc) -> None:
-        _state.enabled, _grad_state.enabled = self._prev
+        _state.enabled = self._prev[0]
+        _set_grad_enabled(self._prev[1])
 
     def __call__(self, fn):
         mode = self.mode

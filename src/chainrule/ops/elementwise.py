@@ -179,9 +179,9 @@ class Mul(Primitive):
     @staticmethod
     def backward(ctx, g, x, y):
         need_x, need_y = ctx.needs_input_grad
-        sx, sy = _input_shapes(ctx)
-        if sx == sy:  # the common case: no broadcast to undo
+        if x.shape == y.shape:  # the common case, no broadcast to undo (the saved x, y: no call)
             return (g * y if need_x else None), (g * x if need_y else None)
+        sx, sy = _input_shapes(ctx)
         return (V.sum_to(g * y, sx) if need_x else None), (V.sum_to(g * x, sy) if need_y else None)
 
 
@@ -956,11 +956,22 @@ def logical_xor(x, y) -> Tensor:
 # ---- in-place updates ----------------------------------------------------------------------
 
 
-def inplace(x: Tensor, name: str, compute, *others) -> Tensor:
+def inplace(x: Tensor, name: str, compute, *others, ufunc=None) -> Tensor:
     """Apply ``x = compute(x)`` in place: the same buffer, a bumped version counter, and, when
-    recording, ``x`` rebased onto the new node (as PyTorch's in-place ops do)."""
+    recording, ``x`` rebased onto the new node (as PyTorch's in-place ops do).
+
+    ``ufunc`` (``x = ufunc(x, other)``, the same numbers as ``compute``) writes into ``x``'s
+    buffer directly when nothing records and ``other`` is a float tensor of ``x``'s shape and
+    dtype: no temporary the size of ``x`` (``p.sub_(lr * p.grad)`` in an SGD step)."""
     recording = _grad_state.enabled and (
         x._rg or any(isinstance(o, Tensor) and o._rg for o in others))
+    if ufunc is not None and not recording:
+        other, data = others[0], x._data
+        if (type(other) is Tensor and other._data.dtype == data.dtype and data.dtype.kind == "f"
+                and other._data.shape == data.shape and data.flags.writeable):
+            ufunc(data, other._data, out=data)
+            x._vc[0] += 1
+            return x
     if not recording:
         result = compute(x)
     else:
