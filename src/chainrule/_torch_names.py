@@ -58,7 +58,8 @@ Identity Flatten Unflatten Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d 
 MaxPool2d AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveMaxPool2d BatchNorm1d
 BatchNorm2d LayerNorm GroupNorm InstanceNorm2d RMSNorm Dropout Dropout1d Dropout2d Embedding
 EmbeddingBag RNN LSTM GRU RNNCell LSTMCell GRUCell Transformer TransformerEncoder
-TransformerEncoderLayer TransformerDecoder TransformerDecoderLayer MultiheadAttention ReLU ReLU6 LeakyReLU PReLU
+TransformerEncoderLayer TransformerDecoder TransformerDecoderLayer MultiheadAttention ReLU ReLU6
+LeakyReLU PReLU
 ELU SELU CELU GELU SiLU Mish Sigmoid Tanh Softmax LogSoftmax Softplus Softsign Hardtanh
 Hardswish Hardsigmoid LogSigmoid Threshold GLU MSELoss L1Loss SmoothL1Loss HuberLoss
 CrossEntropyLoss NLLLoss BCELoss BCEWithLogitsLoss KLDivLoss CosineEmbeddingLoss
