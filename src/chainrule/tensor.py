@@ -305,7 +305,7 @@ class Tensor(TensorCompat):
         return _ew.clone(self)
 
     def contiguous(self) -> Tensor:
-        return self
+        return self if self._data.flags.c_contiguous else _ew.clone(self)
 
     # ---- arithmetic ------------------------------------------------------------------------
     def __add__(self, other) -> Tensor:
@@ -671,10 +671,10 @@ class Tensor(TensorCompat):
     def view(self, *shape) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
             return self.to(shape[0])
-        return _mv.reshape(self, shape)
+        return _mv.view(self, shape)
 
     def view_as(self, other) -> Tensor:
-        return _mv.reshape(self, other.shape)
+        return _mv.view(self, other.shape)
 
     def reshape_as(self, other) -> Tensor:
         return _mv.reshape(self, other.shape)
