@@ -185,6 +185,7 @@ def __getattr__(name: str):
 
 
 from . import cuda  # noqa: E402
+from ._compile import compile  # noqa: E402, A001  (torch.compile: a documented no-op)
 from ._dtypes import (  # noqa: E402
     dtype,
     finfo,

@@ -30,7 +30,7 @@ save load device dtype float32 float64 float16 int64 int32 int16 int8 uint8 bool
 half int get_default_dtype set_default_dtype set_default_device get_default_device
 set_printoptions set_num_threads get_num_threads use_deterministic_algorithms result_type
 promote_types finfo iinfo Size Tensor FloatTensor LongTensor DoubleTensor BoolTensor IntTensor
-cuda autograd nn optim utils cosine_similarity dist searchsorted bucketize baddbmm
+cuda autograd nn optim utils cosine_similarity dist searchsorted bucketize baddbmm compile
 """
 
 _TENSOR = """
@@ -126,7 +126,6 @@ OUT_OF_SCOPE: dict[str, str] = {
     "quantize_per_tensor": "int8 quantized kernels: chainrule computes in NumPy floats",
     "distributed.rpc": "remote procedure calls across machines: out of scope for a teaching engine",
     "jit": "TorchScript compiles to a C++ runtime chainrule does not have",
-    "compile": "torch.compile generates GPU/C++ kernels; chainrule's ops are NumPy calls",
     "fx": "graph capture for compilers (torch.compile's front end)",
     "onnx": "export to ONNX runtimes",
     "Tensor.pin_memory": "page-locked memory exists only for host-to-GPU copies",

@@ -210,3 +210,19 @@ def test_floor_divide_method_matches_torch():
     for data in ([7, -7], [5.5, -5.5]):
         ours, theirs = cr.tensor(data), torch.tensor(data)
         assert ours.floor_divide(2).tolist() == theirs.floor_divide(2).tolist()
+
+
+def test_compile_is_a_documented_no_op():
+    """torch.compile(model) programs run unchanged: the model (or function) comes back as it
+    is, with PyTorch's keyword arguments accepted; the signature is compared in test_parity."""
+    model = cr.nn.Linear(3, 2)
+    assert cr.compile(model) is model
+    assert cr.compile(model, mode="max-autotune", fullgraph=True, dynamic=False) is model
+
+    @cr.compile(backend="inductor")
+    def double(x):
+        return x * 2
+
+    assert double(cr.tensor([1.0])).tolist() == [2.0]
+    with pytest.raises(RuntimeError, match="compile: expected a callable"):
+        cr.compile(3)
