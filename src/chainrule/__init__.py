@@ -95,6 +95,7 @@ from .functions import (
     logical_xor,
     logsumexp,
     lt,
+    masked_fill,
     masked_select,
     matmul,
     max,

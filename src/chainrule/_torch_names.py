@@ -31,6 +31,7 @@ half int get_default_dtype set_default_dtype set_default_device get_default_devi
 set_printoptions set_num_threads get_num_threads use_deterministic_algorithms result_type
 promote_types finfo iinfo Size Tensor FloatTensor LongTensor DoubleTensor BoolTensor IntTensor
 cuda autograd nn optim utils cosine_similarity dist searchsorted bucketize baddbmm compile
+masked_fill
 """
 
 _TENSOR = """

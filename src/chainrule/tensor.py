@@ -429,8 +429,9 @@ class Tensor(TensorCompat):
     def mm(self, other) -> Tensor:
         return _la.mm(self, other)
 
-    def bmm(self, other) -> Tensor:
-        return _la.bmm(self, other)
+    def bmm(self, mat2, out_dtype=None) -> Tensor:
+        result = _la.bmm(self, mat2)
+        return result if out_dtype is None else result.to(out_dtype)
 
     def dot(self, other) -> Tensor:
         return _la.dot(self, other)
@@ -729,8 +730,8 @@ class Tensor(TensorCompat):
     def tile(self, *dims) -> Tensor:
         return _mv.tile(self, _shape_args(dims))
 
-    def flip(self, *dims) -> Tensor:
-        return _mv.flip(self, _shape_args(dims))
+    def flip(self, dims, *more) -> Tensor:  # x.flip(0, 1), x.flip((0, 1)), x.flip(dims=[0])
+        return _mv.flip(self, _shape_args((dims, *more)))
 
     def chunk(self, chunks, dim=0) -> tuple[Tensor, ...]:
         return _mv.chunk(self, chunks, dim)
@@ -744,7 +745,7 @@ class Tensor(TensorCompat):
     def index_select(self, dim, index) -> Tensor:
         return _mv.index_select(self, dim, index)
 
-    def gather(self, dim, index) -> Tensor:
+    def gather(self, dim, index, *, sparse_grad=False) -> Tensor:
         return _mv.gather(self, dim, index)
 
     def __getitem__(self, key) -> Tensor:

@@ -37,6 +37,10 @@ def _equal(ours, theirs) -> None:
     lambda m, x: m.round(x, decimals=1), lambda m, x: m.true_divide(input=x, other=2.0),
     lambda m, x: m.max(x, x.flip(0)), lambda m, x: x.min(x * 2),
     lambda m, x: m.square(x), lambda m, x: m.logical_xor(x > 0, x < 0.5),
+    lambda m, x: m.masked_fill(x, x > 0, 0.5), lambda m, x: x.flip(dims=(0,)),
+    lambda m, x: x[None].bmm(mat2=x.T[None]), lambda m, x: x.flip(1, 0),
+    lambda m, x: x.gather(1, m.tensor([[0], [3], [2]]), sparse_grad=False),
+    lambda m, x: x.masked_fill(x > 0, m.tensor(2.0)),
 ])
 def test_long_tail_matches_torch(program):
     x = np.random.default_rng(0).standard_normal((3, 4))
@@ -226,3 +230,17 @@ def test_compile_is_a_documented_no_op():
     assert double(cr.tensor([1.0])).tolist() == [2.0]
     with pytest.raises(RuntimeError, match="compile: expected a callable"):
         cr.compile(3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.masked_fill(x, 0.0),  # a float mask
+    lambda m, x: x.masked_fill(x > 0, m.tensor([1.0, 2.0, 3.0, 4.0])),  # a 1-D value
+])
+def test_masked_fill_refuses_what_torch_refuses(call):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch, torch.tensor(x))
+    with pytest.raises(RuntimeError) as ours:
+        call(cr, cr.tensor(x))
+    words = ("boolean masks", "0-dimensional value tensor")
+    assert [w in str(ours.value) for w in words] == [w in str(theirs.value) for w in words]
