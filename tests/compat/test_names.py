@@ -244,3 +244,20 @@ def test_masked_fill_refuses_what_torch_refuses(call):
         call(cr, cr.tensor(x))
     words = ("boolean masks", "0-dimensional value tensor")
     assert [w in str(ours.value) for w in words] == [w in str(theirs.value) for w in words]
+
+
+@pytest.mark.parametrize("p", ["fro", 1, 2, 3.5, float("inf"), -float("inf"), 0, -1])
+@pytest.mark.parametrize("dim", [None, 1, (0, 1)])
+def test_norm_orders_match_torch(p, dim):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    ours, theirs = _both(lambda m, t: m.norm(t, p=p, dim=dim, keepdim=dim == 1), x)
+    _equal(ours, theirs)
+
+
+def test_nuclear_norm_says_it_is_missing():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    assert torch.norm(torch.tensor(x), p="nuc").item() > 0  # PyTorch has it
+    with pytest.raises(NotImplementedError, match="p='nuc'"):
+        cr.norm(cr.tensor(x), p="nuc")
+    with pytest.raises(RuntimeError, match="p must be a number, 'fro' or 'nuc'"):
+        cr.tensor(x).norm("max")
