@@ -261,3 +261,16 @@ def test_nuclear_norm_says_it_is_missing():
         cr.norm(cr.tensor(x), p="nuc")
     with pytest.raises(RuntimeError, match="p must be a number, 'fro' or 'nuc'"):
         cr.tensor(x).norm("max")
+
+
+def test_module_compile_and_modules_remove_duplicate_as_torch():
+    for lib in (cr, torch):
+        shared = lib.nn.Linear(2, 2)
+        net = lib.nn.Sequential(shared, shared)
+        assert [type(m).__name__ for m in net.modules()] == ["Sequential", "Linear"]
+        assert len(list(net.modules(remove_duplicate=False))) == 3
+    model = cr.nn.Linear(2, 2)
+    x = cr.ones(1, 2)
+    before = model(x).tolist()
+    assert model.compile(mode="reduce-overhead") is None
+    assert model(x).tolist() == before
