@@ -309,6 +309,18 @@ ATTENTION = [
         m.lib.tril(m.lib.ones(4, 4)) == 0, float("-inf")).softmax(-1), ((2, 4, 4),)),
 ]
 
+# BatchNorm1d's input (N, C, L), in training (batch statistics) and eval (running statistics)
+_RUNNING = (np.array([0.1, -0.2, 0.3]), np.array([0.5, 1.5, 2.0]))
+NORMALIZATION = [
+    Case("batch_norm_ncl", lambda m, x, w, b: m.F.batch_norm(x, None, None, w, b, True),
+         ((4, 3, 5), (3,), (3,))),
+    Case("batch_norm_ncl_eval", lambda m, x, w, b: m.F.batch_norm(
+        x, m.lib.tensor(_RUNNING[0]).to(x.dtype), m.lib.tensor(_RUNNING[1]).to(x.dtype), w, b,
+        False), ((4, 3, 5), (3,), (3,))),
+    Case("batch_norm_ncl_length_one", lambda m, x: m.F.batch_norm(x, None, None, training=True),
+         ((4, 3, 1),)),
+]
+
 
 def unary_cases() -> list[Case]:
     return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
@@ -351,4 +363,4 @@ def empty_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return (unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
-            + CONV + ATTENTION)
+            + CONV + ATTENTION + NORMALIZATION)
