@@ -304,7 +304,9 @@ class Tensor(TensorCompat):
     def clone(self) -> Tensor:
         return _ew.clone(self)
 
-    def contiguous(self) -> Tensor:
+    def contiguous(self, memory_format=None) -> Tensor:
+        """``self`` when C-contiguous, else a contiguous copy (recorded, as PyTorch's clone).
+        ``x.transpose(1, 2).contiguous().view(b, t, c)``"""
         return self if self._data.flags.c_contiguous else _ew.clone(self)
 
     # ---- arithmetic ------------------------------------------------------------------------
