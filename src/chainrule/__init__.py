@@ -95,6 +95,7 @@ from .functions import (
     logical_xor,
     logsumexp,
     lt,
+    masked_fill,
     masked_select,
     matmul,
     max,
@@ -185,6 +186,7 @@ def __getattr__(name: str):
 
 
 from . import cuda  # noqa: E402
+from ._compile import compile  # noqa: E402, A001  (torch.compile: a documented no-op)
 from ._dtypes import (  # noqa: E402
     dtype,
     finfo,

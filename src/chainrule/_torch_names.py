@@ -30,7 +30,8 @@ save load device dtype float32 float64 float16 int64 int32 int16 int8 uint8 bool
 half int get_default_dtype set_default_dtype set_default_device get_default_device
 set_printoptions set_num_threads get_num_threads use_deterministic_algorithms result_type
 promote_types finfo iinfo Size Tensor FloatTensor LongTensor DoubleTensor BoolTensor IntTensor
-cuda autograd nn optim utils cosine_similarity dist searchsorted bucketize baddbmm
+cuda autograd nn optim utils cosine_similarity dist searchsorted bucketize baddbmm compile
+masked_fill
 """
 
 _TENSOR = """
@@ -58,7 +59,8 @@ Identity Flatten Unflatten Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d 
 MaxPool2d AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveMaxPool2d BatchNorm1d
 BatchNorm2d LayerNorm GroupNorm InstanceNorm2d RMSNorm Dropout Dropout1d Dropout2d Embedding
 EmbeddingBag RNN LSTM GRU RNNCell LSTMCell GRUCell Transformer TransformerEncoder
-TransformerEncoderLayer TransformerDecoder TransformerDecoderLayer MultiheadAttention ReLU ReLU6 LeakyReLU PReLU
+TransformerEncoderLayer TransformerDecoder TransformerDecoderLayer MultiheadAttention ReLU ReLU6
+LeakyReLU PReLU
 ELU SELU CELU GELU SiLU Mish Sigmoid Tanh Softmax LogSoftmax Softplus Softsign Hardtanh
 Hardswish Hardsigmoid LogSigmoid Threshold GLU MSELoss L1Loss SmoothL1Loss HuberLoss
 CrossEntropyLoss NLLLoss BCELoss BCEWithLogitsLoss KLDivLoss CosineEmbeddingLoss
@@ -125,7 +127,6 @@ OUT_OF_SCOPE: dict[str, str] = {
     "quantize_per_tensor": "int8 quantized kernels: chainrule computes in NumPy floats",
     "distributed.rpc": "remote procedure calls across machines: out of scope for a teaching engine",
     "jit": "TorchScript compiles to a C++ runtime chainrule does not have",
-    "compile": "torch.compile generates GPU/C++ kernels; chainrule's ops are NumPy calls",
     "fx": "graph capture for compilers (torch.compile's front end)",
     "onnx": "export to ONNX runtimes",
     "Tensor.pin_memory": "page-locked memory exists only for host-to-GPU copies",

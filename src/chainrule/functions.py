@@ -546,6 +546,11 @@ def dstack(tensors, *, out: Tensor | None = None) -> Tensor:
     return write_out(_mv.cat(shaped, 2), out, "dstack")
 
 
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` where the bool ``mask`` (broadcast) is True."""
+    return _ew.masked_fill(input, mask, value)
+
+
 def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The elements where ``mask`` (broadcast) holds, as a 1-D tensor."""
     x, m = broadcast_tensors(input, mask)

@@ -304,8 +304,10 @@ class Tensor(TensorCompat):
     def clone(self) -> Tensor:
         return _ew.clone(self)
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format=None) -> Tensor:
+        """``self`` when C-contiguous, else a contiguous copy (recorded, as PyTorch's clone).
+        ``x.transpose(1, 2).contiguous().view(b, t, c)``"""
+        return self if self._data.flags.c_contiguous else _ew.clone(self)
 
     # ---- arithmetic ------------------------------------------------------------------------
     def __add__(self, other) -> Tensor:
@@ -429,8 +431,9 @@ class Tensor(TensorCompat):
     def mm(self, other) -> Tensor:
         return _la.mm(self, other)
 
-    def bmm(self, other) -> Tensor:
-        return _la.bmm(self, other)
+    def bmm(self, mat2, out_dtype=None) -> Tensor:
+        result = _la.bmm(self, mat2)
+        return result if out_dtype is None else result.to(out_dtype)
 
     def dot(self, other) -> Tensor:
         return _la.dot(self, other)
@@ -673,10 +676,10 @@ class Tensor(TensorCompat):
     def view(self, *shape) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
             return self.to(shape[0])
-        return _mv.reshape(self, shape)
+        return _mv.view(self, shape)
 
     def view_as(self, other) -> Tensor:
-        return _mv.reshape(self, other.shape)
+        return _mv.view(self, other.shape)
 
     def reshape_as(self, other) -> Tensor:
         return _mv.reshape(self, other.shape)
@@ -731,8 +734,8 @@ class Tensor(TensorCompat):
     def tile(self, *dims) -> Tensor:
         return _mv.tile(self, _shape_args(dims))
 
-    def flip(self, *dims) -> Tensor:
-        return _mv.flip(self, _shape_args(dims))
+    def flip(self, dims, *more) -> Tensor:  # x.flip(0, 1), x.flip((0, 1)), x.flip(dims=[0])
+        return _mv.flip(self, _shape_args((dims, *more)))
 
     def chunk(self, chunks, dim=0) -> tuple[Tensor, ...]:
         return _mv.chunk(self, chunks, dim)
@@ -746,7 +749,7 @@ class Tensor(TensorCompat):
     def index_select(self, dim, index) -> Tensor:
         return _mv.index_select(self, dim, index)
 
-    def gather(self, dim, index) -> Tensor:
+    def gather(self, dim, index, *, sparse_grad=False) -> Tensor:
         return _mv.gather(self, dim, index)
 
     def __getitem__(self, key) -> Tensor:

@@ -37,6 +37,10 @@ def _equal(ours, theirs) -> None:
     lambda m, x: m.round(x, decimals=1), lambda m, x: m.true_divide(input=x, other=2.0),
     lambda m, x: m.max(x, x.flip(0)), lambda m, x: x.min(x * 2),
     lambda m, x: m.square(x), lambda m, x: m.logical_xor(x > 0, x < 0.5),
+    lambda m, x: m.masked_fill(x, x > 0, 0.5), lambda m, x: x.flip(dims=(0,)),
+    lambda m, x: x[None].bmm(mat2=x.T[None]), lambda m, x: x.flip(1, 0),
+    lambda m, x: x.gather(1, m.tensor([[0], [3], [2]]), sparse_grad=False),
+    lambda m, x: x.masked_fill(x > 0, m.tensor(2.0)),
 ])
 def test_long_tail_matches_torch(program):
     x = np.random.default_rng(0).standard_normal((3, 4))
@@ -210,3 +214,63 @@ def test_floor_divide_method_matches_torch():
     for data in ([7, -7], [5.5, -5.5]):
         ours, theirs = cr.tensor(data), torch.tensor(data)
         assert ours.floor_divide(2).tolist() == theirs.floor_divide(2).tolist()
+
+
+def test_compile_is_a_documented_no_op():
+    """torch.compile(model) programs run unchanged: the model (or function) comes back as it
+    is, with PyTorch's keyword arguments accepted; the signature is compared in test_parity."""
+    model = cr.nn.Linear(3, 2)
+    assert cr.compile(model) is model
+    assert cr.compile(model, mode="max-autotune", fullgraph=True, dynamic=False) is model
+
+    @cr.compile(backend="inductor")
+    def double(x):
+        return x * 2
+
+    assert double(cr.tensor([1.0])).tolist() == [2.0]
+    with pytest.raises(RuntimeError, match="compile: expected a callable"):
+        cr.compile(3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.masked_fill(x, 0.0),  # a float mask
+    lambda m, x: x.masked_fill(x > 0, m.tensor([1.0, 2.0, 3.0, 4.0])),  # a 1-D value
+])
+def test_masked_fill_refuses_what_torch_refuses(call):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch, torch.tensor(x))
+    with pytest.raises(RuntimeError) as ours:
+        call(cr, cr.tensor(x))
+    words = ("boolean masks", "0-dimensional value tensor")
+    assert [w in str(ours.value) for w in words] == [w in str(theirs.value) for w in words]
+
+
+@pytest.mark.parametrize("p", ["fro", 1, 2, 3.5, float("inf"), -float("inf"), 0, -1])
+@pytest.mark.parametrize("dim", [None, 1, (0, 1)])
+def test_norm_orders_match_torch(p, dim):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    ours, theirs = _both(lambda m, t: m.norm(t, p=p, dim=dim, keepdim=dim == 1), x)
+    _equal(ours, theirs)
+
+
+def test_nuclear_norm_says_it_is_missing():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    assert torch.norm(torch.tensor(x), p="nuc").item() > 0  # PyTorch has it
+    with pytest.raises(NotImplementedError, match="p='nuc'"):
+        cr.norm(cr.tensor(x), p="nuc")
+    with pytest.raises(RuntimeError, match="p must be a number, 'fro' or 'nuc'"):
+        cr.tensor(x).norm("max")
+
+
+def test_module_compile_and_modules_remove_duplicate_as_torch():
+    for lib in (cr, torch):
+        shared = lib.nn.Linear(2, 2)
+        net = lib.nn.Sequential(shared, shared)
+        assert [type(m).__name__ for m in net.modules()] == ["Sequential", "Linear"]
+        assert len(list(net.modules(remove_duplicate=False))) == 3
+    model = cr.nn.Linear(2, 2)
+    x = cr.ones(1, 2)
+    before = model(x).tolist()
+    assert model.compile(mode="reduce-overhead") is None
+    assert model(x).tolist() == before

@@ -81,5 +81,5 @@ def test_missing_name_error_names_torch():
         cr.nn.Bilinear  # noqa: B018
     with pytest.raises(AttributeError, match="no attribute 'not_a_torch_name'"):
         cr.not_a_torch_name  # noqa: B018
-    with pytest.raises(AttributeError, match="torch.compile: .*kernels"):
-        cr.compile  # noqa: B018
+    with pytest.raises(AttributeError, match="torch.jit: .*TorchScript"):
+        cr.jit  # noqa: B018

@@ -289,6 +289,38 @@ CONV = [
          ((1, 6, 9),)),
 ]
 
+# Attention (nn/attention.py, composed of the ops above): masks that block a whole row (zeros,
+# as PyTorch), causal with fewer queries than keys, length-1 sequences, bool and float masks.
+_ROW_BLOCKED = np.array([[True, False, True, True], [False] * 4, [True, True, False, True]])
+_FLOAT_MASK = np.where(_ROW_BLOCKED, 0.0, -np.inf) + np.linspace(-0.5, 0.5, 12).reshape(3, 4)
+ATTENTION = [
+    Case("sdpa", lambda m, q, k, v: m.F.scaled_dot_product_attention(q, k, v),
+         ((2, 3, 4), (2, 4, 4), (2, 4, 3))),
+    Case("sdpa_causal_rect_scale", lambda m, q, k, v: m.F.scaled_dot_product_attention(
+        q, k, v, is_causal=True, scale=0.3), ((1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 2))),
+    Case("sdpa_bool_mask_blocked_row", lambda m, q, k, v: m.F.scaled_dot_product_attention(
+        q, k, v, attn_mask=m.lib.tensor(_ROW_BLOCKED)), ((2, 3, 4), (2, 4, 4), (2, 4, 3))),
+    Case("sdpa_float_mask_blocked_row", lambda m, q, k, v: m.F.scaled_dot_product_attention(
+        q, k, v, attn_mask=m.lib.tensor(_FLOAT_MASK).to(q.dtype)),
+         ((2, 3, 4), (2, 4, 4), (2, 4, 3))),
+    Case("sdpa_length_one", lambda m, q, k, v: m.F.scaled_dot_product_attention(
+        q, k, v, is_causal=True), ((2, 1, 1, 4), (2, 1, 1, 4), (2, 1, 1, 4))),
+    Case("masked_fill_causal_softmax", lambda m, x: x.masked_fill(
+        m.lib.tril(m.lib.ones(4, 4)) == 0, float("-inf")).softmax(-1), ((2, 4, 4),)),
+]
+
+# BatchNorm1d's input (N, C, L), in training (batch statistics) and eval (running statistics)
+_RUNNING = (np.array([0.1, -0.2, 0.3]), np.array([0.5, 1.5, 2.0]))
+NORMALIZATION = [
+    Case("batch_norm_ncl", lambda m, x, w, b: m.F.batch_norm(x, None, None, w, b, True),
+         ((4, 3, 5), (3,), (3,))),
+    Case("batch_norm_ncl_eval", lambda m, x, w, b: m.F.batch_norm(
+        x, m.lib.tensor(_RUNNING[0]).to(x.dtype), m.lib.tensor(_RUNNING[1]).to(x.dtype), w, b,
+        False), ((4, 3, 5), (3,), (3,))),
+    Case("batch_norm_ncl_length_one", lambda m, x: m.F.batch_norm(x, None, None, training=True),
+         ((4, 3, 1),)),
+]
+
 
 def unary_cases() -> list[Case]:
     return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
@@ -331,4 +363,4 @@ def empty_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return (unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
-            + CONV)
+            + CONV + ATTENTION + NORMALIZATION)

@@ -7,9 +7,11 @@ import chainrule as cr
 from tests.oracle import namespace
 
 from .optable import (
+    ATTENTION,
     BROADCAST_PAIRS,
     CONV,
     MOVEMENT,
+    NORMALIZATION,
     all_cases,
     binary_cases,
     reduction_cases,
@@ -31,7 +33,7 @@ def test_gradcheck(case, rng):
 
 # Second order on every op; reductions on a representative set of dims (all dims take long).
 SECOND_ORDER = (unary_cases() + binary_cases() + reduction_cases(dims=[None, 1, (0, 2)])
-                + MOVEMENT + CONV)
+                + MOVEMENT + CONV + ATTENTION + NORMALIZATION)
 
 
 @pytest.mark.parametrize("case", SECOND_ORDER, ids=str)

@@ -34,6 +34,21 @@ def test_tensor_copies_and_from_numpy_shares():
     assert t[0].item() == 0 and s[0].item() == 1
 
 
+@pytest.mark.parametrize("lib", ["chainrule", "torch"])
+def test_from_numpy_shares_both_ways_as_torch(lib):
+    m = cr if lib == "chainrule" else torch
+    a = np.arange(6.0).reshape(2, 3)
+    t = m.from_numpy(a)
+    t.add_(1)
+    t[1, 2] = -1.0
+    assert a.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, -1.0]]
+    assert t.numpy() is not None and np.shares_memory(t.numpy(), a)
+    assert str(t.dtype).replace("torch.", "") == "float64"
+    view = m.from_numpy(a[:, 1:])  # a strided array stays a view, as in PyTorch
+    a[0, 1] = 9.0
+    assert view[0, 0].item() == 9.0 and not view.is_contiguous()
+
+
 @pytest.mark.parametrize("make", [
     lambda m: m.zeros(2, 3), lambda m: m.ones((2,)), lambda m: m.full((2, 2), 7.0),
     lambda m: m.eye(3), lambda m: m.arange(2, 11, 3), lambda m: m.linspace(0, 1, 5),

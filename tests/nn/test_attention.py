@@ -214,11 +214,11 @@ def test_multihead_attention_3d_mask_and_unbatched():
                 [_rand(4, 8, seed=1), _rand(5, 8, seed=2), mask], [True, True, False])
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # PyTorch's NaN comes silently
 @pytest.mark.parametrize("need_weights", [True, False])
 def test_multihead_attention_fully_padded_row(need_weights):
     """A query whose every key is padded: NaN from the explicit softmax (need_weights=True),
-    zeros from SDPA (need_weights=False), as in PyTorch."""
+    zeros from SDPA (need_weights=False), as in PyTorch, and no NumPy warning."""
     ours, theirs = _mha({})
     padding = np.zeros((2, 5), np.bool_)
     padding[1] = True
@@ -227,6 +227,66 @@ def test_multihead_attention_fully_padded_row(need_weights):
                        [_rand(4, 2, 8, seed=1), _rand(5, 2, 8, seed=2), padding],
                        [True, True, False])
     assert np.isnan(outs[0].detach().numpy()[:, 1]).all() == need_weights
+
+
+def _mismatch_warnings(build, call, kinds) -> list[str]:
+    """The mismatched-mask warnings one call raises, under ``build(lib)`` and ``call``."""
+    import warnings
+
+    import chainrule
+
+    x = _rand(2, 4, 8, seed=1)
+    padding = np.zeros((2, 4), np.bool_)
+    padding[1, 3] = True
+    blocked = np.triu(np.ones((4, 4), np.bool_), 1)
+    pads = {"bool": lambda m: m.tensor(padding),
+            "float": lambda m: m.tensor(np.where(padding, -np.inf, 0.0))}
+    masks = {"bool": lambda m: m.tensor(blocked), "none": lambda m: None,
+             "float": lambda m: m.tensor(np.where(blocked, -np.inf, 0.0)),
+             "float32": lambda m: m.tensor(np.where(blocked, -np.inf, 0.0), dtype=m.float32)}
+    found = []
+    for lib in (chainrule, torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call(build(lib), lib.tensor(x), pads[kinds[0]](lib), masks[kinds[1]](lib))
+        found.append(sorted({str(w.message) for w in caught if "mismatched" in str(w.message)}))
+    return found
+
+
+MASK_PAIRS = [("bool", "float"), ("float", "bool"), ("bool", "bool"), ("float", "float"),
+              ("float", "float32"), ("bool", "none")]
+
+
+def _mha_module(lib):
+    lib.manual_seed(0)
+    return lib.nn.MultiheadAttention(8, 2, batch_first=True, dtype=lib.float64)
+
+
+def _encoder_layer(lib):
+    lib.manual_seed(0)
+    return lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                          dtype=lib.float64)
+
+
+MASKED_CALLS = {
+    "mha": (_mha_module, lambda m, x, pad, mask: m(x, x, x, key_padding_mask=pad,
+                                                    attn_mask=mask)),
+    "encoder_layer": (_encoder_layer, lambda m, x, pad, mask: m(x, src_mask=mask,
+                                                                 src_key_padding_mask=pad)),
+    "encoder": (lambda lib: lib.nn.TransformerEncoder(_encoder_layer(lib), 2,
+                                                      enable_nested_tensor=False),
+                lambda m, x, pad, mask: m(x, mask=mask, src_key_padding_mask=pad)),
+}
+
+
+@pytest.mark.parametrize("module", list(MASKED_CALLS))
+@pytest.mark.parametrize("kinds", MASK_PAIRS)
+def test_mismatched_masks_warn_as_torch(kinds, module):
+    """(padding mask, attention mask) of different dtypes: PyTorch's deprecation warnings,
+    naming the masks of each level that sees them (and none when the dtypes agree)."""
+    ours, theirs = _mismatch_warnings(*MASKED_CALLS[module], kinds)
+    assert ours == theirs
+    assert bool(ours) == (kinds[1] not in ("none", kinds[0]))
 
 
 def test_multihead_attention_causal_hint():

@@ -420,8 +420,10 @@ class _Sweep:
             t.grad = g if grad is None else grad + g
         elif grad is None:
             if type(g) is not np.ndarray or not g.flags.writeable or (
-                    id(_root_array(g)) in self.shared_arrays):
-                g = np.array(g)  # a copy (and a 0-d array for a NumPy scalar)
+                    not g.flags.c_contiguous) or id(_root_array(g)) in self.shared_arrays:
+                # a copy (and a 0-d array for a NumPy scalar), C-contiguous as PyTorch lays out
+                # a contiguous leaf's .grad (p.grad.view(-1) works)
+                g = np.array(g, order="C")
             t.grad = Tensor._make(g)
         elif grad._rg or grad._data.shape != g.shape:
             t.grad = grad + _wrap(g)

@@ -8,6 +8,7 @@ and ``multi_head_attention_forward`` (PyTorch's arguments and mask conventions).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -94,6 +95,18 @@ def _additive_mask(mask: Tensor | None, name: str, dtype) -> Tensor | None:
     return mask
 
 
+def canonical_mask(mask: Tensor | None, mask_name: str, other: Tensor | None,
+                   other_name: str, dtype) -> Tensor | None:
+    """PyTorch's mask canonicalisation at each level that takes a mask (the encoder stack, the
+    encoder layer, MultiheadAttention): warn, as PyTorch does, when ``mask`` and ``other``
+    differ in dtype, and turn a bool mask into 0 / -inf in ``dtype``.
+    ``pad = canonical_mask(pad, "key_padding_mask", attn_mask, "attn_mask", x.dtype)``"""
+    if mask is not None and other is not None and mask.dtype != other.dtype:
+        warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. "
+                      f"Use same type for both instead.", stacklevel=3)
+    return _additive_mask(mask, mask_name, dtype)
+
+
 def _one_more_key(attn_mask, key_padding_mask) -> tuple:
     """The masks, with a column for a key appended (open to every query)."""
     return tuple(None if m is None else F.pad(m, (0, 1)) for m in (attn_mask, key_padding_mask))
@@ -132,7 +145,8 @@ def multi_head_attention_forward(
         raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
                              f"got {embed_dim}")
     head_dim = embed_dim // num_heads
-    key_padding_mask = _additive_mask(key_padding_mask, "key_padding_mask", query._data.dtype)
+    key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", attn_mask,
+                                      "attn_mask", query._data.dtype)
     if is_causal and attn_mask is None:
         raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
                            "Transformer module method `generate_square_subsequent_mask` to "

@@ -309,9 +309,13 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self) -> Iterator[Module]:
-        for _, module in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
+
+    def compile(self, *args, **kwargs) -> None:
+        """A no-op, as ``chainrule.compile``: PyTorch compiles ``forward`` in place; chainrule's
+        ops are NumPy calls with nothing to fuse. ``model.compile()``"""
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()

@@ -24,6 +24,7 @@ from ..ops import movement as mv
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .attention import canonical_mask
 from .container import ModuleList
 from .layers import Dropout, Linear
 from .module import Module
@@ -104,6 +105,9 @@ class MultiheadAttention(Module):
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         batched = query.ndim == 3
+        key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", attn_mask,
+                                          "attn_mask", query._data.dtype)
+        attn_mask = canonical_mask(attn_mask, "attn_mask", None, "", query._data.dtype)
         if self.batch_first and batched:
             query, key, value = (mv.transpose(t, 0, 1) for t in (query, key, value))
         out, weights = F.multi_head_attention_forward(
@@ -156,6 +160,9 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask",
+                                              src_mask, "src_mask", src._data.dtype)
+        src_mask = canonical_mask(src_mask, "src_mask", None, "", src._data.dtype)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -207,6 +214,9 @@ class TransformerEncoder(Module):
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask",
+                                              mask, "mask", src._data.dtype)
+        mask = canonical_mask(mask, "mask", None, "", src._data.dtype)
         is_causal = _detect_causal(mask, is_causal, src, self.layers)
         zero_padded = self._padded_positions_zeroed(src, mask, src_key_padding_mask)
         out = src

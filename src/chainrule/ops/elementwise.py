@@ -872,6 +872,13 @@ def where(condition, x, y) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
+    if not isinstance(mask, Tensor) or mask._data.dtype != np.bool_:
+        got = mask._data.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype "
+                           f"{got}")
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value._data.ndim} dimension(s).")
     return where(mask, as_tensor_like(value, x._data.dtype).to(x._data.dtype), x)
 
 

@@ -113,12 +113,11 @@ class Flip(Primitive):
     formula = "flip({0})"
     derivatives = ("g flipped back",)
 
-    is_view = True
-
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
-        return np.flip(x, axes)
+        # a copy, as PyTorch's flip: writing into the result must not write into the input
+        return np.flip(x, axes).copy()
 
     @staticmethod
     def backward(ctx, g):
@@ -132,18 +131,62 @@ def _shape_tuple(shape) -> tuple:
 
 
 def reshape(x: Tensor, shape) -> Tensor:
+    return Reshape.apply(x, shape=_checked_shape(x, shape, "reshape"))
+
+
+def _checked_shape(x: Tensor, shape, op: str) -> tuple:
     shape = _shape_tuple(shape) if isinstance(shape, tuple) else tuple(shape)
     if shape == x._data.shape:
-        return Reshape.apply(x, shape=shape)
+        return shape
     known = math.prod(s for s in shape if s != -1)
     inferred = shape.count(-1)
     size = x._data.size
     valid = inferred <= 1 and all(s >= -1 for s in shape) and (
         known == size if not inferred else known != 0 and size % known == 0)
     if not valid:
-        raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of shape "
+        raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of shape "
                            f"{tuple(x.shape)} (size {size})")
+    return shape
+
+
+def view(x: Tensor, shape) -> Tensor:
+    """``reshape`` that refuses, as PyTorch's ``view``, a shape the input's strides cannot
+    express without a copy (a transposed or sliced tensor): ``x.t().contiguous().view(-1)``."""
+    shape = _checked_shape(x, shape, "view")
+    data = x._data
+    if not data.flags.c_contiguous and data.size and not _view_is_possible(data, shape):
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
     return Reshape.apply(x, shape=shape)
+
+
+def _view_is_possible(data: np.ndarray, shape: tuple) -> bool:
+    """PyTorch's ``computeStride``: the new shape must split or merge only dimensions that are
+    contiguous with one another (size-1 dimensions fit anywhere)."""
+    old_shape = data.shape
+    if not old_shape:
+        return True
+    old_stride = [s // data.itemsize for s in data.strides]
+    if -1 in shape:
+        known = math.prod(s for s in shape if s != -1)
+        shape = tuple(data.size // known if s == -1 else s for s in shape)
+    view_d = len(shape) - 1
+    chunk_base_stride = old_stride[-1]
+    tensor_numel = view_numel = 1
+    for tensor_d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[tensor_d]
+        if tensor_d == 0 or (old_shape[tensor_d - 1] != 1 and
+                             old_stride[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or shape[view_d] == 1):
+                view_numel *= shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return False
+            if tensor_d > 0:
+                chunk_base_stride = old_stride[tensor_d - 1]
+                tensor_numel = view_numel = 1
+    return view_d == -1
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

@@ -16,7 +16,8 @@ def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.nd
 
     ``shifted, e, total = shifted_exp(x, 1); log_softmax = shifted - np.log(total)``
     """
-    shifted = x - x.max(axis=axis, keepdims=True)  # ndarray methods: less call overhead
+    with np.errstate(invalid="ignore"):  # a row of -inf gives NaN silently, as in PyTorch
+        shifted = x - x.max(axis=axis, keepdims=True)  # ndarray methods: less call overhead
     e = np.exp(shifted)
     return shifted, e, e.sum(axis=axis, keepdims=True)
 

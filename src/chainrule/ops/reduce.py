@@ -285,6 +285,11 @@ class EuclideanNorm(Primitive):
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """The vector p-norm over ``dim`` (all elements by default): ``x.norm()``, ``x.norm(1, 0)``."""
     x = ew.floating(x)
+    if p == "nuc":
+        raise NotImplementedError("norm: p='nuc' (the nuclear norm, a sum of singular values) "
+                                  "is not implemented; chainrule has no SVD")
+    if isinstance(p, str) and p != "fro":
+        raise RuntimeError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r}")
     if p in ("fro", 2, 2.0):
         return EuclideanNorm.apply(x, axes=reduced_axes(dim, x._data.ndim, "norm"),
                                    keepdim=keepdim)
