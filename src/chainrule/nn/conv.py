@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ..ops.conv import tuple_arg
+from ..ops.conv import PAD_MODES, tuple_arg
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -30,13 +30,9 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels must be divisible by groups (out_channels="
                              f"{out_channels}, groups={groups})")
-        if padding_mode != "zeros":
-            valid = ("zeros", "reflect", "replicate", "circular")
-            if padding_mode not in valid:
-                raise ValueError(f"{name}: padding_mode must be one of {valid}, but got "
-                                 f"padding_mode={padding_mode!r}")
-            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not "
-                                      "implemented; only 'zeros' is")
+        if padding_mode not in ("zeros",) + PAD_MODES:
+            raise ValueError("padding_mode must be one of {'zeros', 'reflect', 'replicate', "
+                             f"'circular'}}, but got padding_mode={padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = tuple_arg(kernel_size, dims, "kernel_size", name)
@@ -51,6 +47,16 @@ class _ConvNd(Module):
         else:
             self.padding = tuple_arg(padding, dims, "padding", name)
         self.dilation = tuple_arg(dilation, dims, "dilation", name)
+        # F.pad's amounts (last dimension first) for the padding modes that copy the input
+        if self.padding == "valid":
+            self._reversed_padding_repeated_twice = [0, 0] * dims
+        elif self.padding == "same":
+            spans = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            self._reversed_padding_repeated_twice = [
+                p for t in reversed(spans) for p in (t // 2, t - t // 2)]
+        else:
+            self._reversed_padding_repeated_twice = [p for p in reversed(self.padding)
+                                                     for _ in range(2)]
         self.transposed = False
         self.output_padding = (0,) * dims
         self.groups = groups
@@ -75,6 +81,10 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         conv = F.conv1d if self._dims == 1 else F.conv2d
+        if self.padding_mode != "zeros":  # pad by copying, then convolve without padding
+            return conv(F.pad(input, self._reversed_padding_repeated_twice,
+                              mode=self.padding_mode), self.weight, self.bias, self.stride,
+                        0, self.dilation, self.groups)
         return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                     self.groups)
 
@@ -91,6 +101,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -116,6 +128,9 @@ class _ConvTransposeNd(_ConvNd):
         if isinstance(padding, str):
             raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, not "
                              f"{padding!r}")
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{type(self).__name__}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
         self.transposed = True

@@ -185,10 +185,16 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
         ) -> Tensor:
     """Pad the last dimensions: ``pad=(left, right)`` for the last, then ``(top, bottom)`` for
-    the one before, ...; negative amounts crop. Only ``mode='constant'`` is implemented:
-    ``F.pad(x, (1, 1), value=0.0)``."""
+    the one before, ...; negative amounts crop. ``mode`` 'constant' pads with ``value`` (any
+    number of dimensions); 'reflect', 'replicate' and 'circular' copy the input's own elements
+    (the last 1, 2 or 3 dimensions of a batched or unbatched input):
+    ``F.pad(x, (1, 1), value=0.0)``, ``F.pad(img, (2, 2, 2, 2), mode='reflect')``."""
+    if mode in _conv.PAD_MODES:
+        if value is not None:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        return _conv.copy_pad(input, [int(v) for v in pad], mode)
     if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not implemented; only 'constant' is")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     pad = [int(v) for v in pad]
     if len(pad) % 2:
         raise ValueError(f"pad: padding length must be divisible by 2, got {len(pad)}")
