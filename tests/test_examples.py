@@ -62,3 +62,11 @@ def test_mnist1d_cnn_beats_the_mlp():
     results = runpy.run_path(str(EXAMPLES / "mnist1d_cnn.py"))["main"](steps=2000)
     assert results["CNN"] >= 0.88
     assert results["CNN"] - results["MLP"] >= 0.15
+
+
+@pytest.mark.slow
+def test_lenet_reaches_the_digits_target():
+    """Issue 13's target for a CNN on the 8x8 digits: >= 98.5% test accuracy (seed 0)."""
+    pytest.importorskip("sklearn", reason="scikit-learn (the datasets extra) is missing")
+    _, acc = runpy.run_path(str(EXAMPLES / "lenet.py"))["train"]()
+    assert acc >= 0.985
