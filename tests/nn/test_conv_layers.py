@@ -100,6 +100,19 @@ def test_padding_mode_errors_are_pytorchs(call):
     assert str(ours.value) == str(theirs.value)
 
 
+@pytest.mark.parametrize("name, args, shape", [
+    ("ZeroPad1d", (2,), (2, 3, 4)), ("ZeroPad2d", ((1, 0, 2, 1),), (2, 5, 4)),
+    ("ConstantPad1d", ((1, -1), 2.5), (3, 4)), ("ConstantPad2d", (1, -0.5), (1, 2, 3, 4)),
+    ("ReflectionPad1d", ((3, 1),), (2, 3, 4)), ("ReflectionPad2d", (1,), (3, 4, 5)),
+    ("ReplicationPad1d", (5,), (2, 3)), ("ReplicationPad2d", ((2, 0, 1, 3),), (1, 2, 3, 4)),
+    ("CircularPad1d", ((4, 2),), (2, 3, 4)), ("CircularPad2d", ((1, 2, 3, 0),), (2, 2, 3, 4)),
+])
+def test_padding_layers_match_torch(name, args, shape, rng):
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    run_pair(ours, theirs, [rng.standard_normal(shape)])
+
+
 def test_circular_padding_past_the_cropped_input_is_refused():
     """PyTorch crops first, then wraps; wrapping more than the cropped length reads memory it
     never wrote (its result is garbage), so chainrule refuses it."""

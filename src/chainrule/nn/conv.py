@@ -338,3 +338,97 @@ class Upsample(Module):
         if self.scale_factor is not None:
             return f"scale_factor={self.scale_factor!r}, mode={self.mode!r}"
         return f"size={self.size!r}, mode={self.mode!r}"
+
+
+class _PadNd(Module):
+    """Pads the last ``_dims`` dimensions by ``padding`` (an int for every side, or PyTorch's
+    (left, right[, top, bottom]) tuple) with ``F.pad`` in mode ``_mode``."""
+
+    _dims = 0
+    _mode = "constant"
+
+    def __init__(self, padding) -> None:
+        super().__init__()
+        self.padding = ((int(padding),) * (2 * self._dims)
+                        if isinstance(padding, int) else tuple(padding))
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ConstantPad1d(_PadNd):
+    """Pads the last dimension with ``value``: ``nn.ConstantPad1d((1, 2), 3.5)``."""
+
+    _dims = 1
+
+    def __init__(self, padding, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad2d(ConstantPad1d):
+    """Pads the last two dimensions with ``value``: ``nn.ConstantPad2d((1, 1, 2, 0), 3.5)``."""
+
+    _dims = 2
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pads the last dimension with zeros: ``nn.ZeroPad1d(2)``."""
+
+    def __init__(self, padding) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad2d(ZeroPad1d):
+    """Pads the last two dimensions with zeros: ``nn.ZeroPad2d((1, 1, 2, 0))``."""
+
+    _dims = 2
+
+
+class ReflectionPad1d(_PadNd):
+    """Pads the last dimension with its reflection (the edge not repeated):
+    ``nn.ReflectionPad1d(2)``."""
+
+    _dims, _mode = 1, "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pads the last two dimensions with their reflection: ``nn.ReflectionPad2d((1, 1, 2, 0))``."""
+
+    _dims, _mode = 2, "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    """Pads the last dimension by repeating its edge elements: ``nn.ReplicationPad1d(2)``."""
+
+    _dims, _mode = 1, "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pads the last two dimensions by repeating their edges: ``nn.ReplicationPad2d(1)``."""
+
+    _dims, _mode = 2, "replicate"
+
+
+class CircularPad1d(_PadNd):
+    """Pads the last dimension by wrapping around: ``nn.CircularPad1d(2)``."""
+
+    _dims, _mode = 1, "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pads the last two dimensions by wrapping around: ``nn.CircularPad2d((1, 1, 2, 0))``."""
+
+    _dims, _mode = 2, "circular"
