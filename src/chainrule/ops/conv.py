@@ -768,11 +768,9 @@ class CopyPadAdjoint(Primitive):
 
 def copy_pad(x: Tensor, pad: list, mode: str) -> Tensor:
     """``F.pad`` in mode 'reflect', 'replicate' or 'circular', checked as PyTorch checks:
-    ``pad`` is (left, right[, top, bottom[, front, back]]) for the last 1, 2 or 3 dimensions
-    of a batched or unbatched input."""
+    ``pad`` (of even length) is (left, right[, top, bottom[, front, back]]) for the last 1, 2
+    or 3 dimensions of a batched or unbatched input."""
     dims, ndim = len(pad) // 2, x._data.ndim
-    if len(pad) % 2:
-        raise RuntimeError("Padding length must be divisible by 2")
     if dims not in (1, 2, 3) or ndim not in (dims + 1, dims + 2):
         raise NotImplementedError(
             f"Padding size {len(pad)} is not supported for {ndim}D input tensor.\n"
