@@ -57,10 +57,11 @@ def test_bigram_prints_the_same_under_pytorch(tmp_path, capsys):
 
 def test_mnist1d_cnn_beats_the_mlp():
     """A short MNIST-1D run (2000 of the example's 6000 steps): the CNN is already near 90%
-    and far ahead of the MLP, the gap the dataset was made to show."""
+    (89.8% here; 86% asked, as float32 runs drift with the BLAS build) and far ahead of the MLP
+    (63%), the gap the dataset was made to show."""
     pytest.importorskip("mnist1d", reason="mnist1d (the datasets extra) is missing")
     results = runpy.run_path(str(EXAMPLES / "mnist1d_cnn.py"))["main"](steps=2000)
-    assert results["CNN"] >= 0.88
+    assert results["CNN"] >= 0.86
     assert results["CNN"] - results["MLP"] >= 0.15
 
 
