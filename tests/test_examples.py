@@ -22,6 +22,7 @@ EXPECTED = {
     "lenet.py": ["LeNet on digits: test accuracy"],
     "names_mlp.py": ["step     0  train loss", "validation loss", "invented: "],
     "vae.py": ["train loss", "test loss", "digits decoded from z ~ N(0, I):"],
+    "mnist1d_cnn.py": ["MNIST-1D CNN: test accuracy", "MNIST-1D MLP: test accuracy"],
 }
 
 
@@ -29,7 +30,7 @@ def test_every_example_is_listed():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
 
 
-SLOW = {"lenet.py"}  # trains a CNN for 30 epochs
+SLOW = {"lenet.py", "mnist1d_cnn.py"}  # train CNNs: 30 epochs; 6000 steps (and an MLP)
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
@@ -67,3 +68,21 @@ def test_every_example_is_a_tutorial_in_the_docs():
             included[name] = page.relative_to(root / "docs").as_posix()
     assert sorted(included) == sorted(EXPECTED)
     assert [page for page in included.values() if page not in nav] == []
+
+
+def test_mnist1d_cnn_beats_the_mlp():
+    """A short MNIST-1D run (2000 of the example's 6000 steps): the CNN is already near 90%
+    (89.8% here; 86% asked, as float32 runs drift with the BLAS build) and far ahead of the MLP
+    (63%), the gap the dataset was made to show."""
+    pytest.importorskip("mnist1d", reason="mnist1d (the datasets extra) is missing")
+    results = runpy.run_path(str(EXAMPLES / "mnist1d_cnn.py"))["main"](steps=2000)
+    assert results["CNN"] >= 0.86
+    assert results["CNN"] - results["MLP"] >= 0.15
+
+
+@pytest.mark.slow
+def test_lenet_reaches_the_digits_target():
+    """Issue 13's target for a CNN on the 8x8 digits: >= 98.5% test accuracy (seed 0)."""
+    pytest.importorskip("sklearn", reason="scikit-learn (the datasets extra) is missing")
+    _, acc = runpy.run_path(str(EXAMPLES / "lenet.py"))["train"]()
+    assert acc >= 0.985

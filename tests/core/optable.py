@@ -287,6 +287,28 @@ CONV = [
     Case("fold_overlapping", lambda m, x: m.F.fold(x, (4, 5), 2), ((2, 12, 12),)),
     Case("fold_strided_padded", lambda m, x: m.F.fold(x, (5, 4), (3, 2), padding=1, stride=2),
          ((1, 6, 9),)),
+    # padding that copies the input's elements: the widest legal amounts, crops, unbatched
+    Case("pad_reflect_1d", lambda m, x: m.F.pad(x, (3, 2), mode="reflect"), ((2, 3, 4),)),
+    Case("pad_reflect_2d_crop", lambda m, x: m.F.pad(x, (1, -1, 3, 2), mode="reflect"),
+         ((2, 2, 4, 5),)),
+    Case("pad_reflect_3d_unbatched", lambda m, x: m.F.pad(x, (1, 2, 0, 1, 2, 1),
+                                                          mode="reflect"), ((2, 3, 3, 4),)),
+    Case("pad_replicate_1d_unbatched", lambda m, x: m.F.pad(x, (5, 1), mode="replicate"),
+         ((3, 2),)),
+    Case("pad_replicate_2d", lambda m, x: m.F.pad(x, (2, 0, 1, 3), mode="replicate"),
+         ((2, 3, 3, 4),)),
+    Case("pad_replicate_3d_crop", lambda m, x: m.F.pad(x, (-1, 2, 1, 1, 0, 2),
+                                                       mode="replicate"), ((1, 2, 2, 3, 4),)),
+    Case("pad_circular_1d", lambda m, x: m.F.pad(x, (4, 1), mode="circular"), ((2, 3, 4),)),
+    Case("pad_circular_2d_crop", lambda m, x: m.F.pad(x, (3, -2, 1, 4), mode="circular"),
+         ((2, 2, 4, 5),)),
+    Case("pad_circular_3d", lambda m, x: m.F.pad(x, (1, 1, 2, 0, 0, 1), mode="circular"),
+         ((1, 2, 2, 3, 3),)),
+    Case("pad_reflect_empty_batch", lambda m, x: m.F.pad(x, (1, 2), mode="reflect"),
+         ((0, 2, 4),)),
+    Case("conv2d_after_reflect_pad", lambda m, x, w, b: m.F.conv2d(
+        m.F.pad(x, (1, 1, 2, 2), mode="reflect"), w, b, stride=2),
+        ((2, 2, 5, 4), (3, 2, 3, 3), (3,))),
 ]
 
 # Attention (nn/attention.py, composed of the ops above): masks that block a whole row (zeros,

@@ -51,6 +51,78 @@ def test_conv1d_matches_torch(kwargs, rng):
     run_pair(ours, theirs, [rng.standard_normal((3, 4, 11))])
 
 
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("make, shape", [
+    (lambda m, mode: m.Conv2d(3, 4, 3, padding=(1, 2), padding_mode=mode), (2, 3, 5, 6)),
+    (lambda m, mode: m.Conv2d(3, 4, (2, 3), stride=2, padding=2,
+                              dilation=(2, 1), padding_mode=mode), (2, 3, 6, 5)),
+    (lambda m, mode: m.Conv2d(2, 4, 4, padding="same", groups=2, padding_mode=mode),
+     (1, 2, 5, 5)),
+    (lambda m, mode: m.Conv1d(2, 3, 5, padding=3, padding_mode=mode), (2, 2, 4)),
+    (lambda m, mode: m.Conv1d(2, 3, 3, padding=1, padding_mode=mode), (2, 6)),  # unbatched
+], ids=["2d", "2d_strided_dilated", "2d_same_even_groups", "1d_wide_pad", "1d_unbatched"])
+def test_conv_padding_modes_match_torch(make, shape, mode, rng):
+    ours, theirs = make(nn, mode).double(), make(torch.nn, mode).double()
+    assert repr(ours) == repr(theirs)
+    assert ours._reversed_padding_repeated_twice == list(
+        theirs._reversed_padding_repeated_twice)
+    copy_weights(ours, theirs)
+    run_pair(ours, theirs, [rng.standard_normal(shape)])
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nn.Conv1d(1, 1, 3, padding=2, padding_mode="reflect")(m.zeros(1, 1, 2)),
+    lambda m: m.nn.Conv1d(1, 1, 3, padding=2, padding_mode="circular")(m.zeros(1, 1, 1)),
+    lambda m: m.nn.Conv2d(1, 1, 3, padding=1, padding_mode="replicate")(m.zeros(1, 0, 4, 4)),
+    lambda m: m.nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect"),
+    lambda m: m.nn.ConvTranspose1d(1, 1, 3, padding_mode="circular"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5), (5, 0), mode="reflect"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5, 4), (1, 1, 5, 0), mode="reflect"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 1, 3, 4, 5), (1, 1, 4, 1, 1, 1), mode="reflect"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 1, 3, 4, 5), (1, 1, 1, 1, 3, 0), mode="reflect"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5), (-3, -3), mode="reflect"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5), (-2, -3), mode="replicate"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5), (6, 0), mode="circular"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5, 4), (1, 1, -3, -3), mode="circular"),
+    lambda m: m.nn.functional.pad(m.zeros(5), (1, 1), mode="reflect"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5, 4), (1, 1), mode="replicate"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5, 4), (1, 1, 1), mode="circular"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 0, 5), (1, 1), mode="reflect"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5, 0), (1, 1, 1, 1), mode="replicate"),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5), (1, 1), mode="reflect", value=1.0),
+    lambda m: m.nn.functional.pad(m.zeros(1, 2, 5), (1, 1), mode="mirror"),
+])
+def test_padding_mode_errors_are_pytorchs(call):
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    with pytest.raises(type(theirs.value)) as ours:
+        call(cr)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("name, args, shape", [
+    ("ZeroPad1d", (2,), (2, 3, 4)), ("ZeroPad2d", ((1, 0, 2, 1),), (2, 5, 4)),
+    ("ConstantPad1d", ((1, -1), 2.5), (3, 4)), ("ConstantPad2d", (1, -0.5), (1, 2, 3, 4)),
+    ("ReflectionPad1d", ((3, 1),), (2, 3, 4)), ("ReflectionPad2d", (1,), (3, 4, 5)),
+    ("ReplicationPad1d", (5,), (2, 3)), ("ReplicationPad2d", ((2, 0, 1, 3),), (1, 2, 3, 4)),
+    ("CircularPad1d", ((4, 2),), (2, 3, 4)), ("CircularPad2d", ((1, 2, 3, 0),), (2, 2, 3, 4)),
+])
+def test_padding_layers_match_torch(name, args, shape, rng):
+    ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(ours) == repr(theirs)
+    run_pair(ours, theirs, [rng.standard_normal(shape)])
+
+
+def test_circular_padding_past_the_cropped_input_is_refused():
+    """PyTorch crops first, then wraps; wrapping more than the cropped length reads memory it
+    never wrote (its result is garbage), so chainrule refuses it."""
+    with pytest.raises(RuntimeError, match="wrapping around more than once"):
+        F.pad(cr.zeros(1, 2, 5), (4, -2), mode="circular")
+    np.testing.assert_array_equal(
+        F.pad(cr.arange(5.0).reshape(1, 1, 5), (3, -2), mode="circular").numpy().ravel(),
+        [0, 1, 2, 0, 1, 2])
+
+
 def test_conv_state_dict_moves_from_torch_and_init_follows_torch(rng):
     theirs = torch.nn.Conv2d(3, 16, (5, 3), groups=1)
     ours = nn.Conv2d(3, 16, (5, 3))
@@ -85,8 +157,9 @@ def test_conv_errors():
         nn.Conv2d(3, 6, 3, groups=2)
     with pytest.raises(ValueError, match="not supported for strided convolutions"):
         nn.Conv2d(3, 6, 3, stride=2, padding="same")
-    with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
-        nn.Conv2d(3, 6, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode must be one of .* but got "
+                                         "padding_mode='mirror'"):
+        nn.Conv2d(3, 6, 3, padding_mode="mirror")
     with pytest.raises(RuntimeError, match="expected bias to be 1-dimensional with 2 elements"):
         F.conv1d(cr.randn(1, 1, 5), cr.randn(2, 1, 3), cr.randn(3))
 

@@ -85,6 +85,23 @@ __all__ += [
     "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Dropout1d", "Dropout2d", "Fold",
     "GroupNorm", "MaxPool1d", "MaxPool2d", "Unfold", "Upsample",
 ]
+from .conv import (  # noqa: E402  (the padding layers, kept apart from the block above)
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
+
+__all__ += [
+    "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
+    "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d",
+]
 
 
 def __getattr__(name: str):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import cast
 
-from ..ops.conv import tuple_arg
+from ..ops.conv import PAD_MODES, tuple_arg
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -31,13 +31,9 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels must be divisible by groups (out_channels="
                              f"{out_channels}, groups={groups})")
-        if padding_mode != "zeros":
-            valid = ("zeros", "reflect", "replicate", "circular")
-            if padding_mode not in valid:
-                raise ValueError(f"{name}: padding_mode must be one of {valid}, but got "
-                                 f"padding_mode={padding_mode!r}")
-            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not "
-                                      "implemented; only 'zeros' is")
+        if padding_mode not in ("zeros",) + PAD_MODES:
+            raise ValueError("padding_mode must be one of {'zeros', 'reflect', 'replicate', "
+                             f"'circular'}}, but got padding_mode={padding_mode!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = tuple_arg(kernel_size, dims, "kernel_size", name)
@@ -52,6 +48,16 @@ class _ConvNd(Module):
         else:
             self.padding = tuple_arg(padding, dims, "padding", name)
         self.dilation = tuple_arg(dilation, dims, "dilation", name)
+        # F.pad's amounts (last dimension first) for the padding modes that copy the input
+        if self.padding == "valid":
+            self._reversed_padding_repeated_twice = [0, 0] * dims
+        elif self.padding == "same":
+            spans = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            self._reversed_padding_repeated_twice = [
+                p for t in reversed(spans) for p in (t // 2, t - t // 2)]
+        else:
+            self._reversed_padding_repeated_twice = [p for p in reversed(self.padding)
+                                                     for _ in range(2)]
         self.transposed = False
         self.output_padding = (0,) * dims
         self.groups = groups
@@ -76,6 +82,10 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         conv = F.conv1d if self._dims == 1 else F.conv2d
+        if self.padding_mode != "zeros":  # pad by copying, then convolve without padding
+            return conv(F.pad(input, self._reversed_padding_repeated_twice,
+                              mode=self.padding_mode), self.weight, self.bias, self.stride,
+                        0, self.dilation, self.groups)
         return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                     self.groups)
 
@@ -92,6 +102,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -117,6 +129,9 @@ class _ConvTransposeNd(_ConvNd):
         if isinstance(padding, str):
             raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, not "
                              f"{padding!r}")
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{type(self).__name__}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
         self.transposed = True
@@ -324,3 +339,97 @@ class Upsample(Module):
         if self.scale_factor is not None:
             return f"scale_factor={self.scale_factor!r}, mode={self.mode!r}"
         return f"size={self.size!r}, mode={self.mode!r}"
+
+
+class _PadNd(Module):
+    """Pads the last ``_dims`` dimensions by ``padding`` (an int for every side, or PyTorch's
+    (left, right[, top, bottom]) tuple) with ``F.pad`` in mode ``_mode``."""
+
+    _dims = 0
+    _mode = "constant"
+
+    def __init__(self, padding) -> None:
+        super().__init__()
+        self.padding = ((int(padding),) * (2 * self._dims)
+                        if isinstance(padding, int) else tuple(padding))
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ConstantPad1d(_PadNd):
+    """Pads the last dimension with ``value``: ``nn.ConstantPad1d((1, 2), 3.5)``."""
+
+    _dims = 1
+
+    def __init__(self, padding, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad2d(ConstantPad1d):
+    """Pads the last two dimensions with ``value``: ``nn.ConstantPad2d((1, 1, 2, 0), 3.5)``."""
+
+    _dims = 2
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pads the last dimension with zeros: ``nn.ZeroPad1d(2)``."""
+
+    def __init__(self, padding) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad2d(ZeroPad1d):
+    """Pads the last two dimensions with zeros: ``nn.ZeroPad2d((1, 1, 2, 0))``."""
+
+    _dims = 2
+
+
+class ReflectionPad1d(_PadNd):
+    """Pads the last dimension with its reflection (the edge not repeated):
+    ``nn.ReflectionPad1d(2)``."""
+
+    _dims, _mode = 1, "reflect"
+
+
+class ReflectionPad2d(_PadNd):
+    """Pads the last two dimensions with their reflection: ``nn.ReflectionPad2d((1, 1, 2, 0))``."""
+
+    _dims, _mode = 2, "reflect"
+
+
+class ReplicationPad1d(_PadNd):
+    """Pads the last dimension by repeating its edge elements: ``nn.ReplicationPad1d(2)``."""
+
+    _dims, _mode = 1, "replicate"
+
+
+class ReplicationPad2d(_PadNd):
+    """Pads the last two dimensions by repeating their edges: ``nn.ReplicationPad2d(1)``."""
+
+    _dims, _mode = 2, "replicate"
+
+
+class CircularPad1d(_PadNd):
+    """Pads the last dimension by wrapping around: ``nn.CircularPad1d(2)``."""
+
+    _dims, _mode = 1, "circular"
+
+
+class CircularPad2d(_PadNd):
+    """Pads the last two dimensions by wrapping around: ``nn.CircularPad2d((1, 1, 2, 0))``."""
+
+    _dims, _mode = 2, "circular"

@@ -185,16 +185,23 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None
         ) -> Tensor:
     """Pad the last dimensions: ``pad=(left, right)`` for the last, then ``(top, bottom)`` for
-    the one before, ...; negative amounts crop. Only ``mode='constant'`` is implemented:
-    ``F.pad(x, (1, 1), value=0.0)``."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not implemented; only 'constant' is")
+    the one before, ...; negative amounts crop. ``mode`` 'constant' pads with ``value`` (any
+    number of dimensions); 'reflect', 'replicate' and 'circular' copy the input's own elements
+    (the last 1, 2 or 3 dimensions of a batched or unbatched input):
+    ``F.pad(x, (1, 1), value=0.0)``, ``F.pad(img, (2, 2, 2, 2), mode='reflect')``."""
     pad = [int(v) for v in pad]
-    if len(pad) % 2:
-        raise ValueError(f"pad: padding length must be divisible by 2, got {len(pad)}")
+    if len(pad) % 2:  # PyTorch's errors (RuntimeError, as user code may catch)
+        raise RuntimeError("Padding length must be divisible by 2")
+    if mode in _conv.PAD_MODES:
+        if value is not None:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        return _conv.copy_pad(input, pad, mode)
+    if mode != "constant":
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: padding length {len(pad)} is too large for a {input.ndim}-D "
-                         f"input (at most {2 * input.ndim})")
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of "
+                           f"dimension {input.ndim}")
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])

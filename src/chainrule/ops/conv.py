@@ -680,3 +680,127 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None, stride, paddi
     if bias is not None:
         out = out + bias.reshape((c_out,) + (1,) * dims)
     return out if batched else out.reshape(out._data.shape[1:])
+
+
+# ---- padding by copying the input's own elements ---------------------------------------------
+
+PAD_MODES = ("reflect", "replicate", "circular")
+_TORCH_PAD_NAMES = {"reflect": "ReflectionPad", "replicate": "ReplicationPad"}
+
+
+def pad_index(size: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Per output position along one dimension, the input position it copies: position ``p``
+    sits at ``p - before`` in the input's coordinates, folded back inside as ``mode`` says
+    (negative amounts crop, as PyTorch)."""
+    q = np.arange(-before, size + after)
+    if mode == "reflect":  # the edge element is not repeated: -1 -> 1, size -> size - 2
+        return np.where(q < 0, -q, np.where(q >= size, 2 * (size - 1) - q, q))
+    if mode == "replicate":
+        return np.clip(q, 0, size - 1)
+    # circular, as PyTorch: crop first, then wrap around what is left
+    start, kept = max(-before, 0), size - max(-before, 0) - max(-after, 0)
+    return start + np.arange(-max(before, 0), kept + max(after, 0)) % max(kept, 1)
+
+
+def _padded_axes(ndim: int, widths: tuple) -> range:
+    return range(ndim - len(widths), ndim)
+
+
+class CopyPad(Primitive):
+    """The last ``len(widths)`` dimensions padded with the input's own elements, ``widths``
+    ``((before, after), ...)`` in dimension order: ``mode`` 'reflect', 'replicate' or
+    'circular'. Linear: the backward adds each copy's gradient back (``CopyPadAdjoint``)."""
+
+    elementwise = False
+    formula = "pad({0}, mode={mode!r})"
+    derivatives = ("g with each padded element's gradient added to the element it copies",)
+
+    @property
+    def torch_name(self) -> str:  # PyTorch pads circularly with slices, so names a CopySlices
+        prefix = _TORCH_PAD_NAMES.get(self.mode)
+        return f"{prefix}{len(self.widths)}DBackward0" if prefix else "CopySlices"
+
+    @staticmethod
+    def forward(ctx, x, widths, mode):
+        ctx.widths, ctx.mode = widths, mode
+        for axis, (b, a) in zip(_padded_axes(x.ndim, widths), widths):
+            x = np.take(x, pad_index(x.shape[axis], b, a, mode), axis=axis)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return V.apply(CopyPadAdjoint, g, widths=ctx.widths, mode=ctx.mode,
+                       shape=ctx.input_shape(0))
+
+
+class CopyPadAdjoint(Primitive):
+    """The gradient of ``CopyPad``: the unpadded middle of ``g``, plus each padded position's
+    gradient added to the input position it copied."""
+
+    elementwise = False
+    formula = "pad_backward({0}, mode={mode!r})"
+    derivatives = ("g padded as the forward pads",)
+
+    @property
+    def torch_name(self) -> str:
+        prefix = _TORCH_PAD_NAMES.get(self.mode)
+        return f"{prefix}{len(self.widths)}DBackwardBackward0" if prefix else \
+            "SliceBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, g, widths, mode, shape):
+        ctx.widths, ctx.mode = widths, mode
+        for axis, (b, a) in zip(_padded_axes(g.ndim, widths), widths):
+            size = shape[axis]
+            index = pad_index(size, b, a, mode)
+            moved = np.moveaxis(g, axis, 0)
+            out = np.zeros((size,) + moved.shape[1:], g.dtype)
+            lo, hi = max(b, 0), min(b + size, len(index))  # where the output copies 1:1
+            if lo < hi:
+                out[lo - b:hi - b] = moved[lo:hi]
+            rest = np.r_[0:min(lo, len(index)), max(hi, lo):len(index)]
+            np.add.at(out, index[rest], moved[rest])
+            g = np.moveaxis(out, 0, axis)
+        return np.ascontiguousarray(g)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return V.apply(CopyPad, gg, widths=ctx.widths, mode=ctx.mode)
+
+
+def copy_pad(x: Tensor, pad: list, mode: str) -> Tensor:
+    """``F.pad`` in mode 'reflect', 'replicate' or 'circular', checked as PyTorch checks:
+    ``pad`` (of even length) is (left, right[, top, bottom[, front, back]]) for the last 1, 2
+    or 3 dimensions of a batched or unbatched input."""
+    dims, ndim = len(pad) // 2, x._data.ndim
+    if dims not in (1, 2, 3) or ndim not in (dims + 1, dims + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    shape = x._data.shape
+    if mode != "circular" and 0 in shape[1:]:  # a batch may be empty, nothing else
+        raise RuntimeError(f"Expected {dims + 1}D or {dims + 2}D (batch mode) tensor with "
+                           "possibly 0 batch size and other non-zero dimensions for input, but "
+                           f"got: {list(shape)}")
+    widths = tuple((pad[2 * i], pad[2 * i + 1]) for i in reversed(range(dims)))
+    letters = "DHW"[3 - dims:]
+    for i in reversed(range(dims)):  # the last dimension first, as PyTorch checks
+        axis, (b, a), size = ndim - dims + i, widths[i], shape[ndim - dims + i]
+        out = size + b + a
+        if mode == "reflect" and (b >= size or a >= size):
+            raise RuntimeError(f"Argument #{4 + 2 * (dims - 1 - i)}: Padding size should be "
+                               "less than the corresponding input dimension, but got: padding "
+                               f"({b}, {a}) at dimension {axis} of input {list(shape)}")
+        if mode == "circular":
+            kept = size - max(-b, 0) - max(-a, 0)  # PyTorch reads past it (garbage): refuse
+            if b > max(kept, 0) or a > max(kept, 0):
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if out < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        elif out < (1 if dims == 1 else 0):  # PyTorch allows an empty result beyond 1-D
+            raise RuntimeError(f"input ({letters[i]}: {size}) is too small. Calculated output "
+                               f"{letters[i]}: {out}")
+    return CopyPad.apply(x, widths=widths, mode=mode)
