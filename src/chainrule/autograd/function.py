@@ -490,7 +490,7 @@ class Primitive(Node):
             ctx._edge_fns = (x if x.grad_fn is None else x.grad_fn,)
             ctx._edge_nrs = _ZERO_ONE if x._output_nr == 0 else (x._output_nr,)
             shape, dtype = a.shape, a.dtype
-            key = (shape, id(dtype))
+            key: tuple = (shape, id(dtype))
             ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype),))
             ctx.needs_input_grad = _NEEDS_ONE
         elif len(inputs) == 2:  # binary ops, spelled out too

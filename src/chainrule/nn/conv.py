@@ -56,7 +56,7 @@ class _ConvNd(Module):
             self._reversed_padding_repeated_twice = [
                 p for t in reversed(spans) for p in (t // 2, t - t // 2)]
         else:
-            self._reversed_padding_repeated_twice = [p for p in reversed(self.padding)
+            self._reversed_padding_repeated_twice = [p for p in reversed(cast(tuple, self.padding))
                                                      for _ in range(2)]
         self.transposed = False
         self.output_padding = (0,) * dims

@@ -711,6 +711,8 @@ class CopyPad(Primitive):
     ``((before, after), ...)`` in dimension order: ``mode`` 'reflect', 'replicate' or
     'circular'. Linear: the backward adds each copy's gradient back (``CopyPadAdjoint``)."""
 
+    mode: str
+    widths: tuple
     elementwise = False
     formula = "pad({0}, mode={mode!r})"
     derivatives = ("g with each padded element's gradient added to the element it copies",)
@@ -737,6 +739,8 @@ class CopyPadAdjoint(Primitive):
     """The gradient of ``CopyPad``: the unpadded middle of ``g``, plus each padded position's
     gradient added to the input position it copied."""
 
+    mode: str
+    widths: tuple
     elementwise = False
     formula = "pad_backward({0}, mode={mode!r})"
     derivatives = ("g padded as the forward pads",)
