@@ -87,16 +87,6 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
     return _gru_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
 
 
-def _time_steps(x: Tensor) -> list[Tensor]:
-    """``[x[0], x[1], ...]`` through a tree of halvings. Indexing each step of x directly costs
-    O(L^2) in backward: every slice's gradient is a zero-filled array of x's full size, and the
-    L of them are summed; halving keeps each level of the tree at x's size, O(L log L)."""
-    if x.shape[0] == 1:
-        return [x[0]]
-    mid = x.shape[0] // 2
-    return _time_steps(x[:mid]) + _time_steps(x[mid:])
-
-
 def _check_floating(name: str, input: Tensor, weight: Tensor) -> None:
     if input.dtype != weight.dtype:
         raise RuntimeError(f"{name}: input dtype {input.dtype} must match the parameters' dtype "
@@ -326,7 +316,7 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, direction)
                 # the input projection of every time step is one matrix product
                 x_proj = F.linear(layer_input, w_ih, b_ih)
-                x_steps = _time_steps(x_proj)
+                x_steps = mv.unbind(x_proj, 0)  # one node: its backward is O(L)
                 steps = range(seq_len - 1, -1, -1) if direction else range(seq_len)
                 hs = [None] * seq_len
                 for t in steps:

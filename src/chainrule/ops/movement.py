@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Primitive
+from ..autograd.function import MultiOutputPrimitive, Primitive
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
 from . import vocab as V
@@ -498,32 +498,88 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+class Split(MultiOutputPrimitive):
+    """``x`` cut along ``axis`` at ``bounds`` (views); one node for all pieces, whose backward
+    joins the pieces' gradients once (zeros for pieces that got none). Per-piece slicing would
+    cost O(L^2) in backward: each slice's gradient is a zero-filled array of x's full size.
+    ``squeeze`` drops the axis from every piece (``unbind``)."""
+
+    elementwise = False
+    formula = "split({0}, dim={axis})"
+    derivatives = ("the pieces' gradients joined along dim (zeros for unused pieces)",)
+
+    is_view = True
+
+    @property
+    def torch_name(self) -> str:
+        return self.kind
+
+    @staticmethod
+    def forward(ctx, x, axis, bounds, squeeze=False, kind="SplitBackward0"):
+        ctx.axis, ctx.bounds, ctx.squeeze, ctx.kind = axis, bounds, squeeze, kind
+        lead = (slice(None),) * axis
+        if squeeze:
+            return tuple([x[lead + (a,)] for a, _ in bounds])
+        return tuple([x[lead + (slice(a, b),)] for a, b in bounds])
+
+    @staticmethod
+    def backward(ctx, grads):
+        present = next(g for g in grads if g is not None)
+        shape, axis = ctx.input_shape(0), ctx.axis
+        pieces = []
+        for g, (a, b) in zip(grads, ctx.bounds):
+            piece = shape[:axis] + (b - a,) + shape[axis + 1:]
+            if g is None:
+                g = V.const(np.zeros(piece, present.dtype), present)
+            elif ctx.squeeze:
+                g = V.reshape(g, piece)
+            pieces.append(g)
+        if len(pieces) == 1:
+            return pieces[0]
+        return V.apply(Cat, *pieces, axis=axis)
+
+
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     axis = _wrap_dim(dim, x._data.ndim, "split")
     size = x._data.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0:
-            raise RuntimeError(f"split: split_size must be positive, got {step}")
-        bounds = [(s, min(s + step, size)) for s in range(0, max(size, 1), step)]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got "
+                               f"split_size={step}")
+        if step == 0 and size != 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size} (input of shape {tuple(x.shape)}, "
+                               f"dim {dim})")
+        bounds = [(s, min(s + step, size)) for s in range(0, size, step)] if step else []
+        bounds = bounds or [(0, size)]
+        kind = "SplitBackward0"
     else:
-        sections = list(split_size_or_sections)
-        if sum(sections) != size:
+        sections = [int(n) for n in split_size_or_sections]
+        if sum(sections) != size or any(n < 0 for n in sections):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
                                f"(input tensor's size at dimension {dim}), but got "
                                f"split_sizes={sections}")
         starts = np.cumsum([0] + sections[:-1])
         bounds = [(int(s), int(s) + n) for s, n in zip(starts, sections)]
-    return tuple(getitem(x, (slice(None),) * axis + (slice(a, b),)) for a, b in bounds)
+        kind = "SplitWithSizesBackward0"
+    return Split.apply(x, axis=axis, bounds=tuple(bounds), kind=kind)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     size = x._data.shape[_wrap_dim(dim, x._data.ndim, "chunk")]
-    return split(x, max(-(-size // chunks), 1), dim)
+    if size == 0:  # PyTorch gives `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-size // chunks), dim)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
+    if x._data.ndim == 0:
+        raise IndexError("unbind: Dimension specified as 0 but tensor has no dimensions")
     axis = _wrap_dim(dim, x._data.ndim, "unbind")
-    return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(x._data.shape[axis]))
+    bounds = tuple((i, i + 1) for i in range(x._data.shape[axis]))
+    if not bounds:
+        return ()
+    return Split.apply(x, axis=axis, bounds=bounds, squeeze=True, kind="UnbindBackward0")
