@@ -290,6 +290,58 @@ CONV = [
 ]
 
 
+# Ordering, scatter and friends (issue 13): edge shapes are 0-d, empty, dim=-1, k=0, duplicate
+# indices where they accumulate; ties only where PyTorch specifies the order (stable sort).
+SURFACE = [
+    Case("sort", lambda m, x: x.sort()[0], ((3, 5),)),
+    Case("sort_desc_dim0", lambda m, x: m.lib.sort(x, 0, descending=True).values, ((4, 3),)),
+    Case("sort_scalar", lambda m, x: x.sort()[0], ((),)),
+    Case("sort_empty", lambda m, x: x.sort(0)[0], ((0, 3),)),
+    Case("sort_stable_ties", lambda m, x: m.lib.cat([x, x], -1).sort(stable=True)[0], ((2, 3),)),
+    Case("msort", lambda m, x: m.lib.msort(x), ((4, 2),)),
+    Case("topk", lambda m, x: x.topk(2)[0], ((3, 5),)),
+    Case("topk_smallest_dim0", lambda m, x: m.lib.topk(x, 3, dim=0, largest=False).values,
+         ((4, 2),)),
+    Case("topk_k0", lambda m, x: x.topk(0, dim=1)[0], ((3, 4),)),
+    Case("topk_scalar", lambda m, x: x.topk(1)[0], ((),)),
+    Case("scatter", lambda m, x, y: x.scatter(1, m.lib.tensor([[0, 2], [1, 4], [3, 0]]), y),
+         ((3, 5), (3, 2))),
+    Case("scatter_src_larger", lambda m, x, y: m.lib.scatter(
+        x, 0, m.lib.tensor([[2, 0, 1]]), y), ((3, 4), (2, 4)), torch=False),
+    Case("scatter_value", lambda m, x: x.scatter(-1, m.lib.tensor([[1], [0]]), 2.5), ((2, 3),)),
+    Case("scatter_inplace", lambda m, x, y: (x * 1).scatter_(0, m.lib.tensor([[1, 0]]), y),
+         ((2, 2), (1, 2))),
+    Case("scatter_add_duplicates", lambda m, x, y: m.lib.scatter_add(
+        x, 1, m.lib.tensor([[0, 0, 3], [2, 2, 2]]), y), ((2, 4), (2, 3))),
+    Case("scatter_add_inplace", lambda m, x, y: (x * 1).scatter_add_(
+        0, m.lib.tensor([[1, 1], [0, 1]]), y), ((2, 2), (2, 2))),
+    Case("scatter_add_empty_index", lambda m, x, y: x.scatter_add(
+        0, m.lib.zeros((0, 2), dtype=m.lib.int64), y), ((3, 2), (0, 2))),
+    Case("index_add_duplicates", lambda m, x, y: x.index_add(
+        0, m.lib.tensor([2, 0, 2]), y, alpha=-1.5), ((3, 2), (3, 2))),
+    Case("index_add_dim_neg", lambda m, x, y: m.lib.index_add(
+        x, -1, m.lib.tensor([1, 1]), y), ((2, 3), (2, 2))),
+    Case("index_add_inplace", lambda m, x, y: (x * 1).index_add_(1, m.lib.tensor([0]), y),
+         ((2, 3), (2, 1))),
+    Case("repeat_interleave", lambda m, x: x.repeat_interleave(3, dim=1), ((2, 3),)),
+    Case("repeat_interleave_flat", lambda m, x: m.lib.repeat_interleave(x, 2), ((2, 3),)),
+    Case("repeat_interleave_tensor", lambda m, x: x.repeat_interleave(
+        m.lib.tensor([2, 0, 1]), dim=-1, output_size=3), ((2, 3),)),
+    Case("repeat_interleave_scalar", lambda m, x: x.repeat_interleave(2), ((),)),
+    Case("roll", lambda m, x: x.roll(2), ((3, 4),)),
+    Case("roll_dims", lambda m, x: m.lib.roll(x, (1, -3), (0, -1)), ((2, 3, 4),)),
+    Case("roll_empty", lambda m, x: x.roll(1, 1), ((0, 3),)),
+    Case("baddbmm", lambda m, x, a, b: m.lib.baddbmm(x, a, b, beta=0.5, alpha=-2.0),
+         ((3, 1), (2, 3, 4), (2, 4, 2))),
+    Case("baddbmm_method", lambda m, x, a, b: x.baddbmm(a, b), ((2, 3, 2), (2, 3, 4), (2, 4, 2))),
+    Case("split_some_pieces_unused", lambda m, x: x.split(2, -1)[2] * x.split(2, -1)[0][:, :1],
+         ((3, 5),)),
+    Case("chunk_all_pieces", lambda m, x: m.lib.stack(x.chunk(3, 0)[::-1], 0), ((6, 2),)),
+    Case("unbind_last", lambda m, x: x.unbind(-1)[0] - 2 * x.unbind(-1)[3], ((2, 4),)),
+    Case("unbind_0d_pieces", lambda m, x: x.unbind()[1], ((3,),)),
+]
+
+
 def unary_cases() -> list[Case]:
     return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
             for name, (fn, domain) in UNARY.items() for s in UNARY_SHAPES]
@@ -331,4 +383,4 @@ def empty_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return (unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
-            + CONV)
+            + CONV + SURFACE)
