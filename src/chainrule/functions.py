@@ -605,7 +605,7 @@ def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out(_sort.msort(input), out, "msort")
 
 
-def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True,  # noqa: A002
+def topk(input: Tensor, k: int, dim: int | None = None, largest: bool = True, sorted: bool = True,  # noqa: A002
          *, out=None):
     """``values, indices = cr.topk(x, 3)``: the k largest along the last dim, in order."""
     return _write_pair(_sort.topk(input, k, dim, largest, sorted), out, "topk")
@@ -637,7 +637,8 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return _mv.roll(input, shifts, dims)
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, out_dtype=None, *, beta=1, alpha=1,
             out: Tensor | None = None) -> Tensor:
-    return write_out(_la.baddbmm(input, batch1, batch2, beta=beta, alpha=alpha), out, "baddbmm")
+    result = _la.baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+    return write_out(result if out_dtype is None else result.to(out_dtype), out, "baddbmm")
 

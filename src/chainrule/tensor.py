@@ -729,8 +729,8 @@ class Tensor(TensorCompat):
     def tile(self, *dims) -> Tensor:
         return _mv.tile(self, _shape_args(dims))
 
-    def flip(self, *dims) -> Tensor:
-        return _mv.flip(self, _shape_args(dims))
+    def flip(self, dims, *more_dims) -> Tensor:
+        return _mv.flip(self, _shape_args((dims,) + more_dims))
 
     def chunk(self, chunks, dim=0) -> tuple[Tensor, ...]:
         return _mv.chunk(self, chunks, dim)
@@ -760,7 +760,7 @@ class Tensor(TensorCompat):
     def msort(self) -> Tensor:
         return _sort.msort(self)
 
-    def topk(self, k, dim=-1, largest=True, sorted=True) -> _red.ValuesIndices:
+    def topk(self, k, dim=None, largest=True, sorted=True) -> _red.ValuesIndices:
         return _sort.topk(self, k, dim, largest, sorted)
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:

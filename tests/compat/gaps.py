@@ -14,9 +14,7 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "Tensor.div_",
     "Tensor.dot",
     "Tensor.double",
-    "Tensor.flip",
     "Tensor.float",
-    "Tensor.gather",
     "Tensor.int",
     "Tensor.long",
     "Tensor.mm",
@@ -29,7 +27,6 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "Tensor.random_",
     "Tensor.reshape",
     "Tensor.round",
-    "Tensor.split",
     "Tensor.tile",
     "Tensor.type",
     "Tensor.uniform_",  # torch names its first argument `from`, a Python keyword

@@ -71,9 +71,10 @@ def msort(x: Tensor) -> Tensor:
     return sort(x, 0).values
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True  # noqa: A002
+def topk(x: Tensor, k: int, dim: int | None = None, largest: bool = True, sorted: bool = True  # noqa: A002
          ) -> ValuesIndices:
     """The ``k`` largest (or smallest) values along ``dim``, in order, and their int64 indices."""
+    dim = -1 if dim is None else dim
     axis = _axis(x, dim, "topk")
     size = x._data.shape[axis] if x._data.ndim else 1
     if not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
