@@ -342,6 +342,35 @@ SURFACE = [
 ]
 
 
+def _lstm_cell(m):
+    """PyTorch's ``torch.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh)`` and chainrule's."""
+    if m.lib.__name__ == "torch":
+        return m.lib.lstm_cell
+    from chainrule.nn.rnn import lstm_cell
+
+    return lstm_cell
+
+
+def _recurrent_gates(m, x, h, w):
+    from chainrule.ops.recurrent import RecurrentGates
+
+    return RecurrentGates.apply(x, h, w, w_t=np.ascontiguousarray(w._data.T))
+
+
+LSTM_SHAPES = ((3, 5), (3, 4), (3, 4), (16, 5), (16, 4), (16,), (16,))
+# The LSTM's fused ops (ops/recurrent.py): both outputs used, or one (the other's gradient
+# missing), batch 1.
+RECURRENT = [
+    Case("lstm_cell", lambda m, x, h, c, wi, wh, bi, bh: (lambda hc: hc[0] * 2 + hc[1])(
+        _lstm_cell(m)(x, (h, c), wi, wh, bi, bh)), LSTM_SHAPES),
+    Case("lstm_cell_h_only", lambda m, x, h, c, wi, wh: _lstm_cell(m)(x, (h, c), wi, wh)[0],
+         LSTM_SHAPES[:5]),
+    Case("lstm_cell_c_only_batch1", lambda m, x, h, c, wi, wh, bi, bh: _lstm_cell(m)(
+        x, (h, c), wi, wh, bi, bh)[1], ((1, 5), (1, 4), (1, 4)) + LSTM_SHAPES[3:]),
+    Case("recurrent_gates", _recurrent_gates, ((3, 8), (3, 2), (8, 2)), torch=False),
+]
+
+
 def unary_cases() -> list[Case]:
     return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
             for name, (fn, domain) in UNARY.items() for s in UNARY_SHAPES]
@@ -383,4 +412,4 @@ def empty_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return (unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
-            + CONV + SURFACE)
+            + CONV + SURFACE + RECURRENT)

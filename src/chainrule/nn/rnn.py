@@ -14,6 +14,7 @@ import numpy as np
 from .. import _dtypes
 from ..ops import elementwise as ew
 from ..ops import movement as mv
+from ..ops import recurrent
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -47,9 +48,8 @@ def _relu_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) ->
 def _lstm_step(x_gates: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor,
                b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
     h, c = state
-    i, f, g, o = mv.chunk(x_gates + F.linear(h, w_hh, b_hh), 4, -1)
-    c = ew.sigmoid(f) * c + ew.sigmoid(i) * ew.tanh(g)
-    return ew.sigmoid(o) * ew.tanh(c), c
+    h, c = recurrent.LSTMCell.apply(x_gates + F.linear(h, w_hh, b_hh), c)
+    return h, c
 
 
 def _gru_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
@@ -316,12 +316,17 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, direction)
                 # the input projection of every time step is one matrix product
                 x_proj = F.linear(layer_input, w_ih, b_ih)
+                if lstm:  # both biases in the projection: a step adds only h W_hh^T
+                    x_proj = x_proj if b_hh is None else x_proj + b_hh
+                    w_hh_t = np.ascontiguousarray(w_hh._data.T)
                 x_steps = mv.unbind(x_proj, 0)  # one node: its backward is O(L)
                 steps = range(seq_len - 1, -1, -1) if direction else range(seq_len)
                 hs = [None] * seq_len
                 for t in steps:
                     if lstm:
-                        state = list(step(x_steps[t], tuple(state), w_hh, b_hh))
+                        gates = recurrent.RecurrentGates.apply(x_steps[t], state[0], w_hh,
+                                                               w_t=w_hh_t)
+                        state = list(recurrent.LSTMCell.apply(gates, state[1]))
                     else:
                         state = [step(x_steps[t], state[0], w_hh, b_hh)]
                     hs[t] = state[0]
