@@ -357,6 +357,14 @@ def _recurrent_gates(m, x, h, w):
     return RecurrentGates.apply(x, h, w, w_t=np.ascontiguousarray(w._data.T))
 
 
+def _lstm_layer(m, x, h, c, w, reverse=False, use=(0, 1, 2)):
+    from chainrule.ops.recurrent import LSTMLayer
+
+    outs = LSTMLayer.apply(x, h, c, w, w_t=np.ascontiguousarray(w._data.T), reverse=reverse)
+    return sum(outs[k].sum(0) * (k + 1) if k == 0 else outs[k] * (k + 1) for k in use)
+
+
+LSTM_LAYER_SHAPES = ((4, 2, 12), (2, 3), (2, 3), (12, 3))
 LSTM_SHAPES = ((3, 5), (3, 4), (3, 4), (16, 5), (16, 4), (16,), (16,))
 # The LSTM's fused ops (ops/recurrent.py): both outputs used, or one (the other's gradient
 # missing), batch 1.
@@ -368,6 +376,11 @@ RECURRENT = [
     Case("lstm_cell_c_only_batch1", lambda m, x, h, c, wi, wh, bi, bh: _lstm_cell(m)(
         x, (h, c), wi, wh, bi, bh)[1], ((1, 5), (1, 4), (1, 4)) + LSTM_SHAPES[3:]),
     Case("recurrent_gates", _recurrent_gates, ((3, 8), (3, 2), (8, 2)), torch=False),
+    Case("lstm_layer", _lstm_layer, LSTM_LAYER_SHAPES, torch=False),
+    Case("lstm_layer_reverse_outputs_only", lambda m, x, h, c, w: _lstm_layer(
+        m, x, h, c, w, reverse=True, use=(0,)), LSTM_LAYER_SHAPES, torch=False),
+    Case("lstm_layer_final_states_only_one_step", lambda m, x, h, c, w: _lstm_layer(
+        m, x, h, c, w, use=(1, 2)), ((1, 2, 12), (2, 3), (2, 3), (12, 3)), torch=False),
 ]
 
 

@@ -307,7 +307,6 @@ class RNNBase(Module):
         lstm = self.mode == "LSTM"
         finals: list[list] = [[] for _ in states]
         layer_input = input
-        seq_len = input.shape[0]
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self._directions):
@@ -316,27 +315,31 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, direction)
                 # the input projection of every time step is one matrix product
                 x_proj = F.linear(layer_input, w_ih, b_ih)
-                if lstm:  # both biases in the projection: a step adds only h W_hh^T
+                if lstm:  # one op for the layer; both biases in the projection
                     x_proj = x_proj if b_hh is None else x_proj + b_hh
-                    w_hh_t = np.ascontiguousarray(w_hh._data.T)
-                x_steps = mv.unbind(x_proj, 0)  # one node: its backward is O(L)
-                steps = range(seq_len - 1, -1, -1) if direction else range(seq_len)
-                hs = [None] * seq_len
-                for t in steps:
-                    if lstm:
-                        gates = recurrent.RecurrentGates.apply(x_steps[t], state[0], w_hh,
-                                                               w_t=w_hh_t)
-                        state = list(recurrent.LSTMCell.apply(gates, state[1]))
-                    else:
-                        state = [step(x_steps[t], state[0], w_hh, b_hh)]
-                    hs[t] = state[0]
-                outputs.append(mv.stack(hs, 0))
+                    hs, *state = recurrent.LSTMLayer.apply(
+                        x_proj, state[0], state[1], w_hh,
+                        w_t=np.ascontiguousarray(w_hh._data.T), reverse=bool(direction))
+                    outputs.append(hs)
+                else:
+                    outputs.append(self._run_steps(step, x_proj, state, w_hh, b_hh, direction))
                 for kind, s in enumerate(state):
                     finals[kind].append(s)
             layer_input = outputs[0] if len(outputs) == 1 else mv.cat(outputs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, finals
+
+    @staticmethod
+    def _run_steps(step, x_proj: Tensor, state: list, w_hh: Tensor, b_hh: Tensor | None,
+                   reverse: int) -> Tensor:
+        """An RNN or GRU layer, one step at a time; ``state`` ends as the last step's."""
+        seq_len = x_proj.shape[0]
+        x_steps = mv.unbind(x_proj, 0)  # one node: its backward is O(L)
+        hs: list = [None] * seq_len
+        for t in range(seq_len - 1, -1, -1) if reverse else range(seq_len):
+            state[0] = hs[t] = step(x_steps[t], state[0], w_hh, b_hh)
+        return mv.stack(hs, 0)
 
     def _forward(self, input: Tensor, hx: list[Tensor | None]) -> tuple[Tensor, list[Tensor]]:
         batched = self._check_input(input)

@@ -84,3 +84,99 @@ class RecurrentGates(Primitive):
         need_x, need_h, need_w = ctx.needs_input_grad
         return (g if need_x else None, V.matmul(g, w) if need_h else None,
                 V.matmul(V.mT(g), h) if need_w else None)
+
+
+class LSTMLayer(MultiOutputPrimitive):
+    """One LSTM layer over a whole sequence: ``hs, h_n, c_n`` from the input projections
+    ``x_proj`` (L, N, 4H; both biases included), the initial ``h0``, ``c0`` and ``W_hh``;
+    ``reverse`` runs from the last step to the first.
+
+    A primitive for speed: the steps run as NumPy calls in one loop, and backward accumulates
+    the gates' gradients of every step so that W_hh's gradient is one matrix product instead
+    of one per step. Each step computes what ``RecurrentGates`` and ``LSTMCell`` compute. On
+    Tensors (``create_graph=True``) backward records the same steps with those two ops and
+    differentiates them, so higher derivatives are exact.
+    """
+
+    torch_name = "MkldnnRnnLayerBackward0"
+    elementwise = False
+    formula = "lstm_layer({0}, {1}, {2}, {3})"
+    derivatives = ("the gates' gradients of every step (backprop through time)",
+                   "dh of the first step", "dc of the first step",
+                   "Σ_t dgates_tᵀ h_(t-1), one matrix product")
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, c0, w, w_t, reverse):
+        ctx.reverse = reverse
+        steps, hidden = x_proj.shape[0], h0.shape[-1]
+        acts = np.empty_like(x_proj)  # per step: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+        cs = np.empty((steps,) + c0.shape, c0.dtype)
+        hs = np.empty((steps,) + h0.shape, h0.dtype)
+        h, c = h0, c0
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            gates = np.matmul(h, w_t)
+            gates += x_proj[t]
+            a = acts[t]
+            a[..., :2 * hidden] = sigmoid_array(gates[..., :2 * hidden])
+            a[..., 2 * hidden:3 * hidden] = np.tanh(gates[..., 2 * hidden:3 * hidden])
+            a[..., 3 * hidden:] = sigmoid_array(gates[..., 3 * hidden:])
+            i, f, g, o = (a[..., k * hidden:(k + 1) * hidden] for k in range(4))
+            c = cs[t] = f * c + i * g
+            h = hs[t] = o * np.tanh(c)
+        ctx.save_for_backward(x_proj, h0, c0, w, acts, cs, hs)
+        return hs, h.copy(), c.copy()
+
+    @staticmethod
+    def backward(ctx, grads, x_proj, h0, c0, w, acts, cs, hs):
+        if V.is_tensor(x_proj):
+            return _lstm_layer_recorded(ctx, grads, x_proj, h0, c0, w)
+        g_hs, g_h, g_c = grads
+        steps, hidden = x_proj.shape[0], h0.shape[-1]
+        dh = np.zeros_like(h0) if g_h is None else g_h
+        dc = np.zeros_like(c0) if g_c is None else g_c
+        dgates = np.empty_like(x_proj)
+        order = range(steps) if ctx.reverse else range(steps - 1, -1, -1)
+        first = order[-1]
+        for t in order:
+            if g_hs is not None:
+                dh = dh + g_hs[t]
+            i, f, g, o = (acts[t, ..., k * hidden:(k + 1) * hidden] for k in range(4))
+            tc = np.tanh(cs[t])
+            c_prev = c0 if t == first else cs[t + 1 if ctx.reverse else t - 1]
+            dc = dc + dh * o * (1 - tc * tc)
+            d = dgates[t]
+            d[..., :hidden] = dc * g * (i * (1 - i))
+            d[..., hidden:2 * hidden] = dc * c_prev * (f * (1 - f))
+            d[..., 2 * hidden:3 * hidden] = dc * i * (1 - g * g)
+            d[..., 3 * hidden:] = dh * tc * (o * (1 - o))
+            dc = dc * f
+            dh = np.matmul(d, w)
+        gw = None
+        if ctx.needs_input_grad[3]:
+            # h_(t-1) of every step: the outputs shifted by one step, h0 first
+            h_prev = np.concatenate([h0[None], hs[:-1]]) if not ctx.reverse else (
+                np.concatenate([hs[1:], h0[None]]))
+            gw = np.matmul(dgates.reshape(-1, 4 * hidden).T, h_prev.reshape(-1, hidden))
+        return dgates, dh, dc, gw
+
+
+def _lstm_layer_recorded(ctx, grads, x_proj, h0, c0, w):
+    """Tensor mode: the layer's steps recorded with ``RecurrentGates`` and ``LSTMCell``, then
+    differentiated with a graph (exact higher derivatives)."""
+    from ..autograd.engine import grad
+    from .movement import stack, unbind
+
+    w_t = np.ascontiguousarray(w._data.T)
+    steps = x_proj.shape[0]
+    x_steps = unbind(x_proj, 0)
+    h, c, hs = h0, c0, [None] * steps
+    for t in (range(steps - 1, -1, -1) if ctx.reverse else range(steps)):
+        h, c = LSTMCell.apply(RecurrentGates.apply(x_steps[t], h, w, w_t=w_t), c)
+        hs[t] = h
+    outputs = [stack(hs, 0), h, c]
+    used = [(o, g) for o, g in zip(outputs, grads) if g is not None]
+    inputs = (x_proj, h0, c0, w)
+    wanted = [t for t, need in zip(inputs, ctx.needs_input_grad) if need]
+    found = iter(grad([o for o, _ in used], wanted, [g for _, g in used], create_graph=True,
+                      allow_unused=True, materialize_grads=True))
+    return tuple(next(found) if need else None for need in ctx.needs_input_grad)
