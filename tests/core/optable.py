@@ -339,6 +339,12 @@ SURFACE = [
     Case("chunk_all_pieces", lambda m, x: m.lib.stack(x.chunk(3, 0)[::-1], 0), ((6, 2),)),
     Case("unbind_last", lambda m, x: x.unbind(-1)[0] - 2 * x.unbind(-1)[3], ((2, 4),)),
     Case("unbind_0d_pieces", lambda m, x: x.unbind()[1], ((3,),)),
+    Case("flip_scalar", lambda m, x: x.flip(0), ((),)),
+    Case("flip_neg_dims", lambda m, x: m.lib.flip(x, [-1, 0]), ((2, 3, 4),)),
+    Case("gather_scalar", lambda m, x: x.gather(0, m.lib.tensor(0)), ((),)),
+    Case("gather_duplicates_dim_neg", lambda m, x: x.gather(-1, m.lib.tensor([[1, 1, 0]])),
+         ((2, 3),)),
+    Case("cumsum_neg_dim", lambda m, x: m.lib.cumsum(x, -1), ((2, 0, 3),)),
 ]
 
 

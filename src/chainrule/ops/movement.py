@@ -238,7 +238,8 @@ def sum_to(x: Tensor, shape: tuple) -> Tensor:
 
 def flip(x: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(x, axes=tuple(_wrap_dim(d, x._data.ndim, "flip") for d in dims))
+    axes = tuple(_wrap_dim(d, x._data.ndim, "flip") for d in dims)
+    return Flip.apply(x, axes=axes if x._data.ndim else ())  # a 0-d tensor is its own flip
 
 
 def repeat(x: Tensor, sizes) -> Tensor:
@@ -432,6 +433,8 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         raise RuntimeError(f"gather: index of shape {tuple(idx.shape)} does not fit input of "
                            f"shape {tuple(x.shape)} along dim {dim}")
     _check_in_bounds(idx, x._data.shape[axis] if x._data.ndim else 1, dim, "gather")
+    if x._data.ndim == 0:  # one element: gathered as a vector of one
+        return reshape(Gather.apply(reshape(x, (1,)), index=idx.reshape(1), axis=0), ())
     return Gather.apply(x, index=idx, axis=axis)
 
 
