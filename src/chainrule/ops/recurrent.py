@@ -1,17 +1,20 @@
-"""The LSTM cell's pointwise part as one op: ``h', c' = lstm_cell(gates, c)``.
+"""The LSTM's primitives: a whole layer over a sequence (``LSTMLayer``, what ``nn.LSTM`` runs),
+one step's gates (``RecurrentGates``: ``x_gates + h W_hh^T``) and the cell's pointwise part
+(``LSTMCell``: ``h', c'`` from the gates and ``c``; ``nn.LSTMCell`` runs it).
 
-``gates`` is ``x W_ih^T + b_ih + h W_hh^T + b_hh`` (the matrix products stay ordinary ops), in
-PyTorch's order (input, forget, cell, output).
+Gates are in PyTorch's order (input, forget, cell, output).
+``hs, h_n, c_n = LSTMLayer.apply(x_proj, h0, c0, w_hh, w_t=w_hh_t, reverse=False)``
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.engine import grad
 from ..autograd.function import MultiOutputPrimitive, Primitive
 from . import vocab as V
 from .elementwise import sigmoid_array
-from .movement import Cat, Index
+from .movement import Cat, Index, stack, unbind
 
 
 def _gate(gates, k: int, hidden: int):
@@ -163,9 +166,6 @@ class LSTMLayer(MultiOutputPrimitive):
 def _lstm_layer_recorded(ctx, grads, x_proj, h0, c0, w):
     """Tensor mode: the layer's steps recorded with ``RecurrentGates`` and ``LSTMCell``, then
     differentiated with a graph (exact higher derivatives)."""
-    from ..autograd.engine import grad
-    from .movement import stack, unbind
-
     w_t = np.ascontiguousarray(w._data.T)
     steps = x_proj.shape[0]
     x_steps = unbind(x_proj, 0)
