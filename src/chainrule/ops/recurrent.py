@@ -113,24 +113,24 @@ class LSTMLayer(MultiOutputPrimitive):
         ctx.reverse = reverse
         steps, hidden = x_proj.shape[0], h0.shape[-1]
         acts = np.empty_like(x_proj)  # per step: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-        cs = np.empty((steps,) + c0.shape, c0.dtype)
-        hs = np.empty((steps,) + h0.shape, h0.dtype)
+        cs, tcs, hs = (np.empty((steps,) + c0.shape, c0.dtype) for _ in range(3))
         h, c = h0, c0
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             gates = np.matmul(h, w_t)
             gates += x_proj[t]
             a = acts[t]
             a[..., :2 * hidden] = sigmoid_array(gates[..., :2 * hidden])
-            a[..., 2 * hidden:3 * hidden] = np.tanh(gates[..., 2 * hidden:3 * hidden])
+            np.tanh(gates[..., 2 * hidden:3 * hidden], out=a[..., 2 * hidden:3 * hidden])
             a[..., 3 * hidden:] = sigmoid_array(gates[..., 3 * hidden:])
             i, f, g, o = (a[..., k * hidden:(k + 1) * hidden] for k in range(4))
-            c = cs[t] = f * c + i * g
-            h = hs[t] = o * np.tanh(c)
-        ctx.save_for_backward(x_proj, h0, c0, w, acts, cs, hs)
+            c = np.multiply(f, c, out=cs[t])
+            c += i * g
+            h = np.multiply(o, np.tanh(c, out=tcs[t]), out=hs[t])
+        ctx.save_for_backward(x_proj, h0, c0, w, acts, cs, tcs, hs)
         return hs, h.copy(), c.copy()
 
     @staticmethod
-    def backward(ctx, grads, x_proj, h0, c0, w, acts, cs, hs):
+    def backward(ctx, grads, x_proj, h0, c0, w, acts, cs, tcs, hs):
         if V.is_tensor(x_proj):
             return _lstm_layer_recorded(ctx, grads, x_proj, h0, c0, w)
         g_hs, g_h, g_c = grads
@@ -138,29 +138,34 @@ class LSTMLayer(MultiOutputPrimitive):
         dh = np.zeros_like(h0) if g_h is None else g_h
         dc = np.zeros_like(c0) if g_c is None else g_c
         dgates = np.empty_like(x_proj)
-        order = range(steps) if ctx.reverse else range(steps - 1, -1, -1)
-        first = order[-1]
-        for t in order:
+        c_prev = _shifted(cs, c0, ctx.reverse)
+        # step by step: arrays of one step stay in cache (whole-sequence passes are slower)
+        for t in range(steps) if ctx.reverse else range(steps - 1, -1, -1):
             if g_hs is not None:
                 dh = dh + g_hs[t]
             i, f, g, o = (acts[t, ..., k * hidden:(k + 1) * hidden] for k in range(4))
-            tc = np.tanh(cs[t])
-            c_prev = c0 if t == first else cs[t + 1 if ctx.reverse else t - 1]
+            tc = tcs[t]
             dc = dc + dh * o * (1 - tc * tc)
             d = dgates[t]
             d[..., :hidden] = dc * g * (i * (1 - i))
-            d[..., hidden:2 * hidden] = dc * c_prev * (f * (1 - f))
+            d[..., hidden:2 * hidden] = dc * c_prev[t] * (f * (1 - f))
             d[..., 2 * hidden:3 * hidden] = dc * i * (1 - g * g)
             d[..., 3 * hidden:] = dh * tc * (o * (1 - o))
             dc = dc * f
             dh = np.matmul(d, w)
         gw = None
-        if ctx.needs_input_grad[3]:
-            # h_(t-1) of every step: the outputs shifted by one step, h0 first
-            h_prev = np.concatenate([h0[None], hs[:-1]]) if not ctx.reverse else (
-                np.concatenate([hs[1:], h0[None]]))
+        if ctx.needs_input_grad[3]:  # Σ_t dgates_tᵀ h_(t-1): one product
+            h_prev = _shifted(hs, h0, ctx.reverse)
             gw = np.matmul(dgates.reshape(-1, 4 * hidden).T, h_prev.reshape(-1, hidden))
         return dgates, dh, dc, gw
+
+
+def _shifted(states: np.ndarray, initial: np.ndarray, reverse: bool) -> np.ndarray:
+    """Each step's previous state: ``states`` moved one step along the direction of the run,
+    ``initial`` in the first step's place."""
+    if reverse:
+        return np.concatenate([states[1:], initial[None]])
+    return np.concatenate([initial[None], states[:-1]])
 
 
 def _lstm_layer_recorded(ctx, grads, x_proj, h0, c0, w):
