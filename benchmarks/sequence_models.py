@@ -7,6 +7,10 @@ framework in its own process, interleaved rounds:
 The models are the examples' (``examples/char_lstm.py``, ``examples/tiny_gpt.py``) run under
 each library by swapping the imports, from the same weights and batch, so the printed first
 losses must agree. ``python benchmarks/sequence_models.py [--rounds 5 --steps 20]``
+
+On a busy machine, ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python
+benchmarks/sequence_models.py --in-process lstm --rounds 9 --steps 3`` alternates both
+frameworks inside one process (an A/B for development, disturbed alike for both).
 """
 
 from __future__ import annotations
@@ -26,11 +30,10 @@ MODELS = {
 }
 
 
-def worker(framework: str, model_name: str, steps: int, warmup: int) -> dict:
-    """Inside a fresh process: build the model (weights drawn by NumPy, the same in both),
-    time ``steps`` training steps, print a JSON line."""
+def build(framework: str, model_name: str):
+    """The model's training step under ``framework`` (weights drawn by NumPy, the same in
+    both) and its first loss."""
     import numpy as np
-    H.pin_threads(1)
     if framework == "torch":
         import torch as lib
         lib.set_num_threads(1)
@@ -46,10 +49,42 @@ def worker(framework: str, model_name: str, steps: int, warmup: int) -> dict:
     optimizer = program["configure_optimizer"](model, lr=1e-3, weight_decay=0.1)
     tokens = rng.integers(0, VOCAB, (batch, length + 1))
     x, y = lib.tensor(tokens[:, :-1]), lib.tensor(tokens[:, 1:])
-    first_loss = program["train_step"](model, optimizer, x, y)
-    result = H.time_steps(lambda: program["train_step"](model, optimizer, x, y), steps, warmup)
+
+    def step():
+        return program["train_step"](model, optimizer, x, y)
+
+    return step, step()
+
+
+def worker(framework: str, model_name: str, steps: int, warmup: int) -> dict:
+    """Inside a fresh process: time ``steps`` training steps, print a JSON line."""
+    H.pin_threads(1)
+    step, first_loss = build(framework, model_name)
+    result = H.time_steps(step, steps, warmup)
     result.update(framework=framework, model=model_name, first_loss=first_loss)
     return result
+
+
+def in_process(model_name: str, rounds: int, steps: int, warmup: int) -> int:
+    """Both frameworks in this one process (start it with the BLAS thread variables set to 1),
+    alternating rounds of ``steps`` steps: an A/B comparison that a busy machine disturbs
+    alike for both, for development; the figures to quote come from separate processes."""
+    H.pin_threads(1)
+    built = {fw: build(fw, model_name) for fw in ("chainrule", "torch")}
+    medians: dict[str, list] = {fw: [] for fw in built}
+    for step, _ in built.values():
+        for _ in range(warmup):
+            step()
+    for _ in range(rounds):
+        for fw, (step, _) in built.items():
+            medians[fw].append(H.time_steps(step, steps, 0)["median_s"])
+    ratios = [a / b for a, b in zip(medians["chainrule"], medians["torch"])]
+    print(f"{model_name}, in one process, {rounds} interleaved rounds of {steps} steps: "
+          f"chainrule {H.fmt_time(statistics.median(medians['chainrule']))}, PyTorch "
+          f"{H.fmt_time(statistics.median(medians['torch']))}, ratio median "
+          f"{statistics.median(ratios):.2f}x (min-max {min(ratios):.2f}-{max(ratios):.2f}x); "
+          f"first loss {built['chainrule'][1]:.6f} / {built['torch'][1]:.6f}")
+    return 0
 
 
 def run(framework: str, model_name: str, steps: int, warmup: int) -> dict:
@@ -70,7 +105,11 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     p.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
+    p.add_argument("--in-process", choices=sorted(MODELS), metavar="MODEL",
+                   help="A/B both frameworks in this process (set OMP_NUM_THREADS=1 etc.)")
     args = p.parse_args(argv)
+    if args.in_process:
+        return in_process(args.in_process, args.rounds, args.steps, args.warmup)
     if args.worker:
         print(json.dumps(worker(*args.worker, args.steps, args.warmup)))
         return 0

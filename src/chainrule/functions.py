@@ -12,6 +12,7 @@ from .ops import linalg as _la
 from .ops import movement as _mv
 from .ops import nn as _nnops
 from .ops import reduce as _red
+from .ops import sorting as _sort
 from .out import write_out
 from .tensor import Tensor
 from .tensor import _keepdim as _keep
@@ -582,3 +583,67 @@ def count_nonzero(input: Tensor, dim=None) -> Tensor:
 
     axis = tuple(dim) if isinstance(dim, (list, tuple)) else dim
     return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64))
+
+
+# ---- ordering, scatter and friends (issue 13) ------------------------------------------------
+def _write_pair(result, out, op: str):
+    """``out=(values, indices)`` of sort and topk, as PyTorch."""
+    if out is None:
+        return result
+    values, indices = out
+    return type(result)(write_out(result.values, values, op),
+                        write_out(result.indices, indices, op))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
+         out=None):
+    """``values, indices = cr.sort(x, dim=1)``; equal values keep their input order."""
+    return _write_pair(_sort.sort(input, dim, descending, stable), out, "sort")
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *,
+            stable: bool = False) -> Tensor:
+    return _sort.argsort(input, dim, descending, stable)
+
+
+def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return write_out(_sort.msort(input), out, "msort")
+
+
+def topk(input: Tensor, k: int, dim: int | None = None, largest: bool = True, sorted: bool = True,  # noqa: A002
+         *, out=None):
+    """``values, indices = cr.topk(x, 3)``: the k largest along the last dim, in order."""
+    return _write_pair(_sort.topk(input, k, dim, largest, sorted), out, "topk")
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+            reduce: str | None = None, out: Tensor | None = None) -> Tensor:
+    """``input`` with ``src`` (a tensor or a number) written at ``index`` along ``dim``."""
+    return write_out(_mv.scatter(input, dim, index, src, value=value, reduce=reduce), out,
+                     "scatter")
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *,
+                out: Tensor | None = None) -> Tensor:
+    return write_out(_mv.scatter_add(input, dim, index, src), out, "scatter_add")
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1,
+              out: Tensor | None = None) -> Tensor:
+    return write_out(_mv.index_add(input, dim, index, source, alpha=alpha), out, "index_add")
+
+
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    return _mv.repeat_interleave(input, repeats, dim, output_size=output_size)
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    return _mv.roll(input, shifts, dims)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, out_dtype=None, *, beta=1, alpha=1,
+            out: Tensor | None = None) -> Tensor:
+    result = _la.baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+    return write_out(result if out_dtype is None else result.to(out_dtype), out, "baddbmm")
+

@@ -740,8 +740,8 @@ class Tensor(TensorCompat):
     def chunk(self, chunks, dim=0) -> tuple[Tensor, ...]:
         return _mv.chunk(self, chunks, dim)
 
-    def split(self, split_size_or_sections, dim=0) -> tuple[Tensor, ...]:
-        return _mv.split(self, split_size_or_sections, dim)
+    def split(self, split_size, dim=0) -> tuple[Tensor, ...]:
+        return _mv.split(self, split_size, dim)
 
     def unbind(self, dim=0) -> tuple[Tensor, ...]:
         return _mv.unbind(self, dim)
@@ -754,6 +754,50 @@ class Tensor(TensorCompat):
 
     def __getitem__(self, key) -> Tensor:
         return _mv.getitem(self, key)
+
+    # ---- ordering, scatter and friends (issue 13) --------------------------------------------
+    def sort(self, dim=-1, descending=False, *, stable=False) -> _red.ValuesIndices:
+        return _sort.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, *, stable=False) -> Tensor:
+        return _sort.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Tensor:
+        return _sort.msort(self)
+
+    def topk(self, k, dim=None, largest=True, sorted=True) -> _red.ValuesIndices:
+        return _sort.topk(self, k, dim, largest, sorted)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
+        return _mv.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
+        return _ew.inplace(self, "scatter_", lambda t: _mv.scatter(
+            t, dim, index, src, value=value, reduce=reduce, op="scatter_"), src)
+
+    def scatter_add(self, dim, index, src) -> Tensor:
+        return _mv.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src) -> Tensor:
+        return _ew.inplace(self, "scatter_add_", lambda t: _mv.scatter_add(t, dim, index, src,
+                                                                         "scatter_add_"),
+                           src)
+
+    def index_add(self, dim, index, source, *, alpha=1) -> Tensor:
+        return _mv.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1) -> Tensor:
+        return _ew.inplace(self, "index_add_", lambda t: _mv.index_add(
+            t, dim, index, source, alpha=alpha), source)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None) -> Tensor:
+        return _mv.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        return _mv.roll(self, shifts, dims)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return _la.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
 
 def _as_array(data: Any, dtype=None) -> np.ndarray:
@@ -841,6 +885,7 @@ from .ops import movement as _mv  # noqa: E402
 from .ops import nn as _nnops  # noqa: E402
 from .ops import random as _rand  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
+from .ops import sorting as _sort  # noqa: E402
 
 # ---- PyTorch compatibility (issue 12) --------------------------------------------------------
 mark_missing_names(Tensor)

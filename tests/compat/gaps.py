@@ -25,7 +25,6 @@ SIGNATURE_GAPS: frozenset[str] = frozenset({
     "Tensor.random_",
     "Tensor.reshape",
     "Tensor.round",
-    "Tensor.split",
     "Tensor.tile",
     "Tensor.type",
     "Tensor.uniform_",  # torch names its first argument `from`, a Python keyword

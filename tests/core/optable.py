@@ -344,6 +344,106 @@ NORMALIZATION = [
 ]
 
 
+# Ordering, scatter and friends (issue 13): edge shapes are 0-d, empty, dim=-1, k=0, duplicate
+# indices where they accumulate; ties only where PyTorch specifies the order (stable sort).
+SURFACE = [
+    Case("sort", lambda m, x: x.sort()[0], ((3, 5),)),
+    Case("sort_desc_dim0", lambda m, x: m.lib.sort(x, 0, descending=True).values, ((4, 3),)),
+    Case("sort_scalar", lambda m, x: x.sort()[0], ((),)),
+    Case("sort_empty", lambda m, x: x.sort(0)[0], ((0, 3),)),
+    Case("sort_stable_ties", lambda m, x: m.lib.cat([x, x], -1).sort(stable=True)[0], ((2, 3),)),
+    Case("msort", lambda m, x: m.lib.msort(x), ((4, 2),)),
+    Case("topk", lambda m, x: x.topk(2)[0], ((3, 5),)),
+    Case("topk_smallest_dim0", lambda m, x: m.lib.topk(x, 3, dim=0, largest=False).values,
+         ((4, 2),)),
+    Case("topk_k0", lambda m, x: x.topk(0, dim=1)[0], ((3, 4),)),
+    Case("topk_scalar", lambda m, x: x.topk(1)[0], ((),)),
+    Case("scatter", lambda m, x, y: x.scatter(1, m.lib.tensor([[0, 2], [1, 4], [3, 0]]), y),
+         ((3, 5), (3, 2))),
+    Case("scatter_src_larger", lambda m, x, y: m.lib.scatter(
+        x, 0, m.lib.tensor([[2, 0, 1]]), y), ((3, 4), (2, 4)), torch=False),
+    Case("scatter_value", lambda m, x: x.scatter(-1, m.lib.tensor([[1], [0]]), 2.5), ((2, 3),)),
+    Case("scatter_inplace", lambda m, x, y: (x * 1).scatter_(0, m.lib.tensor([[1, 0]]), y),
+         ((2, 2), (1, 2))),
+    Case("scatter_add_duplicates", lambda m, x, y: m.lib.scatter_add(
+        x, 1, m.lib.tensor([[0, 0, 3], [2, 2, 2]]), y), ((2, 4), (2, 3))),
+    Case("scatter_add_inplace", lambda m, x, y: (x * 1).scatter_add_(
+        0, m.lib.tensor([[1, 1], [0, 1]]), y), ((2, 2), (2, 2))),
+    Case("scatter_add_empty_index", lambda m, x, y: x.scatter_add(
+        0, m.lib.zeros((0, 2), dtype=m.lib.int64), y), ((3, 2), (0, 2))),
+    Case("index_add_duplicates", lambda m, x, y: x.index_add(
+        0, m.lib.tensor([2, 0, 2]), y, alpha=-1.5), ((3, 2), (3, 2))),
+    Case("index_add_dim_neg", lambda m, x, y: m.lib.index_add(
+        x, -1, m.lib.tensor([1, 1]), y), ((2, 3), (2, 2))),
+    Case("index_add_inplace", lambda m, x, y: (x * 1).index_add_(1, m.lib.tensor([0]), y),
+         ((2, 3), (2, 1))),
+    Case("repeat_interleave", lambda m, x: x.repeat_interleave(3, dim=1), ((2, 3),)),
+    Case("repeat_interleave_flat", lambda m, x: m.lib.repeat_interleave(x, 2), ((2, 3),)),
+    Case("repeat_interleave_tensor", lambda m, x: x.repeat_interleave(
+        m.lib.tensor([2, 0, 1]), dim=-1, output_size=3), ((2, 3),)),
+    Case("repeat_interleave_scalar", lambda m, x: x.repeat_interleave(2), ((),)),
+    Case("roll", lambda m, x: x.roll(2), ((3, 4),)),
+    Case("roll_dims", lambda m, x: m.lib.roll(x, (1, -3), (0, -1)), ((2, 3, 4),)),
+    Case("roll_empty", lambda m, x: x.roll(1, 1), ((0, 3),)),
+    Case("baddbmm", lambda m, x, a, b: m.lib.baddbmm(x, a, b, beta=0.5, alpha=-2.0),
+         ((3, 1), (2, 3, 4), (2, 4, 2))),
+    Case("baddbmm_method", lambda m, x, a, b: x.baddbmm(a, b), ((2, 3, 2), (2, 3, 4), (2, 4, 2))),
+    Case("split_some_pieces_unused", lambda m, x: x.split(2, -1)[2] * x.split(2, -1)[0][:, :1],
+         ((3, 5),)),
+    Case("chunk_all_pieces", lambda m, x: m.lib.stack(x.chunk(3, 0)[::-1], 0), ((6, 2),)),
+    Case("unbind_last", lambda m, x: x.unbind(-1)[0] - 2 * x.unbind(-1)[3], ((2, 4),)),
+    Case("unbind_0d_pieces", lambda m, x: x.unbind()[1], ((3,),)),
+    Case("flip_scalar", lambda m, x: x.flip(0), ((),)),
+    Case("flip_neg_dims", lambda m, x: m.lib.flip(x, [-1, 0]), ((2, 3, 4),)),
+    Case("gather_scalar", lambda m, x: x.gather(0, m.lib.tensor(0)), ((),)),
+    Case("gather_duplicates_dim_neg", lambda m, x: x.gather(-1, m.lib.tensor([[1, 1, 0]])),
+         ((2, 3),)),
+    Case("cumsum_neg_dim", lambda m, x: m.lib.cumsum(x, -1), ((2, 0, 3),)),
+]
+
+
+def _lstm_cell(m):
+    """PyTorch's ``torch.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh)`` and chainrule's."""
+    if m.lib.__name__ == "torch":
+        return m.lib.lstm_cell
+    from chainrule.nn.rnn import lstm_cell
+
+    return lstm_cell
+
+
+def _recurrent_gates(m, x, h, w):
+    from chainrule.ops.recurrent import RecurrentGates
+
+    return RecurrentGates.apply(x, h, w, w_t=np.ascontiguousarray(w._data.T))
+
+
+def _lstm_layer(m, x, h, c, w, reverse=False, use=(0, 1, 2)):
+    from chainrule.ops.recurrent import LSTMLayer
+
+    outs = LSTMLayer.apply(x, h, c, w, w_t=np.ascontiguousarray(w._data.T), reverse=reverse)
+    return sum(outs[k].sum(0) * (k + 1) if k == 0 else outs[k] * (k + 1) for k in use)
+
+
+LSTM_LAYER_SHAPES = ((4, 2, 12), (2, 3), (2, 3), (12, 3))
+LSTM_SHAPES = ((3, 5), (3, 4), (3, 4), (16, 5), (16, 4), (16,), (16,))
+# The LSTM's fused ops (ops/recurrent.py): both outputs used, or one (the other's gradient
+# missing), batch 1.
+RECURRENT = [
+    Case("lstm_cell", lambda m, x, h, c, wi, wh, bi, bh: (lambda hc: hc[0] * 2 + hc[1])(
+        _lstm_cell(m)(x, (h, c), wi, wh, bi, bh)), LSTM_SHAPES),
+    Case("lstm_cell_h_only", lambda m, x, h, c, wi, wh: _lstm_cell(m)(x, (h, c), wi, wh)[0],
+         LSTM_SHAPES[:5]),
+    Case("lstm_cell_c_only_batch1", lambda m, x, h, c, wi, wh, bi, bh: _lstm_cell(m)(
+        x, (h, c), wi, wh, bi, bh)[1], ((1, 5), (1, 4), (1, 4)) + LSTM_SHAPES[3:]),
+    Case("recurrent_gates", _recurrent_gates, ((3, 8), (3, 2), (8, 2)), torch=False),
+    Case("lstm_layer", _lstm_layer, LSTM_LAYER_SHAPES, torch=False),
+    Case("lstm_layer_reverse_outputs_only", lambda m, x, h, c, w: _lstm_layer(
+        m, x, h, c, w, reverse=True, use=(0,)), LSTM_LAYER_SHAPES, torch=False),
+    Case("lstm_layer_final_states_only_one_step", lambda m, x, h, c, w: _lstm_layer(
+        m, x, h, c, w, use=(1, 2)), ((1, 2, 12), (2, 3), (2, 3), (12, 3)), torch=False),
+]
+
+
 def unary_cases() -> list[Case]:
     return [Case(f"{name}{list(s)}", fn, (s,), (domain,))
             for name, (fn, domain) in UNARY.items() for s in UNARY_SHAPES]
@@ -385,4 +485,4 @@ def empty_cases() -> list[Case]:
 
 def all_cases() -> list[Case]:
     return (unary_cases() + binary_cases() + reduction_cases() + MOVEMENT + empty_cases()
-            + CONV + ATTENTION + NORMALIZATION)
+            + CONV + ATTENTION + NORMALIZATION + SURFACE + RECURRENT)

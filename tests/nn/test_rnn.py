@@ -1,6 +1,6 @@
 """RNN, LSTM, GRU and their cells against PyTorch on a copied state_dict: outputs, final states
 and the gradients of inputs, initial states and parameters; PyTorch's init bit for bit; a
-float64 gradcheck and gradgradcheck of an LSTM cell."""
+float64 gradcheck and gradgradcheck of an LSTM cell and of LSTM and GRU layers through time."""
 
 from __future__ import annotations
 
@@ -204,6 +204,20 @@ def test_lstm_cell_gradcheck_and_gradgradcheck():
     inputs = (x, h, c, w_ih, w_hh, b_ih, b_hh)
     assert cr.autograd.gradcheck(fn, inputs)
     assert cr.autograd.gradgradcheck(fn, inputs)
+
+
+def test_lstm_through_time_gradgradcheck():
+    lstm = nn.LSTM(2, 2, num_layers=2, bidirectional=True, dtype=cr.float64)
+    rng = np.random.default_rng(2)
+    x, h0, c0 = (cr.tensor(rng.standard_normal(s), requires_grad=True)
+                 for s in ((3, 1, 2), (4, 1, 2), (4, 1, 2)))
+
+    def fn(x, h0, c0):
+        out, (h, c) = lstm(x, (h0, c0))
+        return cr.cat([out.reshape(-1), h.reshape(-1), 2 * c.reshape(-1)])
+
+    assert cr.autograd.gradcheck(fn, (x, h0, c0))
+    assert cr.autograd.gradgradcheck(fn, (x, h0, c0))
 
 
 def test_gru_through_time_gradgradcheck():

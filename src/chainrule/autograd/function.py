@@ -391,8 +391,9 @@ def _shared_meta(key: tuple, meta: tuple) -> tuple:
     return meta
 
 
-def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
-    """What ``save_for_backward`` was given, kept as inputs, the output, or constants."""
+def _pack_saved(arrays, inputs, raw_out, result: Tensor | None) -> tuple:
+    """What ``save_for_backward`` was given, kept as inputs, the output (if ``result`` is
+    given), or constants."""
     saved: list = []
     for a in arrays:
         for t in inputs:
@@ -402,7 +403,7 @@ def _pack_saved(arrays, inputs, raw_out, result: Tensor) -> tuple:
         else:
             if a is None:
                 saved += (None, None, None, 0, 0)
-            elif a is raw_out or a is result._data:
+            elif result is not None and (a is raw_out or a is result._data):
                 saved += (_OUTPUT, result._data, result._vc, 0, result._vc[0])
             else:
                 saved += (_CONSTANT, a, None, 0, 0)
@@ -587,6 +588,64 @@ class Primitive(Node):
     @staticmethod
     def backward(ctx, g, *saved):
         raise NotImplementedError
+
+
+class MultiOutputPrimitive(Primitive):
+    """A primitive with several outputs (``split``): ``forward`` returns a tuple of arrays and
+    ``apply`` a tuple of Tensors; ``backward(ctx, grads, *saved)`` receives one gradient per
+    output, None for outputs that received none, and runs once for all of them (so the
+    gradients of n pieces are assembled in one pass, not n full-size ones summed).
+    ``save_for_backward`` takes inputs and constant arrays.
+    """
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> tuple:  # type: ignore[override]
+        record = _grad_state.enabled and any(t._rg for t in inputs)
+        ctx = object.__new__(cls)
+        try:
+            outs = cls.forward(ctx, *[t._data for t in inputs], **params)
+        except (ValueError, TypeError) as e:
+            raise _forward_error(cls, inputs, e) from None
+        source = inputs[0]
+        results = []
+        for nr, out in enumerate(outs):
+            out = out if type(out) is np.ndarray else np.asarray(out)
+            result = _make(out, ctx, nr) if record else _make(out)
+            if cls.is_view and np.may_share_memory(out, source._data):
+                result._vc = source._vc
+                if record:
+                    result._view_of = source._has_views = True
+            results.append(result)
+        if record:
+            ctx._seq = next(_sequence)
+            ctx._hooks_by_output = ctx._retained = ctx._trace = None
+            ctx._n_outputs = len(results)
+            fns = tuple([_edge_fn(t) for t in inputs])
+            ctx._edge_fns, ctx._edge_nrs = fns, _output_nrs(inputs)
+            ctx._meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
+            needs = tuple([fn is not None for fn in fns])
+            ctx.needs_input_grad = _NEEDS.get(needs) or _NEEDS.setdefault(needs, needs)
+            to_save = getattr(ctx, "_to_save", None)
+            ctx._saved = () if to_save is None else _pack_saved(to_save, inputs, None, None)
+            ctx._to_save = None
+            if _anomaly.enabled:
+                _anomaly.check_forward(ctx, inputs, [r._data for r in results])
+            hooks = _node_hooks.hooks
+            if hooks:
+                for hook in list(hooks):
+                    hook(ctx, [t._data for t in inputs], [r._data for r in results], params)
+        return tuple(results)
+
+    def _call_backward(self, grads: list):
+        if self._saved is None:
+            raise self._freed_error()
+        return type(self).backward(self, grads, *self.saved_tensors)
+
+    def _backward_arrays(self, grads: list) -> tuple:
+        if self._saved is None:
+            raise self._freed_error()
+        result = type(self).backward(self, grads, *self._saved_arrays())
+        return result if type(result) is tuple else (result,)
 
 
 class Function(Node):

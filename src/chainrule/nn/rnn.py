@@ -16,6 +16,7 @@ import numpy as np
 from .. import _dtypes
 from ..ops import elementwise as ew
 from ..ops import movement as mv
+from ..ops import recurrent
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -49,9 +50,8 @@ def _relu_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) ->
 def _lstm_step(x_gates: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor,
                b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
     h, c = state
-    i, f, g, o = mv.chunk(x_gates + F.linear(h, w_hh, b_hh), 4, -1)
-    c = ew.sigmoid(f) * c + ew.sigmoid(i) * ew.tanh(g)
-    return ew.sigmoid(o) * ew.tanh(c), c
+    h, c = recurrent.LSTMCell.apply(x_gates + F.linear(h, w_hh, b_hh), c)
+    return h, c
 
 
 def _gru_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
@@ -88,16 +88,6 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
     """One GRU step, gates in PyTorch's order (reset, update, new); the reset gate multiplies
     ``h W_hn^T + b_hn`` (PyTorch's formula): h' = (1 - z) * n + z * h."""
     return _gru_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
-
-
-def _time_steps(x: Tensor) -> list[Tensor]:
-    """``[x[0], x[1], ...]`` through a tree of halvings. Indexing each step of x directly costs
-    O(L^2) in backward: every slice's gradient is a zero-filled array of x's full size, and the
-    L of them are summed; halving keeps each level of the tree at x's size, O(L log L)."""
-    if x.shape[0] == 1:
-        return [x[0]]
-    mid = x.shape[0] // 2
-    return _time_steps(x[:mid]) + _time_steps(x[mid:])
 
 
 def _check_floating(name: str, input: Tensor, weight: Tensor) -> None:
@@ -325,7 +315,6 @@ class RNNBase(Module):
         lstm = self.mode == "LSTM"
         finals: list[list] = [[] for _ in states]
         layer_input = input
-        seq_len = input.shape[0]
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self._directions):
@@ -334,22 +323,31 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, direction)
                 # the input projection of every time step is one matrix product
                 x_proj = F.linear(layer_input, w_ih, b_ih)
-                x_steps = _time_steps(x_proj)
-                steps = range(seq_len - 1, -1, -1) if direction else range(seq_len)
-                hs: list[Tensor | None] = [None] * seq_len
-                for t in steps:
-                    if lstm:
-                        state = list(step(x_steps[t], tuple(state), w_hh, b_hh))
-                    else:
-                        state = [step(x_steps[t], state[0], w_hh, b_hh)]
-                    hs[t] = state[0]
-                outputs.append(mv.stack(hs, 0))
+                if lstm:  # one op for the layer; both biases in the projection
+                    x_proj = x_proj if b_hh is None else x_proj + b_hh
+                    hs, *state = recurrent.LSTMLayer.apply(
+                        x_proj, state[0], state[1], w_hh,
+                        w_t=np.ascontiguousarray(w_hh._data.T), reverse=bool(direction))
+                    outputs.append(hs)
+                else:
+                    outputs.append(self._run_steps(step, x_proj, state, w_hh, b_hh, direction))
                 for kind, s in enumerate(state):
                     finals[kind].append(s)
             layer_input = outputs[0] if len(outputs) == 1 else mv.cat(outputs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, finals
+
+    @staticmethod
+    def _run_steps(step, x_proj: Tensor, state: list, w_hh: Tensor, b_hh: Tensor | None,
+                   reverse: int) -> Tensor:
+        """An RNN or GRU layer, one step at a time; ``state`` ends as the last step's."""
+        seq_len = x_proj.shape[0]
+        x_steps = mv.unbind(x_proj, 0)  # one node: its backward is O(L)
+        hs: list = [None] * seq_len
+        for t in range(seq_len - 1, -1, -1) if reverse else range(seq_len):
+            state[0] = hs[t] = step(x_steps[t], state[0], w_hh, b_hh)
+        return mv.stack(hs, 0)
 
     def _forward(self, input: Tensor, hx: list[Tensor | None]) -> tuple[Tensor, list[Tensor]]:
         batched = self._check_input(input)

@@ -550,6 +550,12 @@ class Tanh(Primitive):
         return g * (1 - out * out)  # PyTorch's tanh_backward, rounding included
 
 
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow for x << 0, in x's dtype."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
 class Sigmoid(Primitive):
     """A primitive for stability: 1 / (1 + exp(-x)) overflows for x << 0; this never does."""
 
@@ -560,8 +566,7 @@ class Sigmoid(Primitive):
 
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        out = sigmoid_array(x)
         ctx.save_for_backward(out)
         return out
 

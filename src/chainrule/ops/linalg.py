@@ -173,3 +173,31 @@ def einsum(equation: str, *operands) -> Tensor:
     inputs = [ew.cast(t, dtype) for t in operands]
     subscripts, out = _parse_einsum(equation, [t._data.shape for t in inputs])
     return Einsum.apply(*inputs, subscripts=subscripts, out=out)
+
+
+def baddbmm(x: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * x + alpha * (batch1 @ batch2)`` over batches of matrices; with ``beta=0`` x
+    is ignored (its NaN and Inf do not propagate), as PyTorch."""
+    if batch1._data.ndim != 3 or batch2._data.ndim != 3:
+        raise RuntimeError(f"baddbmm: batch1 must be a 3D tensor and batch2 must be a 3D tensor "
+                           f"(got shapes {tuple(batch1.shape)} and {tuple(batch2.shape)})")
+    b, n, m = batch1._data.shape
+    if batch2._data.shape[:2] != (b, m):
+        raise RuntimeError(f"baddbmm: Expected size for first two dimensions of batch2 tensor to "
+                           f"be: [{b}, {m}] but got: [{batch2.shape[0]}, {batch2.shape[1]}] "
+                           f"(batch1 {tuple(batch1.shape)})")
+    shape = (b, n, batch2._data.shape[2])
+    if not _sums_to_shape(x._data.shape, shape):
+        raise RuntimeError(f"baddbmm: input of shape {tuple(x.shape)} does not broadcast to the "
+                           f"product's shape {shape}")
+    product = bmm(batch1, batch2)
+    if alpha != 1:
+        product = ew.mul(product, alpha)
+    if beta == 0:
+        return product
+    return ew.add(product, x if beta == 1 else ew.mul(x, beta))
+
+
+def _sums_to_shape(shape: tuple, target: tuple) -> bool:
+    lead = len(target) - len(shape)
+    return lead >= 0 and all(s in (1, t) for s, t in zip(shape, target[lead:]))

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Primitive
+from ..autograd.function import MultiOutputPrimitive, Primitive
+from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
 from . import vocab as V
@@ -281,7 +282,8 @@ def sum_to(x: Tensor, shape: tuple) -> Tensor:
 
 def flip(x: Tensor, dims) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    return Flip.apply(x, axes=tuple(_wrap_dim(d, x._data.ndim, "flip") for d in dims))
+    axes = tuple(_wrap_dim(d, x._data.ndim, "flip") for d in dims)
+    return Flip.apply(x, axes=axes if x._data.ndim else ())  # a 0-d tensor is its own flip
 
 
 def repeat(x: Tensor, sizes) -> Tensor:
@@ -475,6 +477,8 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         raise RuntimeError(f"gather: index of shape {tuple(idx.shape)} does not fit input of "
                            f"shape {tuple(x.shape)} along dim {dim}")
     _check_in_bounds(idx, x._data.shape[axis] if x._data.ndim else 1, dim, "gather")
+    if x._data.ndim == 0:  # one element: gathered as a vector of one
+        return reshape(Gather.apply(reshape(x, (1,)), index=idx.reshape(1), axis=0), ())
     return Gather.apply(x, index=idx, axis=axis)
 
 
@@ -542,32 +546,358 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, dim) for t in tensors], dim)
 
 
+class Split(MultiOutputPrimitive):
+    """``x`` cut along ``axis`` at ``bounds`` (views); one node for all pieces, whose backward
+    joins the pieces' gradients once (zeros for pieces that got none). Per-piece slicing would
+    cost O(L^2) in backward: each slice's gradient is a zero-filled array of x's full size.
+    ``squeeze`` drops the axis from every piece (``unbind``)."""
+
+    kind: str
+    elementwise = False
+    formula = "split({0}, dim={axis})"
+    derivatives = ("the pieces' gradients joined along dim (zeros for unused pieces)",)
+
+    is_view = True
+
+    @property
+    def torch_name(self) -> str:
+        return self.kind
+
+    @staticmethod
+    def forward(ctx, x, axis, bounds, squeeze=False, kind="SplitBackward0"):
+        ctx.axis, ctx.bounds, ctx.squeeze, ctx.kind = axis, bounds, squeeze, kind
+        lead = (slice(None),) * axis
+        if squeeze:
+            return tuple([x[lead + (a,)] for a, _ in bounds])
+        return tuple([x[lead + (slice(a, b),)] for a, b in bounds])
+
+    @staticmethod
+    def backward(ctx, grads):
+        present = next(g for g in grads if g is not None)
+        shape, axis = ctx.input_shape(0), ctx.axis
+        pieces = []
+        for g, (a, b) in zip(grads, ctx.bounds):
+            piece = shape[:axis] + (b - a,) + shape[axis + 1:]
+            if g is None:
+                g = V.const(np.zeros(piece, present.dtype), present)
+            elif ctx.squeeze:
+                g = V.reshape(g, piece)
+            pieces.append(g)
+        if len(pieces) == 1:
+            return pieces[0]
+        return V.apply(Cat, *pieces, axis=axis)
+
+
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     axis = _wrap_dim(dim, x._data.ndim, "split")
     size = x._data.shape[axis]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0:
-            raise RuntimeError(f"split: split_size must be positive, got {step}")
-        bounds = [(s, min(s + step, size)) for s in range(0, max(size, 1), step)]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got "
+                               f"split_size={step}")
+        if step == 0 and size != 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size} (input of shape {tuple(x.shape)}, "
+                               f"dim {dim})")
+        bounds = [(s, min(s + step, size)) for s in range(0, size, step)] if step else []
+        bounds = bounds or [(0, size)]
+        kind = "SplitBackward0"
     else:
-        sections = list(split_size_or_sections)
-        if sum(sections) != size:
+        sections = [int(n) for n in split_size_or_sections]
+        if sum(sections) != size or any(n < 0 for n in sections):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
                                f"(input tensor's size at dimension {dim}), but got "
                                f"split_sizes={sections}")
         starts = np.cumsum([0] + sections[:-1])
         bounds = [(int(s), int(s) + n) for s, n in zip(starts, sections)]
-    return tuple(getitem(x, (slice(None),) * axis + (slice(a, b),)) for a, b in bounds)
+        kind = "SplitWithSizesBackward0"
+    return Split.apply(x, axis=axis, bounds=tuple(bounds), kind=kind)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     size = x._data.shape[_wrap_dim(dim, x._data.ndim, "chunk")]
-    return split(x, max(-(-size // chunks), 1), dim)
+    if size == 0:  # PyTorch gives `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-size // chunks), dim)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
+    if x._data.ndim == 0:
+        raise IndexError("unbind: Dimension specified as 0 but tensor has no dimensions")
     axis = _wrap_dim(dim, x._data.ndim, "unbind")
-    return tuple(getitem(x, (slice(None),) * axis + (i,)) for i in range(x._data.shape[axis]))
+    bounds = tuple((i, i + 1) for i in range(x._data.shape[axis]))
+    if not bounds:
+        return ()
+    return Split.apply(x, axis=axis, bounds=bounds, squeeze=True, kind="UnbindBackward0")
+
+
+# ---- scatter, index_add, roll, repeat_interleave (issue 13) ---------------------------------
+
+
+def _positions(index: np.ndarray, axis: int) -> tuple:
+    """The places ``index`` addresses along ``axis``: itself there, its own position on every
+    other axis (PyTorch's scatter/gather addressing)."""
+    positions = list(np.ogrid[tuple(slice(s) for s in index.shape)])
+    positions[axis] = index
+    return tuple(positions)
+
+
+def _region(index: np.ndarray) -> tuple:
+    """The part of ``src`` that ``index`` reads (src may be larger than index)."""
+    return tuple(slice(0, s) for s in index.shape)
+
+
+class Scatter(Primitive):
+    """``x`` with ``src``'s values written (``reduce=None``) or added (``"add"``) at the places
+    ``index`` addresses along ``axis``: PyTorch's scatter and scatter_add, out of place."""
+
+    reduce: str | None
+    elementwise = False
+    formula = "scatter({0}, dim={axis}, {1})"
+    derivatives = ("g, zeroed where written (scatter) or whole (scatter_add)",
+                   "g gathered at the index (zeros where src was not read)")
+
+    @property
+    def torch_name(self) -> str:
+        return "ScatterAddBackward0" if self.reduce == "add" else "ScatterBackward0"
+
+    @staticmethod
+    def forward(ctx, x, src, index, axis, reduce=None):
+        ctx.index, ctx.axis, ctx.reduce = index, axis, reduce
+        out = x.copy()
+        values = src[_region(index)]
+        if reduce == "add":
+            np.add.at(out, _positions(index, axis), values)
+        elif reduce == "multiply":
+            np.multiply.at(out, _positions(index, axis), values)
+        else:
+            out[_positions(index, axis)] = values
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_src = ctx.needs_input_grad
+        index, axis = ctx.index, ctx.axis
+        gx = gsrc = None
+        if need_x:
+            gx = g if ctx.reduce == "add" else V.apply(
+                Scatter, g, V.const(np.zeros(index.shape, g.dtype), g), index=index, axis=axis)
+        if need_src:
+            gsrc = V.apply(Gather, g, index=index, axis=axis)
+            if index.shape != ctx.input_shape(1):
+                gsrc = V.apply(IndexAccumulate, gsrc, key=_region(index), advanced=False,
+                               shape=ctx.input_shape(1))
+        return gx, gsrc
+
+
+def _check_scatter(op: str, x: Tensor, axis: int, dim: int, index: Tensor, src) -> np.ndarray:
+    """PyTorch's checks of a scatter: an int64 index with x's number of dimensions, no larger
+    than src anywhere nor than x off ``dim``, its values inside x's size along ``dim``."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    idx = index._data
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {idx.dtype}")
+    ndim = max(x._data.ndim, 1)
+    src_shape = src._data.shape if isinstance(src, Tensor) else None
+    if isinstance(src, Tensor) and src._data.dtype != x._data.dtype:
+        raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype (self "
+                           f"{x._data.dtype}, src {src._data.dtype})")
+    if idx.size and (max(idx.ndim, 1) != ndim or (
+            src_shape is not None and max(len(src_shape), 1) != ndim)):
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
+                           f"self tensor (index {tuple(idx.shape)}, self {tuple(x.shape)}"
+                           + ("" if src_shape is None else f", src {tuple(src_shape)}") + ")")
+    x_shape = x._data.shape or (1,)
+    idx_shape = idx.shape or (1,)
+    if idx.size and (any(i > s for a, (i, s) in enumerate(zip(idx_shape, x_shape)) if a != axis)
+                     or (src_shape is not None and any(
+                         i > s for i, s in zip(idx_shape, src_shape or (1,))))):
+        raise RuntimeError(f"{op}(): Expected index {tuple(idx.shape)} to be smaller than self "
+                           f"{tuple(x.shape)} apart from dimension {dim}"
+                           + ("" if src_shape is None else
+                              f" and to be smaller size than src {tuple(src_shape)}"))
+    _check_in_bounds(idx, x_shape[axis], dim, op)
+    return idx
+
+
+def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+            reduce: str | None = None, op: str = "scatter") -> Tensor:
+    """``x`` with ``src`` (a tensor, or a number: ``value``) written at ``index`` along ``dim``;
+    ``reduce="add"`` / ``"multiply"`` combines instead of overwriting (no gradient, as
+    PyTorch)."""
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError(f"{op}(): expected a 'src' tensor or a 'value' number")
+    if reduce not in (None, "add", "multiply"):
+        raise RuntimeError(f"{op}(): reduce argument must be either add or multiply, got "
+                           f"{reduce!r}")
+    if reduce is not None and _grad_state.enabled and (
+            x._rg or (isinstance(src, Tensor) and src._rg)):
+        raise RuntimeError(f"{op}(): the derivative for scatter with reduce={reduce!r} is not "
+                           "implemented (PyTorch has none either); use scatter_add")
+    return _scatter(op, x, dim, index, src, reduce)
+
+
+def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor, op: str = "scatter_add"
+                ) -> Tensor:
+    """``x`` plus ``src``'s values added at ``index`` along ``dim`` (repeats accumulate)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"{op}(): argument 'src' must be Tensor, not {type(src).__name__}")
+    return _scatter(op, x, dim, index, src, "add")
+
+
+def _scatter(op: str, x: Tensor, dim: int, index: Tensor, src, reduce: str | None) -> Tensor:
+    axis = _wrap_dim(dim, x._data.ndim, op)
+    idx = _check_scatter(op, x, axis, dim, index, src)
+    if not isinstance(src, Tensor):
+        src = Tensor._make(np.full(idx.shape, src, dtype=x._data.dtype))
+    if x._data.ndim == 0:  # one element: address it as a vector of one
+        out = Scatter.apply(reshape(x, (1,)), reshape(src, (1,)), index=idx.reshape(-1),
+                            axis=0, reduce=reduce)
+        return reshape(out, ())
+    return Scatter.apply(x, src, index=idx, axis=axis, reduce=reduce)
+
+
+class IndexAdd(Primitive):
+    """``x`` with ``alpha * source`` added at the rows ``index`` picks along ``axis``
+    (repeats accumulate): PyTorch's index_add, out of place."""
+
+    torch_name = "IndexAddBackward0"
+    elementwise = False
+    formula = "index_add({0}, dim={axis}, {1}, alpha={alpha})"
+    derivatives = ("g", "alpha · g selected at the index")
+
+    @staticmethod
+    def forward(ctx, x, source, index, axis, alpha):
+        ctx.index, ctx.axis, ctx.alpha = index, axis, alpha
+        out = x.copy()
+        np.add.at(out, (slice(None),) * axis + (index,), source if alpha == 1 else alpha * source)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need_x, need_source = ctx.needs_input_grad
+        gsource = None
+        if need_source:
+            gsource = V.apply(Index, g, key=(slice(None),) * ctx.axis + (ctx.index,),
+                              advanced=True)
+            if ctx.alpha != 1:
+                gsource = gsource * ctx.alpha
+        return (g if need_x else None), gsource
+
+
+def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """``x`` with ``alpha * source[..., i, ...]`` added at ``x[..., index[i], ...]``."""
+    axis = _wrap_dim(dim, x._data.ndim, "index_add")
+    if not isinstance(index, Tensor) or not isinstance(source, Tensor):
+        raise TypeError("index_add(): arguments 'index' and 'source' must be Tensors")
+    idx = index._data
+    if idx.dtype not in (np.int32, np.int64):
+        raise RuntimeError(f"index_add(): Expected dtype int32/int64 for index, got {idx.dtype}")
+    if idx.ndim > 1:
+        raise IndexError(f"index_add(): Index is supposed to be a vector, got shape "
+                         f"{tuple(idx.shape)}")
+    if source._data.dtype != x._data.dtype:
+        raise RuntimeError(f"index_add(): self ({x._data.dtype}) and source "
+                           f"({source._data.dtype}) must have the same scalar type")
+    x_shape, s_shape = x._data.shape or (1,), source._data.shape or (1,)
+    expected = x_shape[:axis] + (idx.size,) + x_shape[axis + 1:]
+    if s_shape != expected:
+        raise RuntimeError(f"index_add(): source of shape {tuple(source.shape)} does not match "
+                           f"self {tuple(x.shape)} with {idx.size} indices along dim {dim} "
+                           f"(expected {expected})")
+    _check_in_bounds(idx, x_shape[axis], dim, "index_add")
+    if x._data.ndim == 0:
+        out = IndexAdd.apply(reshape(x, (1,)), reshape(source, (1,)), index=idx.reshape(-1),
+                             axis=0, alpha=alpha)
+        return reshape(out, ())
+    return IndexAdd.apply(x, source, index=idx.reshape(-1), axis=axis, alpha=alpha)
+
+
+class Roll(Primitive):
+    torch_name = "RollBackward0"
+    elementwise = False
+    formula = "roll({0}, {shifts}, {axes})"
+    derivatives = ("g rolled back",)
+
+    @staticmethod
+    def forward(ctx, x, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        return np.roll(x, shifts, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return V.apply(Roll, g, shifts=tuple(-s for s in ctx.shifts), axes=ctx.axes)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """``x`` shifted cyclically by ``shifts`` along ``dims`` (flattened first if dims is None)."""
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll(): shifts and dimensions must align. shifts: "
+                               f"{len(shifts)}, dims: 0")
+        return reshape(Roll.apply(reshape(x, (-1,)), shifts=(int(shifts[0]),), axes=(0,)),
+                       x._data.shape)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll(): shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    if x._data.ndim == 0:
+        return Roll.apply(x, shifts=(), axes=()) if all(
+            _wrap_dim(d, 0, "roll") == 0 for d in dims) else x
+    axes = tuple(_wrap_dim(int(d), x._data.ndim, "roll") for d in dims)
+    return Roll.apply(x, shifts=tuple(int(s) for s in shifts), axes=axes)
+
+
+def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Each element (or slice along ``dim``) repeated ``repeats`` times in place:
+    ``repeat_interleave(cr.tensor([1, 2]), 2)`` -> ``[1, 1, 2, 2]``. With only a tensor of
+    counts, the indices repeated: ``repeat_interleave(cr.tensor([1, 2]))`` -> ``[0, 1, 1]``."""
+    if repeats is None:  # repeat_interleave(repeats): arange(len) repeated by the counts
+        counts = x._data
+        if counts.ndim > 1 or counts.dtype.kind not in "iu":
+            raise RuntimeError(f"repeat_interleave(): repeats must be a 1-D int64 tensor, got "
+                               f"shape {tuple(x.shape)} {counts.dtype}")
+        _check_counts(counts, output_size)
+        return Tensor._make(np.repeat(np.arange(counts.size, dtype=np.int64),
+                                      counts.reshape(-1)))
+    if dim is None:
+        x, axis = reshape(x, (-1,)), 0
+    else:
+        axis = _wrap_dim(dim, x._data.ndim, "repeat_interleave")
+    size = x._data.shape[axis] if x._data.ndim else 1
+    if isinstance(repeats, Tensor):
+        counts = repeats._data
+        if counts.dtype.kind not in "iu" or counts.ndim > 1 or counts.size not in (1, size):
+            raise RuntimeError(f"repeat_interleave(): repeats must have the same size as input "
+                               f"along dim {dim}: input {tuple(x.shape)}, repeats "
+                               f"{tuple(repeats.shape)} {counts.dtype}")
+        counts = counts.reshape(-1)
+    elif isinstance(repeats, (int, np.integer)):
+        counts = np.asarray([int(repeats)])
+    else:
+        raise TypeError(f"repeat_interleave(): repeats must be an int or a Tensor, not "
+                        f"{type(repeats).__name__}")
+    _check_counts(counts, None)
+    if x._data.ndim == 0:
+        x = reshape(x, (1,))
+    index = np.repeat(np.arange(size, dtype=np.int64), np.broadcast_to(counts, (size,)))
+    if output_size is not None and output_size != index.size:
+        raise RuntimeError(f"repeat_interleave(): output_size {output_size} does not match the "
+                           f"repeated size {index.size}")
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+def _check_counts(counts: np.ndarray, output_size: int | None) -> None:
+    if counts.size and counts.min() < 0:
+        raise RuntimeError("repeat_interleave(): repeats can not be negative")
+    if output_size is not None and output_size != int(counts.sum()):
+        raise RuntimeError(f"repeat_interleave(): output_size {output_size} does not match the "
+                           f"sum of repeats {int(counts.sum())}")

@@ -125,6 +125,7 @@ sin = _unary(np.sin, "sin")
 cos = _unary(np.cos, "cos")
 sign = _unary(np.sign, "sign")
 floor = _unary(np.floor, "floor")
+tanh = _unary(np.tanh, "tanh")
 
 
 def sigmoid(a):

@@ -1,0 +1,106 @@
+"""sort / topk / argsort indices, scatter's reduce, repeat_interleave of counts, and the errors
+of bad input, against PyTorch (the gradients are the op table's)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from tests.oracle import torch
+
+TIES = np.array([[3.0, 1.0, 3.0, 2.0, 1.0, 3.0], [0.0, 0.0, -1.0, 0.0, 5.0, -1.0]])
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_stable_sort_of_ties_gives_torchs_values_and_indices(descending, dim):
+    ours = cr.sort(cr.tensor(TIES), dim=dim, descending=descending, stable=True)
+    theirs = torch.sort(torch.tensor(TIES), dim=dim, descending=descending, stable=True)
+    assert type(ours).__name__ == "ValuesIndices" and ours._fields == ("values", "indices")
+    assert ours.indices.dtype == cr.int64
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(
+        cr.tensor(TIES).argsort(dim=dim, descending=descending, stable=True).numpy(),
+        torch.tensor(TIES).argsort(dim=dim, descending=descending, stable=True).numpy())
+
+
+def test_nan_sorts_as_the_largest_value_as_in_torch():
+    a = np.array([1.0, np.nan, -2.0, 0.5])
+    for descending in (False, True):
+        ours = cr.tensor(a).sort(descending=descending)
+        theirs = torch.tensor(a).sort(descending=descending)
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_indices_and_int_inputs_match_torch(largest):
+    a = np.random.default_rng(0).permutation(24).reshape(4, 6)
+    ours = cr.tensor(a).topk(3, 0, largest=largest)
+    theirs = torch.tensor(a).topk(3, 0, largest=largest)
+    assert ours.values.dtype == cr.int64 and ours.indices.dtype == cr.int64
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+def test_scatter_reduce_add_and_multiply_match_torch_and_refuse_gradients():
+    x, idx, src = np.arange(1.0, 7.0).reshape(2, 3), [[0, 0, 2], [1, 1, 1]], np.full((2, 3), 2.0)
+    for reduce in ("add", "multiply"):
+        ours = cr.tensor(x).scatter(1, cr.tensor(idx), cr.tensor(src), reduce=reduce)
+        theirs = torch.tensor(x).scatter(1, torch.tensor(idx), torch.tensor(src), reduce=reduce)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(RuntimeError, match="scatter.*derivative.*reduce='add'"):
+        cr.tensor(x, requires_grad=True).scatter(1, cr.tensor(idx), 1.0, reduce="add")
+
+
+def test_in_place_variants_write_into_the_tensor():
+    for lib in (cr, torch):
+        x = lib.zeros(2, 3, dtype=lib.float64)
+        assert x.scatter_add_(1, lib.tensor([[0, 0], [2, 1]]), lib.ones(2, 2,
+                              dtype=lib.float64)) is x
+        x.index_add_(0, lib.tensor([1]), lib.full((1, 3), 5.0, dtype=lib.float64), alpha=2)
+        x.scatter_(0, lib.tensor([[0]]), 7.0)
+        if lib is cr:
+            ours = x.numpy()
+    np.testing.assert_array_equal(ours, x.numpy())
+
+
+def test_repeat_interleave_of_counts_alone_is_arange_repeated():
+    counts = [2, 0, 3]
+    np.testing.assert_array_equal(cr.repeat_interleave(cr.tensor(counts)).numpy(),
+                                  torch.repeat_interleave(torch.tensor(counts)).numpy())
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: cr.ones(3, 4).topk(5), r"topk.*k out of range.*\(3, 4\)"),
+    (lambda: cr.ones(3, 4).sort(2), r"sort: dimension out of range"),
+    (lambda: cr.ones(3, 4).scatter(1, cr.tensor([[0, 4]]), 1.0), r"scatter.*index 4 is out of "
+     r"bounds for dimension 1 with size 4"),
+    (lambda: cr.ones(3, 4).scatter(1, cr.tensor([0, 1]), 1.0),
+     r"scatter.*same number of dimensions.*\(2,\).*\(3, 4\)"),
+    (lambda: cr.ones(3, 4).scatter(0, cr.tensor([[0, 1]]).int(), 1.0), r"int64.*int32"),
+    (lambda: cr.ones(3, 4).scatter_add(0, cr.tensor([[0, 1]]), cr.ones(1, 2).double()),
+     r"scatter_add.*float32.*float64"),
+    (lambda: cr.ones(3, 4).scatter_add(0, cr.tensor([[0, 1, 2]]), cr.ones(1, 2)),
+     r"scatter_add.*\(1, 3\).*src \(1, 2\)"),
+    (lambda: cr.ones(3, 4).index_add(0, cr.tensor([0, 3]), cr.ones(2, 4)),
+     r"index_add: index 3 is out of bounds for dimension 0 with size 3"),
+    (lambda: cr.ones(3, 4).index_add(1, cr.tensor([0, 1]), cr.ones(3, 3)),
+     r"index_add.*source of shape \(3, 3\).*\(3, 4\).*expected \(3, 2\)"),
+    (lambda: cr.ones(3, 4).repeat_interleave(cr.tensor([1, 2]), dim=0),
+     r"repeat_interleave.*\(3, 4\).*\(2,\)"),
+    (lambda: cr.ones(3).repeat_interleave(-1), r"repeats can not be negative"),
+    (lambda: cr.ones(3).roll((1, 2), 0), r"roll.*shifts and dimensions must align"),
+    (lambda: cr.baddbmm(cr.ones(2, 3, 2), cr.ones(2, 3, 4), cr.ones(3, 4, 2)),
+     r"baddbmm.*\[2, 4\] but got: \[3, 4\]"),
+    (lambda: cr.baddbmm(cr.ones(5, 2), cr.ones(2, 3, 4), cr.ones(2, 4, 2)),
+     r"baddbmm: input of shape \(5, 2\) does not broadcast to.*\(2, 3, 2\)"),
+    (lambda: cr.ones(3).split(0), r"split_size can only be 0 if dimension size is 0"),
+    (lambda: cr.ones(4).split([1, 2]), r"split_with_sizes.*sum exactly to 4"),
+    (lambda: cr.tensor(1.0).unbind(), r"unbind.*no dimensions"),
+])
+def test_bad_input_names_the_op_and_what_was_expected(call, message):
+    with pytest.raises((RuntimeError, IndexError), match=message):
+        call()
