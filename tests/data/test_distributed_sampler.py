@@ -78,3 +78,10 @@ def test_dataloader_reads_the_samplers_share():
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
         DataLoader(ds, sampler=sampler, shuffle=True)
     assert np.array_equal(np.concatenate([b[0].numpy() for b in loader]), list(sampler))
+
+
+def test_is_a_sampler_as_in_torch():
+    from chainrule.utils.data import Sampler
+
+    assert issubclass(torch.utils.data.DistributedSampler, torch.utils.data.Sampler)
+    assert isinstance(DistributedSampler(range(4), num_replicas=2, rank=0), Sampler)

@@ -13,9 +13,10 @@ from typing import Any
 from .. import distributed as dist
 from ..creation import randperm
 from ..random import Generator
+from .sampler import Sampler
 
 
-class DistributedSampler:
+class DistributedSampler(Sampler[int]):
     """The indices of ``dataset`` that rank ``rank`` of ``num_replicas`` reads, as PyTorch.
 
     With ``shuffle``, a permutation from a generator seeded ``seed + epoch`` (the same on every
