@@ -13,6 +13,7 @@ from .optable import (
     MOVEMENT,
     NORMALIZATION,
     RECURRENT,
+    SURFACE,
     all_cases,
     binary_cases,
     reduction_cases,
@@ -34,7 +35,7 @@ def test_gradcheck(case, rng):
 
 # Second order on every op; reductions on a representative set of dims (all dims take long).
 SECOND_ORDER = (unary_cases() + binary_cases() + reduction_cases(dims=[None, 1, (0, 2)])
-                + MOVEMENT + CONV + ATTENTION + NORMALIZATION + RECURRENT)
+                + MOVEMENT + CONV + ATTENTION + NORMALIZATION + SURFACE + RECURRENT)
 
 
 @pytest.mark.parametrize("case", SECOND_ORDER, ids=str)
