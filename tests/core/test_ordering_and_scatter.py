@@ -101,6 +101,29 @@ def test_repeat_interleave_of_counts_alone_is_arange_repeated():
                                   torch.repeat_interleave(torch.tensor(counts)).numpy())
 
 
+@pytest.mark.parametrize("program", [
+    lambda m, x: x.split(split_size=2, dim=1), lambda m, x: x.split(split_size=[1, 3], dim=-1),
+    lambda m, x: m.split(x, split_size_or_sections=2, dim=1),
+    lambda m, x: m.split(tensor=x, split_size_or_sections=[3], dim=0),
+    lambda m, x: x.chunk(chunks=2, dim=1), lambda m, x: m.chunk(input=x, chunks=3, dim=-1),
+    lambda m, x: x.unbind(dim=1), lambda m, x: m.unbind(input=x, dim=0),
+    lambda m, x: [x.scatter(dim=1, index=m.tensor([[0], [1], [3]]), src=x)],
+    lambda m, x: [x.scatter(dim=1, index=m.tensor([[0], [1], [3]]), value=2.0)],
+    lambda m, x: [m.scatter(input=x, dim=1, index=m.tensor([[0], [1], [3]]), value=2.0)],
+    lambda m, x: [m.scatter_add(input=x, dim=0, index=m.tensor([[0, 2]]), src=x)],
+    lambda m, x: [x.index_add(dim=0, index=m.tensor([0]), source=x[:1], alpha=2)],
+    lambda m, x: [m.baddbmm(input=x[None], batch1=x[None, :, :2], batch2=x[None, :2], beta=0.5,
+                            alpha=2)],
+    lambda m, x: [x[None].baddbmm(batch1=x[None, :, :2], batch2=x[None, :2], alpha=2)],
+])
+def test_split_scatter_and_baddbmm_take_torchs_keywords(program):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    ours, theirs = program(cr, cr.tensor(x)), program(torch, torch.tensor(x))
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):  # baddbmm: BLAS may round the product's last bit apart
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("beta", [0, 0.0, False])
 def test_baddbmm_with_beta_zero_ignores_nan_and_inf_in_input_as_torch(beta):
     rng = np.random.default_rng(0)
