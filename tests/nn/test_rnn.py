@@ -283,6 +283,9 @@ def test_a_layer_and_direction_is_one_op_whatever_the_length(name):
      "LSTM: hidden[1] dtype float64 must match"),
     (lambda: nn.RNNCell(3, 4)(cr.zeros(2, 3), cr.zeros(2, 4, dtype=cr.float64)),
      "RNNCell: hidden dtype float64 must match"),
+    (lambda: nn.GRU(3, 4, batch_first=True)(cr.zeros(2, 0, 3)),
+     "GRU: Expected sequence length to be larger than 0 in RNN (input of shape (2, 0, 3)"),
+    (lambda: nn.RNN(3, 4)(cr.zeros(0, 3)), "RNN: Expected sequence length to be larger than 0"),
 ])
 def test_bad_input_errors(call, message):
     with pytest.raises((RuntimeError, ValueError, NotImplementedError),

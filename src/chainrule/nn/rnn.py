@@ -267,6 +267,10 @@ class RNNBase(Module):
             raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
         _check_floating(name, input, self.weight_ih_l0)
+        if input.shape[1 if input.ndim == 3 and self.batch_first else 0] == 0:
+            raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN "
+                               f"(input of shape {tuple(input.shape)}, batch_first="
+                               f"{self.batch_first})")
         return input.ndim == 3
 
     def _check_hidden(self, hx: Tensor, batched: bool, batch: int, what: str) -> None:
