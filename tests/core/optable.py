@@ -388,6 +388,12 @@ SURFACE = [
     Case("baddbmm", lambda m, x, a, b: m.lib.baddbmm(x, a, b, beta=0.5, alpha=-2.0),
          ((3, 1), (2, 3, 4), (2, 4, 2))),
     Case("baddbmm_method", lambda m, x, a, b: x.baddbmm(a, b), ((2, 3, 2), (2, 3, 4), (2, 4, 2))),
+    Case("baddbmm_beta0_alpha", lambda m, x, a, b: x.baddbmm(a, b, beta=0, alpha=0.5),
+         ((2, 3, 2), (2, 3, 4), (2, 4, 2))),
+    Case("baddbmm_vector_input_batch1", lambda m, x, a, b: m.lib.baddbmm(x, a, b, beta=2),
+         ((2,), (1, 3, 4), (1, 4, 2))),
+    Case("baddbmm_empty_inner", lambda m, x, a, b: m.lib.baddbmm(x, a, b, alpha=3),
+         ((2, 3, 2), (2, 3, 0), (2, 0, 2))),
     Case("split_some_pieces_unused", lambda m, x: x.split(2, -1)[2] * x.split(2, -1)[0][:, :1],
          ((3, 5),)),
     Case("chunk_all_pieces", lambda m, x: m.lib.stack(x.chunk(3, 0)[::-1], 0), ((6, 2),)),
@@ -411,23 +417,50 @@ def _lstm_cell(m):
     return lstm_cell
 
 
-def _recurrent_gates(m, x, h, w):
-    from chainrule.ops.recurrent import RecurrentGates
+# kind: (chainrule's layer op, PyTorch's cell function, number of states, the op's params)
+_LAYERS = {"rnn_tanh": ("RNNLayer", "rnn_tanh_cell", 1, {"nonlinearity": "tanh"}),
+           "rnn_relu": ("RNNLayer", "rnn_relu_cell", 1, {"nonlinearity": "relu"}),
+           "lstm": ("LSTMLayer", "lstm_cell", 2, {}),
+           "gru": ("GRULayer", "gru_cell", 1, {})}
 
-    return RecurrentGates.apply(x, h, w, w_t=np.ascontiguousarray(w._data.T))
 
+def _layer(kind, reverse=False, use=None):
+    """A recurrent layer op over ``x`` (L, N, G*H) from the initial states and the recurrent
+    weights (GRU: and ``b_hh``), its outputs in ``use`` (default all) combined into one
+    tensor. PyTorch runs its cell function step by step with an identity input weight (so the
+    cell's input is the projection ``x``)."""
+    op, cell, n_states, params = _LAYERS[kind]
 
-def _lstm_layer(m, x, h, c, w, reverse=False, use=(0, 1, 2)):
-    from chainrule.ops.recurrent import LSTMLayer
+    def program(m, x, *rest):
+        states, weights = list(rest[:n_states]), rest[n_states:]
+        order = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        if m.lib.__name__ == "torch":
+            eye, hs = m.lib.eye(x.shape[-1], dtype=x.dtype), [None] * x.shape[0]
+            for t in order:
+                out = getattr(m.lib, cell)(x[t], states if n_states == 2 else states[0], eye,
+                                           weights[0], None, *weights[1:])
+                states = list(out) if n_states == 2 else [out]
+                hs[t] = states[0]
+            outs = [m.lib.stack(hs, 0), *states]
+        else:
+            from chainrule.ops import recurrent
 
-    outs = LSTMLayer.apply(x, h, c, w, w_t=np.ascontiguousarray(w._data.T), reverse=reverse)
-    return sum(outs[k].sum(0) * (k + 1) if k == 0 else outs[k] * (k + 1) for k in use)
+            w_t = np.ascontiguousarray(weights[0]._data.T)
+            outs = getattr(recurrent, op).apply(x, *states, *weights, w_t=w_t, reverse=reverse,
+                                                **params)
+        return sum(outs[k].sum(0) * (k + 1) if k == 0 else outs[k] * (k + 1)
+                   for k in (use or range(1 + n_states)))
+
+    return program
 
 
 LSTM_LAYER_SHAPES = ((4, 2, 12), (2, 3), (2, 3), (12, 3))
+RNN_LAYER_SHAPES = ((4, 2, 3), (2, 3), (3, 3))
+GRU_LAYER_SHAPES = ((4, 2, 9), (2, 3), (9, 3), (9,))
 LSTM_SHAPES = ((3, 5), (3, 4), (3, 4), (16, 5), (16, 4), (16,), (16,))
-# The LSTM's fused ops (ops/recurrent.py): both outputs used, or one (the other's gradient
-# missing), batch 1.
+# The recurrent ops (ops/recurrent.py): a cell with both outputs used, or one (the other's
+# gradient missing), batch 1; each layer op forward and reverse, its sequence of outputs
+# only, its final states only, a sequence of length 1, batch 1.
 RECURRENT = [
     Case("lstm_cell", lambda m, x, h, c, wi, wh, bi, bh: (lambda hc: hc[0] * 2 + hc[1])(
         _lstm_cell(m)(x, (h, c), wi, wh, bi, bh)), LSTM_SHAPES),
@@ -435,12 +468,23 @@ RECURRENT = [
          LSTM_SHAPES[:5]),
     Case("lstm_cell_c_only_batch1", lambda m, x, h, c, wi, wh, bi, bh: _lstm_cell(m)(
         x, (h, c), wi, wh, bi, bh)[1], ((1, 5), (1, 4), (1, 4)) + LSTM_SHAPES[3:]),
-    Case("recurrent_gates", _recurrent_gates, ((3, 8), (3, 2), (8, 2)), torch=False),
-    Case("lstm_layer", _lstm_layer, LSTM_LAYER_SHAPES, torch=False),
-    Case("lstm_layer_reverse_outputs_only", lambda m, x, h, c, w: _lstm_layer(
-        m, x, h, c, w, reverse=True, use=(0,)), LSTM_LAYER_SHAPES, torch=False),
-    Case("lstm_layer_final_states_only_one_step", lambda m, x, h, c, w: _lstm_layer(
-        m, x, h, c, w, use=(1, 2)), ((1, 2, 12), (2, 3), (2, 3), (12, 3)), torch=False),
+    Case("lstm_layer", _layer("lstm"), LSTM_LAYER_SHAPES),
+    Case("lstm_layer_reverse_outputs_only", _layer("lstm", reverse=True, use=(0,)),
+         LSTM_LAYER_SHAPES),
+    Case("lstm_layer_final_states_only_one_step", _layer("lstm", use=(1, 2)),
+         ((1, 2, 12), (2, 3), (2, 3), (12, 3))),
+    Case("rnn_tanh_layer", _layer("rnn_tanh"), RNN_LAYER_SHAPES),
+    Case("rnn_tanh_layer_reverse_outputs_only", _layer("rnn_tanh", reverse=True, use=(0,)),
+         RNN_LAYER_SHAPES),
+    Case("rnn_tanh_layer_final_state_only_one_step_batch1", _layer("rnn_tanh", use=(1,)),
+         ((1, 1, 3), (1, 3), (3, 3))),
+    Case("rnn_relu_layer", _layer("rnn_relu"), RNN_LAYER_SHAPES),
+    Case("rnn_relu_layer_reverse", _layer("rnn_relu", reverse=True), RNN_LAYER_SHAPES),
+    Case("gru_layer", _layer("gru"), GRU_LAYER_SHAPES),
+    Case("gru_layer_reverse_outputs_only", _layer("gru", reverse=True, use=(0,)),
+         GRU_LAYER_SHAPES),
+    Case("gru_layer_final_state_only_one_step_batch1", _layer("gru", use=(1,)),
+         ((1, 1, 9), (1, 3), (9, 3), (9,))),
 ]
 
 

@@ -12,6 +12,8 @@ from .optable import (
     CONV,
     MOVEMENT,
     NORMALIZATION,
+    RECURRENT,
+    SURFACE,
     all_cases,
     binary_cases,
     reduction_cases,
@@ -33,7 +35,7 @@ def test_gradcheck(case, rng):
 
 # Second order on every op; reductions on a representative set of dims (all dims take long).
 SECOND_ORDER = (unary_cases() + binary_cases() + reduction_cases(dims=[None, 1, (0, 2)])
-                + MOVEMENT + CONV + ATTENTION + NORMALIZATION)
+                + MOVEMENT + CONV + ATTENTION + NORMALIZATION + SURFACE + RECURRENT)
 
 
 @pytest.mark.parametrize("case", SECOND_ORDER, ids=str)

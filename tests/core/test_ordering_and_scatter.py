@@ -51,8 +51,36 @@ def test_scatter_reduce_add_and_multiply_match_torch_and_refuse_gradients():
         ours = cr.tensor(x).scatter(1, cr.tensor(idx), cr.tensor(src), reduce=reduce)
         theirs = torch.tensor(x).scatter(1, torch.tensor(idx), torch.tensor(src), reduce=reduce)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-    with pytest.raises(RuntimeError, match="scatter.*derivative.*reduce='add'"):
-        cr.tensor(x, requires_grad=True).scatter(1, cr.tensor(idx), 1.0, reduce="add")
+    # recorded as PyTorch's NotImplemented node: the forward runs, backward raises
+    names = []
+    for lib in (cr, torch):
+        out = lib.tensor(x, requires_grad=True).scatter(1, lib.tensor(idx), 1.0, reduce="add")
+        assert out.requires_grad
+        names.append(getattr(out.grad_fn, "torch_name", type(out.grad_fn).__name__))
+        with pytest.raises(RuntimeError, match="derivative for aten::scatter is not "
+                                               "implemented"):
+            out.sum().backward()
+    assert names == ["NotImplemented"] * 2
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+def test_scatter_family_grad_fn_names_are_pytorchs():
+    def programs(lib):
+        x = lib.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+        idx, src = lib.tensor([[0, 2], [1, 0]]), lib.ones(2, 2, dtype=lib.float64)
+        rows = lib.tensor([1, 0])
+        return [x.scatter(1, idx, src), x.scatter(1, idx, 2.5), lib.scatter(x, 1, idx, src),
+                lib.scatter(x, 1, idx, value=1.5), (x * 1).scatter_(1, idx, src),
+                (x * 1).scatter_(1, idx, 0.5), x.scatter(1, idx, src, reduce="multiply"),
+                x.scatter_add(1, idx, src), (x * 1).scatter_add_(1, idx, src),
+                lib.scatter_add(x, 1, idx, src), x.index_add(0, rows, x),
+                (x * 1).index_add_(0, rows, x), x.gather(1, idx), x[None, 0].scatter(
+                    1, lib.tensor([[0]]), 2.0)]
+
+    ours = [t.grad_fn.torch_name for t in programs(cr)]
+    theirs = [type(t.grad_fn).__name__ for t in programs(torch)]
+    assert ours == theirs
+    assert "ScatterBackward1" in ours and "ScatterBackward0" in ours
 
 
 def test_in_place_variants_write_into_the_tensor():
@@ -71,6 +99,47 @@ def test_repeat_interleave_of_counts_alone_is_arange_repeated():
     counts = [2, 0, 3]
     np.testing.assert_array_equal(cr.repeat_interleave(cr.tensor(counts)).numpy(),
                                   torch.repeat_interleave(torch.tensor(counts)).numpy())
+
+
+@pytest.mark.parametrize("program", [
+    lambda m, x: x.split(split_size=2, dim=1), lambda m, x: x.split(split_size=[1, 3], dim=-1),
+    lambda m, x: m.split(x, split_size_or_sections=2, dim=1),
+    lambda m, x: m.split(tensor=x, split_size_or_sections=[3], dim=0),
+    lambda m, x: x.chunk(chunks=2, dim=1), lambda m, x: m.chunk(input=x, chunks=3, dim=-1),
+    lambda m, x: x.unbind(dim=1), lambda m, x: m.unbind(input=x, dim=0),
+    lambda m, x: [x.scatter(dim=1, index=m.tensor([[0], [1], [3]]), src=x)],
+    lambda m, x: [x.scatter(dim=1, index=m.tensor([[0], [1], [3]]), value=2.0)],
+    lambda m, x: [m.scatter(input=x, dim=1, index=m.tensor([[0], [1], [3]]), value=2.0)],
+    lambda m, x: [m.scatter_add(input=x, dim=0, index=m.tensor([[0, 2]]), src=x)],
+    lambda m, x: [x.index_add(dim=0, index=m.tensor([0]), source=x[:1], alpha=2)],
+    lambda m, x: [m.baddbmm(input=x[None], batch1=x[None, :, :2], batch2=x[None, :2], beta=0.5,
+                            alpha=2)],
+    lambda m, x: [x[None].baddbmm(batch1=x[None, :, :2], batch2=x[None, :2], alpha=2)],
+])
+def test_split_scatter_and_baddbmm_take_torchs_keywords(program):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    ours, theirs = program(cr, cr.tensor(x)), program(torch, torch.tensor(x))
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):  # baddbmm: BLAS may round the product's last bit apart
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("beta", [0, 0.0, False])
+def test_baddbmm_with_beta_zero_ignores_nan_and_inf_in_input_as_torch(beta):
+    rng = np.random.default_rng(0)
+    x = np.array([np.nan, np.inf, -np.inf])
+    a, b = rng.standard_normal((2, 2, 4)), rng.standard_normal((2, 4, 3))
+    results = []
+    for lib in (cr, torch):
+        xs = [lib.tensor(v, requires_grad=True) for v in (x, a, b)]
+        out = lib.baddbmm(*xs, beta=beta, alpha=-1.5)
+        out.backward(lib.ones_like(out))
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in xs])
+        name = getattr(out.grad_fn, "torch_name", type(out.grad_fn).__name__)
+        assert name == "BaddbmmBackward0"
+    assert np.isfinite(results[0][0]).all()
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -97,6 +166,9 @@ def test_repeat_interleave_of_counts_alone_is_arange_repeated():
      r"baddbmm.*\[2, 4\] but got: \[3, 4\]"),
     (lambda: cr.baddbmm(cr.ones(5, 2), cr.ones(2, 3, 4), cr.ones(2, 4, 2)),
      r"baddbmm: input of shape \(5, 2\) does not broadcast to.*\(2, 3, 2\)"),
+    (lambda: cr.baddbmm(cr.ones(3, 2).double(), cr.ones(2, 3, 4), cr.ones(2, 4, 2)),
+     r"baddbmm: Input dtypes must be the same, got: input float64, batch1: float32, batch2: "
+     r"float32 \(shapes \(3, 2\), \(2, 3, 4\), \(2, 4, 2\)\)"),
     (lambda: cr.ones(3).split(0), r"split_size can only be 0 if dimension size is 0"),
     (lambda: cr.ones(4).split([1, 2]), r"split_with_sizes.*sum exactly to 4"),
     (lambda: cr.tensor(1.0).unbind(), r"unbind.*no dimensions"),

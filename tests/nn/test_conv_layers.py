@@ -271,8 +271,44 @@ def test_groupnorm_matches_torch(shape, groups, affine, dtype, rng):
     copy_weights(ours, theirs)
     run_pair(ours, theirs, [(rng.standard_normal(shape) * 3 + 1).astype(dtype)])
     assert repr(nn.GroupNorm(2, 4, bias=False)) == repr(torch.nn.GroupNorm(2, 4, bias=False))
-    with pytest.raises(ValueError, match="num_channels must be divisible by num_groups"):
-        nn.GroupNorm(4, 6)
+
+
+def _group_norm_call(lib, kind: str):
+    x = lib.ones(2, 6, 3)
+    return {
+        "groups": lambda: lib.nn.GroupNorm(4, 6),
+        "channels": lambda: lib.nn.GroupNorm(2, 4)(x),
+        "f_groups": lambda: lib.nn.functional.group_norm(x, 4),
+        "f_weight": lambda: lib.nn.functional.group_norm(x, 3, lib.ones(5)),
+        "f_bias": lambda: lib.nn.functional.group_norm(x, 3, None, lib.ones(2, 3)),
+        "f_dtype": lambda: lib.nn.functional.group_norm(x, 3, lib.ones(6, dtype=lib.float64)),
+        "f_1d": lambda: lib.nn.functional.group_norm(lib.ones(6), 3),
+        "f_no_groups": lambda: lib.nn.functional.group_norm(x, -3),
+        "f_int": lambda: lib.nn.functional.group_norm(lib.ones(2, 6, 3, dtype=lib.int64), 3),
+    }[kind]
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("groups", r"num_channels \(6\) must be divisible by num_groups \(4\)"),
+    ("channels", r"GroupNorm\(2, 4\): Expected input with num_channels=4 channels.*shape "
+                 r"\[2, 6, 3\] \(6 channels, dtype float32\)"),
+    ("f_groups", r"divisible by num_groups, but got input of shape \[2, 6, 3\] and "
+                 r"num_groups=4 \(6 channels\)"),
+    ("f_weight", r"Expected weight to be a vector of size equal to the number of channels in "
+                 r"input, but got weight of shape \[5\] and input of shape \[2, 6, 3\]"),
+    ("f_bias", r"Expected bias to be a vector.*bias of shape \[2, 3\]"),
+    ("f_dtype", r"mixed dtype \(CPU\): all inputs must share same datatype, but got input "
+                r"float32 and weight float64"),
+    ("f_1d", r"Expected at least 2 dimensions for input tensor but received 1 \(input of "
+             r"shape \[6\]\)"),
+    ("f_no_groups", r"Expected num groups to be greater than 0, got -3"),
+    ("f_int", r"\"GroupNormKernelImpl\" not implemented for input of dtype int64"),
+])
+def test_groupnorm_errors_name_the_numbers_and_match_torchs_type(kind, message):
+    with pytest.raises(Exception) as theirs:
+        _group_norm_call(torch, kind)()
+    with pytest.raises(type(theirs.value), match=message):
+        _group_norm_call(cr, kind)()
 
 
 @pytest.mark.parametrize("layer,shape", [(nn.Dropout2d, (50, 40, 3, 3)),

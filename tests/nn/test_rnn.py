@@ -157,21 +157,22 @@ def test_state_dict_loads_from_torch():
     np.testing.assert_allclose(h.detach().numpy(), ref_h.detach().numpy(), rtol=1e-10)
 
 
-def test_dropout_between_layers_only_in_training():
-    lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5, dtype=cr.float64)
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_dropout_between_layers_only_in_training(name):
+    ours = getattr(nn, name)(3, 4, num_layers=2, dropout=0.5, dtype=cr.float64)
     x = cr.tensor(_rand(6, 2, 3))
-    lstm.train()
+    ours.train()
     cr.manual_seed(0)
-    a = lstm(x)[0].detach().numpy()
+    a = ours(x)[0].detach().numpy()
     cr.manual_seed(1)
-    b = lstm(x)[0].detach().numpy()
+    b = ours(x)[0].detach().numpy()
     assert not np.allclose(a, b)
-    lstm.eval()
-    c, d = lstm(x)[0].detach().numpy(), lstm(x)[0].detach().numpy()
+    ours.eval()
+    c, d = ours(x)[0].detach().numpy(), ours(x)[0].detach().numpy()
     np.testing.assert_array_equal(c, d)
-    # the first layer sees no dropout: a 1-layer LSTM with the same weights agrees in eval
-    theirs = torch.nn.LSTM(3, 4, num_layers=2, dropout=0.5, dtype=torch.float64).eval()
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in lstm.state_dict().items()})
+    # in eval, dropout is off: PyTorch's module with the same weights agrees
+    theirs = getattr(torch.nn, name)(3, 4, num_layers=2, dropout=0.5, dtype=torch.float64).eval()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     np.testing.assert_allclose(c, theirs(torch.tensor(x.numpy()))[0].detach().numpy(),
                                rtol=1e-10)
 
@@ -220,11 +221,49 @@ def test_lstm_through_time_gradgradcheck():
     assert cr.autograd.gradgradcheck(fn, (x, h0, c0))
 
 
-def test_gru_through_time_gradgradcheck():
-    gru = nn.GRU(2, 2, dtype=cr.float64)
-    x = cr.tensor(np.random.default_rng(1).standard_normal((3, 1, 2)), requires_grad=True)
-    assert cr.autograd.gradcheck(lambda x: gru(x)[0], (x,))
-    assert cr.autograd.gradgradcheck(lambda x: gru(x)[0], (x,))
+@pytest.mark.parametrize("name,kwargs", [
+    ("GRU", dict()),
+    ("GRU", dict(num_layers=2, bidirectional=True)),
+    ("RNN", dict(num_layers=2, bidirectional=True)),
+    ("RNN", dict(nonlinearity="relu", bidirectional=True)),
+])
+def test_rnn_and_gru_through_time_gradgradcheck(name, kwargs):
+    cr.manual_seed(0)
+    module = getattr(nn, name)(2, 2, **kwargs, dtype=cr.float64)
+    layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+    rng = np.random.default_rng(1)
+    x, h0 = (cr.tensor(rng.standard_normal(s), requires_grad=True)
+             for s in ((3, 2, 2), (layers, 2, 2)))
+
+    def fn(x, h0, *weights):  # the weights are the module's (gradcheck perturbs in place)
+        out, h = module(x, h0)
+        return cr.cat([out.reshape(-1), 2 * h.reshape(-1)])
+
+    inputs = (x, h0, *module.parameters())
+    assert cr.autograd.gradcheck(fn, inputs)
+    assert cr.autograd.gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_a_layer_and_direction_is_one_op_whatever_the_length(name):
+    """Backprop through time is one node per layer and direction, not one per step."""
+    module = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True)
+
+    def nodes(length: int) -> int:
+        out, _ = module(cr.randn(length, 2, 3, requires_grad=True))
+        seen, stack = set(), [out.grad_fn]
+        while stack:
+            fn = stack.pop()
+            if fn is None or id(fn) in seen or not hasattr(fn, "next_functions"):
+                continue
+            seen.add(id(fn))
+            stack.extend(edge[0] for edge in fn.next_functions if edge is not None)
+        return len(seen)
+
+    assert nodes(1) == nodes(9)
+    layer = module(cr.randn(2, 1, 3, requires_grad=True))[0].grad_fn.next_functions[0][0]
+    assert layer.name() == {"RNN": "RNNLayerBackward", "LSTM": "LSTMLayerBackward",
+                            "GRU": "GRULayerBackward"}[name]
 
 
 @pytest.mark.parametrize("call,message", [
@@ -238,6 +277,15 @@ def test_gru_through_time_gradgradcheck():
     (lambda: nn.GRU(3, 0), "hidden_size must be greater than zero"),
     (lambda: nn.LSTM(3, 4)(cr.zeros(2, 1, 3), (cr.zeros(1, 1, 4), cr.zeros(2, 1, 4))),
      "Expected hidden[1] size"),
+    (lambda: nn.GRU(3, 4)(cr.zeros(2, 1, 3), cr.zeros(1, 1, 4, dtype=cr.float64)),
+     "GRU: hidden dtype float64 must match the parameters' dtype float32"),
+    (lambda: nn.LSTM(3, 4)(cr.zeros(2, 1, 3), (cr.zeros(1, 1, 4), cr.zeros(1, 1, 4).double())),
+     "LSTM: hidden[1] dtype float64 must match"),
+    (lambda: nn.RNNCell(3, 4)(cr.zeros(2, 3), cr.zeros(2, 4, dtype=cr.float64)),
+     "RNNCell: hidden dtype float64 must match"),
+    (lambda: nn.GRU(3, 4, batch_first=True)(cr.zeros(2, 0, 3)),
+     "GRU: Expected sequence length to be larger than 0 in RNN (input of shape (2, 0, 3)"),
+    (lambda: nn.RNN(3, 4)(cr.zeros(0, 3)), "RNN: Expected sequence length to be larger than 0"),
 ])
 def test_bad_input_errors(call, message):
     with pytest.raises((RuntimeError, ValueError, NotImplementedError),

@@ -474,9 +474,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalize each sample over groups of channels (and all trailing dims; biased variance),
     then scale and shift per channel: ``F.group_norm(x, 2, w, b)``."""
-    if input.ndim < 2 or input.shape[1] % num_groups:
-        raise RuntimeError(f"group_norm: expected input of shape (N, C, *) with C divisible by "
-                           f"num_groups={num_groups}, but got input of size {list(input.shape)}")
+    _check_group_norm(input, num_groups, weight, bias)
     n, c = input.shape[:2]
     x = ew.floating(input).reshape(n, num_groups, c // num_groups * math.prod(input.shape[2:]))
     centered = x - red.mean(x, (2,), keepdim=True)
@@ -488,6 +486,36 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     if bias is not None:
         out = out + bias.reshape(channel_shape)
     return out
+
+
+def _check_group_norm(input: Tensor, num_groups: int, weight: Tensor | None,
+                      bias: Tensor | None) -> None:
+    """PyTorch's checks of group_norm, its messages with the dtypes added."""
+    shape = list(input.shape)
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm: Expected at least 2 dimensions for input tensor but "
+                           f"received {input.ndim} (input of shape {shape})")
+    if num_groups <= 0:
+        raise RuntimeError(f"group_norm: Expected num groups to be greater than 0, got "
+                           f"{num_groups}")
+    if shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {shape} and "
+                           f"num_groups={num_groups} ({shape[1]} channels)")
+    if not input.is_floating_point():
+        raise NotImplementedError(f"group_norm: \"GroupNormKernelImpl\" not implemented for "
+                                  f"input of dtype {input.dtype} (shape {shape}): pass a "
+                                  "floating-point input")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is None:
+            continue
+        if p.ndim != 1 or p.shape[0] != shape[1]:
+            raise RuntimeError(f"group_norm: Expected {name} to be a vector of size equal to the "
+                               f"number of channels in input, but got {name} of shape "
+                               f"{list(p.shape)} and input of shape {shape}")
+        if p.dtype != input.dtype:
+            raise RuntimeError(f"group_norm: mixed dtype (CPU): all inputs must share same "
+                               f"datatype, but got input {input.dtype} and {name} {p.dtype}")
 
 
 def _dropout_channels(input: Tensor, p: float, training: bool, inplace: bool, dims: int,

@@ -150,7 +150,8 @@ class GroupNorm(Module):
                  affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups:
-            raise ValueError("num_channels must be divisible by num_groups")
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
@@ -166,6 +167,12 @@ class GroupNorm(Module):
                     p._bump_version()
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.affine and input.ndim >= 2 and input.shape[1] != self.num_channels:
+            raise RuntimeError(f"GroupNorm({self.num_groups}, {self.num_channels}): Expected "
+                               f"input with num_channels={self.num_channels} channels (dim 1) "
+                               f"to match weight of shape [{self.num_channels}], but got input "
+                               f"of shape {list(input.shape)} ({input.shape[1]} channels, "
+                               f"dtype {input.dtype})")
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -1,5 +1,6 @@
 """Recurrent layers with PyTorch's parameter names, layouts and init: RNN, LSTM, GRU and their
-cells. Composed from differentiable ops, so backprop through time comes from the engine.
+cells. A layer (one direction) is one op over the whole sequence with its backprop through
+time written once (``ops/recurrent.py``); a cell is a composition of ops.
 
 ``lstm = nn.LSTM(10, 20, num_layers=2); output, (h_n, c_n) = lstm(x)``
 """
@@ -8,13 +9,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any, overload
+from typing import overload
 
 import numpy as np
 
 from .. import _dtypes
-from ..ops import elementwise as ew
 from ..ops import movement as mv
 from ..ops import recurrent
 from ..tensor import Tensor
@@ -39,61 +38,32 @@ def _uniform_init(module: Module, hidden_size: int) -> None:
         init.uniform_(weight, -bound, bound)
 
 
-def _tanh_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
-    return ew.tanh(x_gates + F.linear(h, w_hh, b_hh))
-
-
-def _relu_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
-    return ew.relu(x_gates + F.linear(h, w_hh, b_hh))
-
-
-def _lstm_step(x_gates: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor,
-               b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
-    h, c = state
-    h, c = recurrent.LSTMCell.apply(x_gates + F.linear(h, w_hh, b_hh), c)
-    return h, c
-
-
-def _gru_step(x_gates: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
-    x_r, x_z, x_n = mv.chunk(x_gates, 3, -1)
-    h_r, h_z, h_n = mv.chunk(F.linear(h, w_hh, b_hh), 3, -1)
-    r = ew.sigmoid(x_r + h_r)
-    z = ew.sigmoid(x_z + h_z)
-    n = ew.tanh(x_n + r * h_n)
-    return (1 - z) * n + z * h
-
-
-# one time step given the input's share of the gates, ``x W_ih^T + b_ih``
-_STEPS: dict[str, Callable[..., Any]]
-_STEPS = {"RNN_TANH": _tanh_step, "RNN_RELU": _relu_step, "LSTM": _lstm_step, "GRU": _gru_step}
-
-
 def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
-    return _tanh_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
+    return recurrent.rnn_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
 
 
 def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
     """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
-    return _relu_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
+    return recurrent.rnn_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh, "relu")
 
 
 def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None) -> tuple[Tensor, Tensor]:
     """One LSTM step, gates in PyTorch's order (input, forget, cell, output):
     c' = f * c + i * g, h' = o * tanh(c')."""
-    return _lstm_step(F.linear(x, w_ih, b_ih), state, w_hh, b_hh)
+    return recurrent.lstm_step(F.linear(x, w_ih, b_ih), state, w_hh, b_hh)
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
     """One GRU step, gates in PyTorch's order (reset, update, new); the reset gate multiplies
     ``h W_hn^T + b_hn`` (PyTorch's formula): h' = (1 - z) * n + z * h."""
-    return _gru_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
+    return recurrent.gru_step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
 
 
-def _check_floating(name: str, input: Tensor, weight: Tensor) -> None:
+def _check_floating(name: str, input: Tensor, weight: Tensor, what: str = "input") -> None:
     if input.dtype != weight.dtype:
-        raise RuntimeError(f"{name}: input dtype {input.dtype} must match the parameters' dtype "
-                           f"{weight.dtype} (convert the module with .to(dtype) or the input)")
+        raise RuntimeError(f"{name}: {what} dtype {input.dtype} must match the parameters' dtype "
+                           f"{weight.dtype} (convert the module with .to(dtype) or the {what})")
 
 
 class RNNCellBase(Module):
@@ -133,6 +103,8 @@ class RNNCellBase(Module):
         if hx is not None and hx.ndim != input.ndim:
             raise ValueError(f"{name}: Expected hidden to be {input.ndim}D for a "
                              f"{input.ndim}D input, got {hx.ndim}D instead")
+        if hx is not None:
+            _check_floating(name, hx, self.weight_ih, "hidden")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{name}: input has inconsistent input_size: got "
                                f"{input.shape[-1]} expected {self.input_size}")
@@ -295,9 +267,14 @@ class RNNBase(Module):
             raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
         _check_floating(name, input, self.weight_ih_l0)
+        if input.shape[1 if input.ndim == 3 and self.batch_first else 0] == 0:
+            raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN "
+                               f"(input of shape {tuple(input.shape)}, batch_first="
+                               f"{self.batch_first})")
         return input.ndim == 3
 
     def _check_hidden(self, hx: Tensor, batched: bool, batch: int, what: str) -> None:
+        _check_floating(type(self).__name__, hx, self.weight_ih_l0, what)
         expected = (self.num_layers * self._directions,) + ((batch,) if batched else ()) + (
             self.hidden_size,)
         if hx.ndim != len(expected):
@@ -311,26 +288,15 @@ class RNNBase(Module):
         """Run every layer over the time-major ``input`` (L, N, H_in); ``states`` holds one
         initial state tensor per state kind, shaped (layers*directions, N, H). Returns the last
         layer's output and, per state kind, the final states in PyTorch's order."""
-        step = _STEPS[self.mode]
-        lstm = self.mode == "LSTM"
         finals: list[list] = [[] for _ in states]
         layer_input = input
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self._directions):
                 index = layer * self._directions + direction
-                state = [s[index] for s in states]
-                w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, direction)
-                # the input projection of every time step is one matrix product
-                x_proj = F.linear(layer_input, w_ih, b_ih)
-                if lstm:  # one op for the layer; both biases in the projection
-                    x_proj = x_proj if b_hh is None else x_proj + b_hh
-                    hs, *state = recurrent.LSTMLayer.apply(
-                        x_proj, state[0], state[1], w_hh,
-                        w_t=np.ascontiguousarray(w_hh._data.T), reverse=bool(direction))
-                    outputs.append(hs)
-                else:
-                    outputs.append(self._run_steps(step, x_proj, state, w_hh, b_hh, direction))
+                hs, *state = self._layer(layer_input, [s[index] for s in states],
+                                         self._layer_weights(layer, direction), bool(direction))
+                outputs.append(hs)
                 for kind, s in enumerate(state):
                     finals[kind].append(s)
             layer_input = outputs[0] if len(outputs) == 1 else mv.cat(outputs, 2)
@@ -338,16 +304,22 @@ class RNNBase(Module):
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, finals
 
-    @staticmethod
-    def _run_steps(step, x_proj: Tensor, state: list, w_hh: Tensor, b_hh: Tensor | None,
-                   reverse: int) -> Tensor:
-        """An RNN or GRU layer, one step at a time; ``state`` ends as the last step's."""
-        seq_len = x_proj.shape[0]
-        x_steps = mv.unbind(x_proj, 0)  # one node: its backward is O(L)
-        hs: list = [None] * seq_len
-        for t in range(seq_len - 1, -1, -1) if reverse else range(seq_len):
-            state[0] = hs[t] = step(x_steps[t], state[0], w_hh, b_hh)
-        return mv.stack(hs, 0)
+    def _layer(self, input: Tensor, state: list[Tensor], weights: tuple, reverse: bool
+               ) -> tuple:
+        """One layer and direction as one op (``ops/recurrent.py``); the input projection of
+        every time step is one matrix product. Returns ``hs`` and the final states."""
+        w_ih, w_hh, b_ih, b_hh = weights
+        x_proj = F.linear(input, w_ih, b_ih)
+        w_t = np.ascontiguousarray(w_hh._data.T)
+        if self.mode == "GRU":  # b_hh apart: the reset gate multiplies h W_hn^T + b_hn
+            b = b_hh if b_hh is not None else Tensor._make(np.zeros(w_hh.shape[0],
+                                                                    w_hh._data.dtype))
+            return recurrent.GRULayer.apply(x_proj, *state, w_hh, b, w_t=w_t, reverse=reverse)
+        x_proj = x_proj if b_hh is None else x_proj + b_hh
+        if self.mode == "LSTM":
+            return recurrent.LSTMLayer.apply(x_proj, *state, w_hh, w_t=w_t, reverse=reverse)
+        return recurrent.RNNLayer.apply(x_proj, *state, w_hh, w_t=w_t, reverse=reverse,
+                                        nonlinearity=self.mode[4:].lower())
 
     def _forward(self, input: Tensor, hx: list[Tensor | None]) -> tuple[Tensor, list[Tensor]]:
         batched = self._check_input(input)

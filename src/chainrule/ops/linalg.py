@@ -175,9 +175,40 @@ def einsum(equation: str, *operands) -> Tensor:
     return Einsum.apply(*inputs, subscripts=subscripts, out=out)
 
 
+class Baddbmm(Primitive):
+    """``beta * x + alpha * (b1 @ b2)`` in one op, ``x`` broadcast to the product's shape.
+    With ``beta=0`` x is not read (its NaN and Inf do not propagate) and its gradient is
+    ``0 * g``, as PyTorch's."""
+
+    torch_name = "BaddbmmBackward0"
+    elementwise = False
+    formula = "{beta}·{0} + {alpha}·{1} @ {2}"
+    derivatives = ("beta·g summed to {0}'s shape", "alpha·g @ {2}ᵀ", "alpha·{1}ᵀ @ g")
+
+    @staticmethod
+    def forward(ctx, x, b1, b2, beta, alpha):
+        ctx.beta, ctx.alpha = beta, alpha
+        ctx.save_for_backward(b1, b2)
+        out = np.matmul(b1, b2)
+        if alpha != 1:
+            out *= alpha
+        if beta != 0:
+            out += x if beta == 1 else beta * x
+        return out
+
+    @staticmethod
+    def backward(ctx, g, b1, b2):
+        need_x, need_1, need_2 = ctx.needs_input_grad
+        gx = V.sum_to(g if ctx.beta == 1 else g * ctx.beta, ctx.input_shape(0)) if need_x else None
+        ga = g if ctx.alpha == 1 else g * ctx.alpha
+        return (gx, V.matmul(ga, V.mT(b2)) if need_1 else None,
+                V.matmul(V.mT(b1), ga) if need_2 else None)
+
+
 def baddbmm(x: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * x + alpha * (batch1 @ batch2)`` over batches of matrices; with ``beta=0`` x
-    is ignored (its NaN and Inf do not propagate), as PyTorch."""
+    is ignored (its NaN and Inf do not propagate), as PyTorch:
+    ``cr.baddbmm(scores, q, k.mT, beta=0, alpha=scale)``."""
     if batch1._data.ndim != 3 or batch2._data.ndim != 3:
         raise RuntimeError(f"baddbmm: batch1 must be a 3D tensor and batch2 must be a 3D tensor "
                            f"(got shapes {tuple(batch1.shape)} and {tuple(batch2.shape)})")
@@ -190,12 +221,12 @@ def baddbmm(x: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Te
     if not _sums_to_shape(x._data.shape, shape):
         raise RuntimeError(f"baddbmm: input of shape {tuple(x.shape)} does not broadcast to the "
                            f"product's shape {shape}")
-    product = bmm(batch1, batch2)
-    if alpha != 1:
-        product = ew.mul(product, alpha)
-    if beta == 0:
-        return product
-    return ew.add(product, x if beta == 1 else ew.mul(x, beta))
+    if not x._data.dtype == batch1._data.dtype == batch2._data.dtype:
+        raise RuntimeError(f"baddbmm: Input dtypes must be the same, got: input "
+                           f"{x._data.dtype}, batch1: {batch1._data.dtype}, batch2: "
+                           f"{batch2._data.dtype} (shapes {tuple(x.shape)}, "
+                           f"{tuple(batch1.shape)}, {tuple(batch2.shape)})")
+    return Baddbmm.apply(x, batch1, batch2, beta=beta, alpha=alpha)
 
 
 def _sums_to_shape(shape: tuple, target: tuple) -> bool:

@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from ..autograd.function import MultiOutputPrimitive, Primitive
-from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
 from . import vocab as V
@@ -652,9 +651,13 @@ def _region(index: np.ndarray) -> tuple:
 
 class Scatter(Primitive):
     """``x`` with ``src``'s values written (``reduce=None``) or added (``"add"``) at the places
-    ``index`` addresses along ``axis``: PyTorch's scatter and scatter_add, out of place."""
+    ``index`` addresses along ``axis``: PyTorch's scatter and scatter_add, out of place.
+    ``kind`` is PyTorch's name of the node: ScatterBackward0 (src a tensor), ScatterBackward1
+    (a number), ScatterAddBackward0, or NotImplemented (scatter's ``reduce=``, which has no
+    derivative: backward raises, as PyTorch's)."""
 
     reduce: str | None
+    kind: str
     elementwise = False
     formula = "scatter({0}, dim={axis}, {1})"
     derivatives = ("g, zeroed where written (scatter) or whole (scatter_add)",
@@ -662,11 +665,11 @@ class Scatter(Primitive):
 
     @property
     def torch_name(self) -> str:
-        return "ScatterAddBackward0" if self.reduce == "add" else "ScatterBackward0"
+        return self.kind
 
     @staticmethod
-    def forward(ctx, x, src, index, axis, reduce=None):
-        ctx.index, ctx.axis, ctx.reduce = index, axis, reduce
+    def forward(ctx, x, src, index, axis, reduce=None, kind="ScatterBackward0"):
+        ctx.index, ctx.axis, ctx.reduce, ctx.kind = index, axis, reduce, kind
         out = x.copy()
         values = src[_region(index)]
         if reduce == "add":
@@ -679,12 +682,17 @@ class Scatter(Primitive):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.kind == "NotImplemented":
+            raise RuntimeError(f"derivative for aten::scatter is not implemented: scatter with "
+                               f"reduce={ctx.reduce!r} has none (PyTorch neither); for a "
+                               "gradient use scatter_add")
         need_x, need_src = ctx.needs_input_grad
         index, axis = ctx.index, ctx.axis
         gx = gsrc = None
         if need_x:
             gx = g if ctx.reduce == "add" else V.apply(
-                Scatter, g, V.const(np.zeros(index.shape, g.dtype), g), index=index, axis=axis)
+                Scatter, g, V.const(np.zeros(index.shape, g.dtype), g), index=index, axis=axis,
+                kind="ScatterBackward1")
         if need_src:
             gsrc = V.apply(Gather, g, index=index, axis=axis)
             if index.shape != ctx.input_shape(1):
@@ -727,8 +735,8 @@ def _check_scatter(op: str, x: Tensor, axis: int, dim: int, index: Tensor, src) 
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None,
             reduce: str | None = None, op: str = "scatter") -> Tensor:
     """``x`` with ``src`` (a tensor, or a number: ``value``) written at ``index`` along ``dim``;
-    ``reduce="add"`` / ``"multiply"`` combines instead of overwriting (no gradient, as
-    PyTorch)."""
+    ``reduce="add"`` / ``"multiply"`` combines instead of overwriting (no gradient: backward
+    raises, as PyTorch's)."""
     if src is None:
         src = value
     if src is None:
@@ -736,11 +744,9 @@ def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None,
     if reduce not in (None, "add", "multiply"):
         raise RuntimeError(f"{op}(): reduce argument must be either add or multiply, got "
                            f"{reduce!r}")
-    if reduce is not None and _grad_state.enabled and (
-            x._rg or (isinstance(src, Tensor) and src._rg)):
-        raise RuntimeError(f"{op}(): the derivative for scatter with reduce={reduce!r} is not "
-                           "implemented (PyTorch has none either); use scatter_add")
-    return _scatter(op, x, dim, index, src, reduce)
+    kind = "NotImplemented" if reduce else (
+        "ScatterBackward0" if isinstance(src, Tensor) else "ScatterBackward1")
+    return _scatter(op, x, dim, index, src, reduce, kind)
 
 
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor, op: str = "scatter_add"
@@ -748,19 +754,20 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor, op: str = "scat
     """``x`` plus ``src``'s values added at ``index`` along ``dim`` (repeats accumulate)."""
     if not isinstance(src, Tensor):
         raise TypeError(f"{op}(): argument 'src' must be Tensor, not {type(src).__name__}")
-    return _scatter(op, x, dim, index, src, "add")
+    return _scatter(op, x, dim, index, src, "add", "ScatterAddBackward0")
 
 
-def _scatter(op: str, x: Tensor, dim: int, index: Tensor, src, reduce: str | None) -> Tensor:
+def _scatter(op: str, x: Tensor, dim: int, index: Tensor, src, reduce: str | None,
+             kind: str) -> Tensor:
     axis = _wrap_dim(dim, x._data.ndim, op)
     idx = _check_scatter(op, x, axis, dim, index, src)
     if not isinstance(src, Tensor):
         src = Tensor._make(np.full(idx.shape, src, dtype=x._data.dtype))
     if x._data.ndim == 0:  # one element: address it as a vector of one
         out = Scatter.apply(reshape(x, (1,)), reshape(src, (1,)), index=idx.reshape(-1),
-                            axis=0, reduce=reduce)
+                            axis=0, reduce=reduce, kind=kind)
         return reshape(out, ())
-    return Scatter.apply(x, src, index=idx, axis=axis, reduce=reduce)
+    return Scatter.apply(x, src, index=idx, axis=axis, reduce=reduce, kind=kind)
 
 
 class IndexAdd(Primitive):
