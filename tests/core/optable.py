@@ -66,6 +66,7 @@ UNARY = {
     "abs": (lambda m, x: x.abs(), "kink"),
     "reciprocal": (lambda m, x: x.reciprocal(), "pos"),
     "erf": (lambda m, x: x.erf(), "any"),
+    "gelu": (lambda m, x: m.F.gelu(x), "any"),
     "square": (lambda m, x: x.square(), "any"),
     "pow_2": (lambda m, x: x ** 2, "any"),
     "pow_3": (lambda m, x: x ** 3, "any"),

@@ -62,7 +62,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     ``F.gelu(x, approximate='tanh')``."""
     x = ew.floating(input)
     if approximate == "none":
-        return x * 0.5 * (ew.erf(x * math.sqrt(0.5)) + 1)
+        return ew.GELU.apply(x)
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * (math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5)
         return x * 0.5 * (ew.tanh(inner) + 1)
