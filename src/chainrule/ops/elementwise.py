@@ -742,14 +742,13 @@ class GELU(Primitive):
     @staticmethod
     def forward(ctx, x):
         out, tail = np.empty_like(x, order="C"), np.empty_like(x, order="C")
-        largest = np.finfo(x.dtype).max  # |x| capped: inf·0 would be NaN at ±inf
-        for xb, ob, pb, s, t in _blocks(x, out, tail):
-            _normal_tail(xb, pb, s, t)
-            np.abs(xb, out=s)
-            np.minimum(s, largest, out=s)
-            s *= pb
-            np.maximum(xb, 0, out=ob)
-            ob -= s
+        with np.errstate(invalid="ignore"):  # inf·0 at x = ±inf: NaN, as PyTorch's float32
+            for xb, ob, pb, s, t in _blocks(x, out, tail):
+                _normal_tail(xb, pb, s, t)
+                np.abs(xb, out=s)
+                s *= pb
+                np.maximum(xb, 0, out=ob)
+                ob -= s
         ctx.tail = tail
         ctx.save_for_backward(x)
         return out
@@ -773,18 +772,21 @@ class GELUBackward(Primitive):
         ctx.tail = tail
         ctx.save_for_backward(g, x)
         out = np.empty(x.shape, x.dtype)
-        for gb, xb, pb, ob, s, t in _blocks(g, x, tail, out):
-            np.multiply(xb, xb, out=s)
-            s *= -0.5
-            np.exp(s, out=s)
-            with np.errstate(invalid="ignore"):  # 0·inf at x = ±inf: NaN, as in PyTorch
+        bits = np.dtype(f"u{x.itemsize}")  # np.copysign is scalar code: 3x a multiply
+        sign = np.array(-0.0, x.dtype).view(bits)
+        with np.errstate(invalid="ignore"):  # 0·inf at x = ±inf: NaN, as in PyTorch
+            for gb, xb, pb, ob, s, t in _blocks(g, x, tail, out):
+                np.multiply(xb, xb, out=s)
+                s *= -0.5
+                np.exp(s, out=s)
                 s *= xb
-            s *= 1 / math.sqrt(2 * math.pi)
-            np.subtract(0.5, pb, out=t)
-            np.copysign(t, xb, out=t)
-            t += 0.5
-            s += t
-            np.multiply(s, gb, out=ob)
+                s *= 1 / math.sqrt(2 * math.pi)
+                np.subtract(0.5, pb, out=t)  # |Φ(x) - 1/2|, then x's sign bit on it
+                np.bitwise_and(xb.view(bits), sign, out=ob.view(bits))
+                np.bitwise_or(t.view(bits), ob.view(bits), out=t.view(bits))
+                t += 0.5
+                s += t
+                np.multiply(s, gb, out=ob)
         return out
 
     @staticmethod
