@@ -352,6 +352,15 @@ NORMALIZATION = [
         False), ((4, 3, 5), (3,), (3,))),
     Case("batch_norm_ncl_length_one", lambda m, x: m.F.batch_norm(x, None, None, training=True),
          ((4, 3, 1),)),
+    # layer norm (one op): with and without each affine parameter, over one or two dims
+    Case("layer_norm", lambda m, x, w, b: m.F.layer_norm(x, (4,), w, b), ((2, 3, 4), (4,), (4,))),
+    Case("layer_norm_plain", lambda m, x: m.F.layer_norm(x, (4,)), ((3, 4),)),
+    Case("layer_norm_weight_only_2d", lambda m, x, w: m.F.layer_norm(x, (3, 4), w),
+         ((2, 3, 4), (3, 4))),
+    Case("layer_norm_bias_only_transposed", lambda m, x, b: m.F.layer_norm(
+        x.transpose(0, 1), (4,), None, b), ((3, 2, 4), (4,))),
+    Case("layer_norm_two_elements", lambda m, x, w, b: m.F.layer_norm(x, (2,), w, b),
+         ((3, 2), (2,), (2,))),
 ]
 
 

@@ -291,6 +291,10 @@ def test_layernorm_gradchecks_and_error(rng):
     with pytest.raises(RuntimeError, match=r"expected input with shape \[\*, 5\], but got "
                                            r"input of size \[3, 4\]"):
         F.layer_norm(x, (5,))
+    for bad in (cr.ones(3, dtype=cr.float64), cr.ones(4, dtype=cr.float32)):
+        with pytest.raises(RuntimeError, match=r"layer_norm: weight and bias must have the "
+                                               r"normalized shape \[4\] and the input's dtype"):
+            F.layer_norm(x, (4,), bad)
 
 
 # ---- pad and one_hot -----------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""Neural-network primitives: softmax and log_softmax over a dimension."""
+"""Neural-network primitives: softmax and log_softmax over a dimension, layer normalization."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -84,3 +86,61 @@ def log_softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
     if x._data.ndim == 0:
         return x * 0
     return LogSoftmax.apply(x, axis=_axis(x, dim, "log_softmax"))
+
+
+def normalized(x, axes: tuple, eps: float):
+    """``(x - mean) * rstd`` and ``rstd = 1/sqrt(var + eps)`` over ``axes`` (biased variance),
+    for arrays or Tensors: layer norm's forward on arrays, and its backward in Tensor mode,
+    where the recorded statistics carry second derivatives.
+    ``xhat, rstd = normalized(x, (2,), 1e-5)``"""
+    scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
+    centered = x - V.sum(x, axes, keepdim=True) * scale
+    rstd = (V.sum(centered * centered, axes, keepdim=True) * scale + eps) ** -0.5
+    return centered * rstd, rstd
+
+
+class LayerNorm(Primitive):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the trailing ``axes`` in one op
+    (weight and bias optional: ``affine`` says which are given). The normalized input and
+    ``rstd`` are kept for the array-mode backward; Tensor mode recomputes them on the graph."""
+
+    torch_name = "NativeLayerNormBackward0"
+    elementwise = False
+    formula = "layer_norm({inputs})"
+    derivatives = ("rstd·(ĝ - mean ĝ - x̂·mean(ĝ·x̂)), ĝ = g·weight", "Σ g·x̂", "Σ g")
+    axes: tuple[int, ...]  # these five are set by forward
+    eps: float
+    affine: tuple[bool, bool]
+    xhat: np.ndarray
+    rstd: np.ndarray
+
+    @staticmethod
+    def forward(ctx, x, *params, axes, eps, affine):
+        ctx.axes, ctx.eps, ctx.affine = axes, eps, affine
+        ctx.xhat, ctx.rstd = normalized(x, axes, eps)
+        ctx.save_for_backward(x, *params)
+        if affine[0]:
+            out = ctx.xhat * params[0]
+        else:
+            out = ctx.xhat.copy()  # the output must not alias what backward reads
+        if affine[1]:
+            out += params[-1]
+        return out
+
+    @staticmethod
+    def backward(ctx, g, x, *params):
+        needs = ctx.needs_input_grad
+        axes = ctx.axes
+        xhat, rstd = normalized(x, axes, ctx.eps) if V.is_tensor(x) else (ctx.xhat, ctx.rstd)
+        gx = gw = gb = None
+        if needs[0]:
+            gxhat = g * params[0] if ctx.affine[0] else g
+            scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
+            mean_g = V.sum(gxhat, axes, keepdim=True) * scale
+            mean_gx = V.sum(gxhat * xhat, axes, keepdim=True) * scale
+            gx = (gxhat - mean_g - xhat * mean_gx) * rstd
+        if ctx.affine[0] and needs[1]:
+            gw = V.sum_to(g * xhat, tuple(params[0].shape))
+        if ctx.affine[1] and needs[-1]:
+            gb = V.sum_to(g, tuple(params[-1].shape))
+        return (gx,) + ((gw,) if ctx.affine[0] else ()) + ((gb,) if ctx.affine[1] else ())
