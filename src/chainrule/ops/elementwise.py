@@ -686,7 +686,7 @@ def _erfc_array(x: np.ndarray) -> np.ndarray:
 # 1.2e-7 everywhere: P's coefficients, highest power first
 _ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
            0.09678418, 0.37409196, 1.00002368, -1.26551223)
-_BLOCK = 1 << 15  # float32 elements per block: a block's arrays stay in the L2 cache
+_BLOCK = 1 << 16  # float32 elements per block: a block's arrays stay in the L2 cache
 
 
 def _blocks(*arrays: np.ndarray):

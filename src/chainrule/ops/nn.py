@@ -35,8 +35,8 @@ class Softmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        _, e, total = shifted_exp(x, axis)
-        out = e / total
+        _, out, total = shifted_exp(x, axis)
+        out /= total  # in place: the exponentials are a fresh array
         ctx.save_for_backward(out)
         return out
 
