@@ -704,15 +704,16 @@ def _blocks(*arrays: np.ndarray):
 
 
 def _normal_tail(x: np.ndarray, out: np.ndarray, z: np.ndarray, t: np.ndarray) -> None:
-    """``out`` = Φ(-|x|) = erfc(|x|/√2)/2, the normal distribution's mass beyond |x| (1-D
-    arrays; z and t are scratch). float32 evaluates Numerical Recipes' erfc in place, 7x faster
-    than SciPy's erf (which computes in float64 one element at a time); other dtypes use the
-    exact erfc."""
+    """``out`` = Φ(-|x|) = erfc(|x|/√2)/2, the normal distribution's mass beyond |x|, and
+    ``z`` = x²/2 (1-D arrays; t is scratch). float32 evaluates Numerical Recipes' erfc in place,
+    7x faster than SciPy's erf (which computes in float64 one element at a time); other dtypes
+    use the exact erfc."""
     np.abs(x, out=z)
     z *= math.sqrt(0.5)
     if x.dtype != np.float32:
         out[...] = _erfc_array(z)
         out *= 0.5
+        z *= z
         return
     np.multiply(z, 0.5, out=t)
     t += 1
@@ -721,18 +722,18 @@ def _normal_tail(x: np.ndarray, out: np.ndarray, z: np.ndarray, t: np.ndarray) -
     for c in _ERFC_P[1:-1]:
         out += c
         out *= t
-    out += _ERFC_P[-1]
+    out += _ERFC_P[-1] + math.log(0.5)  # the halving, inside the exponential
     z *= z
     out -= z
     np.exp(out, out=out)
     out *= t
-    out *= 0.5
 
 
 class GELU(Primitive):
     """x·Φ(x) with the normal CDF Φ (PyTorch's default, exact gelu) in one op, computed as
     max(x, 0) - |x|·Φ(-|x|): no cancellation, so the negative tail keeps its relative
-    precision. Φ(-|x|) is kept for the backward pass."""
+    precision. The slope Φ(x) + x·φ(x) is computed here too, while each block is in the
+    cache, and kept for the backward pass (which then reads two arrays, not three)."""
 
     torch_name = "GeluBackward0"
     elementwise = True
@@ -741,26 +742,37 @@ class GELU(Primitive):
 
     @staticmethod
     def forward(ctx, x):
-        out, tail = np.empty_like(x, order="C"), np.empty_like(x, order="C")
+        out, slope = np.empty_like(x, order="C"), np.empty_like(x, order="C")
+        bits = np.dtype(f"u{x.itemsize}")  # np.copysign is scalar code: 3x a multiply
+        sign = np.array(-0.0, x.dtype).view(bits)
         with np.errstate(invalid="ignore"):  # inf·0 at x = ±inf: NaN, as PyTorch's float32
-            for xb, ob, pb, s, t in _blocks(x, out, tail):
-                _normal_tail(xb, pb, s, t)
-                np.abs(xb, out=s)
-                s *= pb
+            for xb, ob, db, s, t in _blocks(x, out, slope):
+                _normal_tail(xb, db, s, t)  # db = Φ(-|x|), s = x²/2
+                np.abs(xb, out=t)
+                t *= db
                 np.maximum(xb, 0, out=ob)
-                ob -= s
-        ctx.tail = tail
+                ob -= t
+                np.subtract(0.5, db, out=t)  # |Φ(x) - 1/2|, then x's sign bit on it
+                np.bitwise_and(xb.view(bits), sign, out=db.view(bits))
+                np.bitwise_or(t.view(bits), db.view(bits), out=t.view(bits))
+                t += 0.5
+                np.negative(s, out=s)
+                np.exp(s, out=s)
+                s *= xb
+                s *= 1 / math.sqrt(2 * math.pi)
+                np.add(s, t, out=db)
+        ctx.slope = slope
         ctx.save_for_backward(x)
         return out
 
     @staticmethod
     def backward(ctx, g, x):
-        return V.apply(GELUBackward, g, x, tail=ctx.tail)
+        return V.apply(GELUBackward, g, x, slope=ctx.slope)
 
 
 class GELUBackward(Primitive):
-    """g·(Φ(x) + x·φ(x)): GELU's backward as an op, so that it has derivatives in turn.
-    Φ(x) = 1/2 ± (1/2 - Φ(-|x|)) by x's sign, from the tail the forward pass kept."""
+    """g·(Φ(x) + x·φ(x)) from the slope the forward pass kept: GELU's backward as an op, so
+    that it has derivatives in turn."""
 
     torch_name = "GeluBackwardBackward0"
     elementwise = True
@@ -768,31 +780,15 @@ class GELUBackward(Primitive):
     derivatives = ("Φ({1}) + {1}·φ({1})", "{0}·φ({1})·(2 - {1}²)")
 
     @staticmethod
-    def forward(ctx, g, x, tail):
-        ctx.tail = tail
+    def forward(ctx, g, x, slope):
+        ctx.slope = slope
         ctx.save_for_backward(g, x)
-        out = np.empty(x.shape, x.dtype)
-        bits = np.dtype(f"u{x.itemsize}")  # np.copysign is scalar code: 3x a multiply
-        sign = np.array(-0.0, x.dtype).view(bits)
-        with np.errstate(invalid="ignore"):  # 0·inf at x = ±inf: NaN, as in PyTorch
-            for gb, xb, pb, ob, s, t in _blocks(g, x, tail, out):
-                np.multiply(xb, xb, out=s)
-                s *= -0.5
-                np.exp(s, out=s)
-                s *= xb
-                s *= 1 / math.sqrt(2 * math.pi)
-                np.subtract(0.5, pb, out=t)  # |Φ(x) - 1/2|, then x's sign bit on it
-                np.bitwise_and(xb.view(bits), sign, out=ob.view(bits))
-                np.bitwise_or(t.view(bits), ob.view(bits), out=t.view(bits))
-                t += 0.5
-                s += t
-                np.multiply(s, gb, out=ob)
-        return out
+        return g * slope
 
     @staticmethod
     def backward(ctx, gg, g, x):
         need_g, need_x = ctx.needs_input_grad
-        gg_g = V.apply(GELUBackward, gg, x, tail=ctx.tail) if need_g else None
+        gg_g = V.apply(GELUBackward, gg, x, slope=ctx.slope) if need_g else None
         gg_x = None
         if need_x:
             square = x * x
