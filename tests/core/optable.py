@@ -200,6 +200,12 @@ MOVEMENT = [
     Case("matmul_transposed_by_weight_t", lambda m, x, y: x.transpose(0, 1) @ y.T,
          ((3, 2, 4), (5, 4))),
     Case("matmul_sliced_by_2d", lambda m, x, y: x[:, 1:] @ y, ((2, 4, 4), (4, 3))),
+    # the lookup's gradient sums repeated rows (padding_idx and scale_grad_by_freq are no
+    # derivatives, so they are compared with PyTorch in tests/nn, not gradchecked); no indices
+    Case("embedding_repeats", lambda m, w: m.F.embedding(
+        m.lib.tensor([[0, 2, 0], [3, 2, 2]]), w), ((4, 3),)),
+    Case("embedding_no_indices", lambda m, w: m.F.embedding(
+        m.lib.zeros(0, 2, dtype=m.lib.long), w), ((4, 3),)),
     Case("linear_4d", lambda m, x, w, b: m.F.linear(x, w, b), ((2, 3, 2, 4), (5, 4), (5,))),
     Case("linear_transposed_input", lambda m, x, w: m.F.linear(x.transpose(0, 1), w),
          ((3, 2, 4), (5, 4))),
