@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.function import Primitive
 from . import vocab as V
-from .linalg import matmul_arrays
+from .linalg import matmul_arrays, sum_rows
 
 
 class Linear(Primitive):
@@ -41,7 +41,7 @@ class Linear(Primitive):
         g2 = V.reshape(g, (lead, n_out))  # one copy if g is not contiguous
         gx = V.reshape(V.matmul(g2, w), tuple(x.shape)) if needs[0] else None
         gw = V.matmul(V.mT(g2), V.reshape(x, (lead, n_in))) if needs[1] else None
-        gb = V.sum(g2, (0,)) if len(needs) > 2 and needs[2] else None
+        gb = sum_rows(g2, (0,)) if len(needs) > 2 and needs[2] else None
         return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
 
 

@@ -35,6 +35,24 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.matmul(a, b)
 
 
+def sum_rows(a, axes: tuple, keepdim: bool = False):
+    """``V.sum(a, axes, keepdim)``; for a C-contiguous float array summed over its leading or
+    its trailing axes, one product with a vector of ones (BLAS's gemv is 3-4x faster than
+    NumPy's reduction over rows of 64 to 1024). ``sum_rows(g2, (0,))``"""
+    if V.is_tensor(a) or a.dtype.kind != "f" or not a.flags.c_contiguous or a.size == 0:
+        return V.sum(a, axes, keepdim)
+    k, nd = len(axes), a.ndim
+    if tuple(axes) == tuple(range(nd - k, nd)):
+        n = math.prod(a.shape[nd - k:])
+        total = a.reshape(-1, n) @ np.ones(n, a.dtype)
+        return total.reshape(a.shape[:nd - k] + ((1,) * k if keepdim else ()))
+    if tuple(axes) == tuple(range(k)):
+        n = math.prod(a.shape[:k])
+        total = np.ones(n, a.dtype) @ a.reshape(n, -1)
+        return total.reshape(((1,) * k if keepdim else ()) + a.shape[k:])
+    return V.sum(a, axes, keepdim)
+
+
 class Matmul(Primitive):
     """Both operands at least 2-D; batch dimensions broadcast (the rule sums them back)."""
 

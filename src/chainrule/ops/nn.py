@@ -10,6 +10,7 @@ from ..autograd.function import Primitive
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
 from . import vocab as V
+from .linalg import sum_rows
 
 
 def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,8 +95,8 @@ def normalized(x, axes: tuple, eps: float):
     where the recorded statistics carry second derivatives.
     ``xhat, rstd = normalized(x, (2,), 1e-5)``"""
     scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
-    centered = x - V.sum(x, axes, keepdim=True) * scale
-    rstd = (V.sum(centered * centered, axes, keepdim=True) * scale + eps) ** -0.5
+    centered = x - sum_rows(x, axes, keepdim=True) * scale
+    rstd = (sum_rows(centered * centered, axes, keepdim=True) * scale + eps) ** -0.5
     return centered * rstd, rstd
 
 
@@ -136,11 +137,12 @@ class LayerNorm(Primitive):
         if needs[0]:
             gxhat = g * params[0] if ctx.affine[0] else g
             scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
-            mean_g = V.sum(gxhat, axes, keepdim=True) * scale
-            mean_gx = V.sum(gxhat * xhat, axes, keepdim=True) * scale
+            mean_g = sum_rows(gxhat, axes, keepdim=True) * scale
+            mean_gx = sum_rows(gxhat * xhat, axes, keepdim=True) * scale
             gx = (gxhat - mean_g - xhat * mean_gx) * rstd
+        batch = tuple(range(len(x.shape) - len(axes)))  # weight and bias span the others
         if ctx.affine[0] and needs[1]:
-            gw = V.sum_to(g * xhat, tuple(params[0].shape))
+            gw = sum_rows(g * xhat, batch)
         if ctx.affine[1] and needs[-1]:
-            gb = V.sum_to(g, tuple(params[-1].shape))
+            gb = sum_rows(g, batch)
         return (gx,) + ((gw,) if ctx.affine[0] else ()) + ((gb,) if ctx.affine[1] else ())
