@@ -66,6 +66,7 @@ UNARY = {
     "abs": (lambda m, x: x.abs(), "kink"),
     "reciprocal": (lambda m, x: x.reciprocal(), "pos"),
     "erf": (lambda m, x: x.erf(), "any"),
+    "gelu": (lambda m, x: m.F.gelu(x), "any"),
     "square": (lambda m, x: x.square(), "any"),
     "pow_2": (lambda m, x: x ** 2, "any"),
     "pow_3": (lambda m, x: x ** 3, "any"),
@@ -194,6 +195,22 @@ MOVEMENT = [
     Case("matmul_vec_mat", lambda m, x, y: x @ y, ((4,), (2, 4, 5))),
     Case("matmul_mat_vec", lambda m, x, y: x @ y, ((3, 4), (4,))),
     Case("matmul_vec_vec", lambda m, x, y: x @ y, ((4,), (4,))),
+    # a 2-D right operand: the batch dimensions fold into one product, views or copies
+    Case("matmul_4d_by_2d", lambda m, x, y: x @ y, ((2, 3, 2, 4), (4, 5))),
+    Case("matmul_transposed_by_weight_t", lambda m, x, y: x.transpose(0, 1) @ y.T,
+         ((3, 2, 4), (5, 4))),
+    Case("matmul_sliced_by_2d", lambda m, x, y: x[:, 1:] @ y, ((2, 4, 4), (4, 3))),
+    # the lookup's gradient sums repeated rows (padding_idx and scale_grad_by_freq are no
+    # derivatives, so they are compared with PyTorch in tests/nn, not gradchecked); no indices
+    Case("embedding_repeats", lambda m, w: m.F.embedding(
+        m.lib.tensor([[0, 2, 0], [3, 2, 2]]), w), ((4, 3),)),
+    Case("embedding_no_indices", lambda m, w: m.F.embedding(
+        m.lib.zeros(0, 2, dtype=m.lib.long), w), ((4, 3),)),
+    Case("linear_4d", lambda m, x, w, b: m.F.linear(x, w, b), ((2, 3, 2, 4), (5, 4), (5,))),
+    Case("linear_transposed_input", lambda m, x, w: m.F.linear(x.transpose(0, 1), w),
+         ((3, 2, 4), (5, 4))),
+    Case("linear_strided_rows", lambda m, x, w, b: m.F.linear(x[..., :4], w, b),
+         ((2, 3, 6), (5, 4), (5,))),
     Case("mm", lambda m, x, y: x.mm(y), ((3, 4), (4, 2))),
     Case("bmm", lambda m, x, y: x.bmm(y), ((2, 3, 4), (2, 4, 2))),
     Case("dot", lambda m, x, y: x.dot(y), ((4,), (4,))),
@@ -341,6 +358,15 @@ NORMALIZATION = [
         False), ((4, 3, 5), (3,), (3,))),
     Case("batch_norm_ncl_length_one", lambda m, x: m.F.batch_norm(x, None, None, training=True),
          ((4, 3, 1),)),
+    # layer norm (one op): with and without each affine parameter, over one or two dims
+    Case("layer_norm", lambda m, x, w, b: m.F.layer_norm(x, (4,), w, b), ((2, 3, 4), (4,), (4,))),
+    Case("layer_norm_plain", lambda m, x: m.F.layer_norm(x, (4,)), ((3, 4),)),
+    Case("layer_norm_weight_only_2d", lambda m, x, w: m.F.layer_norm(x, (3, 4), w),
+         ((2, 3, 4), (3, 4))),
+    Case("layer_norm_bias_only_transposed", lambda m, x, b: m.F.layer_norm(
+        x.transpose(0, 1), (4,), None, b), ((3, 2, 4), (4,))),
+    Case("layer_norm_two_elements", lambda m, x, w, b: m.F.layer_norm(x, (2,), w, b),
+         ((3, 2), (2,), (2,))),
 ]
 
 

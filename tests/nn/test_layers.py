@@ -291,6 +291,10 @@ def test_layernorm_gradchecks_and_error(rng):
     with pytest.raises(RuntimeError, match=r"expected input with shape \[\*, 5\], but got "
                                            r"input of size \[3, 4\]"):
         F.layer_norm(x, (5,))
+    for bad in (cr.ones(3, dtype=cr.float64), cr.ones(4, dtype=cr.float32)):
+        with pytest.raises(RuntimeError, match=r"layer_norm: weight and bias must have the "
+                                               r"normalized shape \[4\] and the input's dtype"):
+            F.layer_norm(x, (4,), bad)
 
 
 # ---- pad and one_hot -----------------------------------------------------------------------
@@ -346,3 +350,20 @@ def test_dropout_gradcheck_with_a_fixed_generator(rng):
     x = cr.tensor(rng.standard_normal((4, 5)), requires_grad=True)
     assert cr.autograd.gradcheck(
         lambda v: F.dropout(v, 0.3, generator=cr.Generator().manual_seed(0)), (x,))
+
+
+@pytest.mark.parametrize("shape, axes, keepdim", [
+    ((4, 3, 5), (2,), True), ((4, 3, 5), (1, 2), False), ((4, 3, 5), (0,), False),
+    ((4, 3, 5), (0, 1), True), ((4, 3, 5), (1,), True), ((0, 3), (1,), True), ((3,), (0,), False),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_sum_rows_is_numpys_sum(shape, axes, keepdim, dtype, rng):
+    """Linear and layer norm sum over rows by a product with ones (leading or trailing axes of
+    a contiguous float array), and by NumPy's sum otherwise (a middle axis, views, integers)."""
+    from chainrule.ops.linalg import sum_rows
+
+    a = (rng.standard_normal(shape) * 10).astype(dtype)
+    for x in (a, a[::-1]):
+        got, want = sum_rows(x, axes, keepdim), x.sum(axis=axes, keepdims=keepdim)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -62,7 +62,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     ``F.gelu(x, approximate='tanh')``."""
     x = ew.floating(input)
     if approximate == "none":
-        return x * 0.5 * (ew.erf(x * math.sqrt(0.5)) + 1)
+        return ew.GELU.apply(x)
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * (math.sqrt(2) * (2 / math.sqrt(math.pi)) * 0.5)
         return x * 0.5 * (ew.tanh(inner) + 1)
@@ -267,16 +267,15 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | 
         raise RuntimeError(f"layer_norm: given normalized_shape={list(shape)}, expected input "
                            f"with shape [*, {', '.join(map(str, shape))}], but got input of "
                            f"size {list(input.shape)}")
-    axes = tuple(range(input.ndim - k, input.ndim))
     x = ew.floating(input)
-    centered = x - red.mean(x, axes, keepdim=True)
-    var = red.mean(centered * centered, axes, keepdim=True)
-    out = centered * ew.rsqrt(var + eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    params = [t for t in (weight, bias) if t is not None]
+    for t in params:
+        if tuple(t.shape) != shape or t.dtype != x.dtype:
+            raise RuntimeError(f"layer_norm: weight and bias must have the normalized shape "
+                               f"{list(shape)} and the input's dtype ({x.dtype}), got "
+                               f"{list(t.shape)} ({t.dtype})")
+    return _nnops.LayerNorm.apply(x, *params, axes=tuple(range(input.ndim - k, input.ndim)),
+                                  eps=eps, affine=(weight is not None, bias is not None))
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,

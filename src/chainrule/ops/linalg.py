@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Primitive
@@ -9,6 +11,46 @@ from ..tensor import Tensor
 from . import elementwise as ew
 from . import movement as mv
 from . import vocab as V
+
+
+def rows(a: np.ndarray) -> np.ndarray | None:
+    """``a`` (at least 1-D) as a 2-D view with its leading dimensions merged, or None when
+    that would need a copy: ``rows(x)`` of a (16, 64, 128) array is (1024, 128)."""
+    shape = (math.prod(a.shape[:-1]), a.shape[-1])
+    if a.flags.c_contiguous:
+        return a.reshape(shape)
+    try:
+        return a.reshape(shape, copy=False)
+    except ValueError:
+        return None
+
+
+def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b)``, with ``a``'s batch dimensions folded into one GEMM when ``b`` is
+    2-D: NumPy would loop over them (1.4x slower for (16, 64, 128) @ (128, 384))."""
+    if b.ndim == 2 and a.ndim > 2:
+        a2 = rows(a)
+        if a2 is not None:
+            return np.matmul(a2, b).reshape(a.shape[:-1] + b.shape[1:])
+    return np.matmul(a, b)
+
+
+def sum_rows(a, axes: tuple, keepdim: bool = False):
+    """``V.sum(a, axes, keepdim)``; for a C-contiguous float array summed over its leading or
+    its trailing axes, one product with a vector of ones (BLAS's gemv is 3-4x faster than
+    NumPy's reduction over rows of 64 to 1024). ``sum_rows(g2, (0,))``"""
+    if V.is_tensor(a) or a.dtype.kind != "f" or not a.flags.c_contiguous or a.size == 0:
+        return V.sum(a, axes, keepdim)
+    k, nd = len(axes), a.ndim
+    if tuple(axes) == tuple(range(nd - k, nd)):
+        n = math.prod(a.shape[nd - k:])
+        total = a.reshape(-1, n) @ np.ones(n, a.dtype)
+        return total.reshape(a.shape[:nd - k] + ((1,) * k if keepdim else ()))
+    if tuple(axes) == tuple(range(k)):
+        n = math.prod(a.shape[:k])
+        total = np.ones(n, a.dtype) @ a.reshape(n, -1)
+        return total.reshape(((1,) * k if keepdim else ()) + a.shape[k:])
+    return V.sum(a, axes, keepdim)
 
 
 class Matmul(Primitive):
@@ -22,7 +64,7 @@ class Matmul(Primitive):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return np.matmul(x, y)
+        return matmul_arrays(x, y)
 
     @staticmethod
     def backward(ctx, g, x, y):
@@ -30,6 +72,10 @@ class Matmul(Primitive):
         gx = V.sum_to(V.matmul(g, V.mT(y)), x.shape) if need_x else None
         gy = None
         if need_y:
+            if len(y.shape) == 2 and len(x.shape) > 2:
+                # the sum over the batch of x_b^T g_b is one product of the stacked rows
+                x = V.reshape(x, (math.prod(x.shape[:-1]), x.shape[-1]))
+                g = V.reshape(g, (math.prod(g.shape[:-1]), g.shape[-1]))
             yd = V.data(y)
             if yd.ndim == 2 and yd.flags.f_contiguous and not yd.flags.c_contiguous:
                 # y is a transposed weight (x @ W.T): (g^T x)^T is the same sum, laid out so

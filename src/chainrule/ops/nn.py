@@ -1,6 +1,8 @@
-"""Neural-network primitives: softmax and log_softmax over a dimension."""
+"""Neural-network primitives: softmax and log_softmax over a dimension, layer normalization."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -8,6 +10,7 @@ from ..autograd.function import Primitive
 from ..tensor import Tensor, _wrap_dim
 from . import elementwise as ew
 from . import vocab as V
+from .linalg import sum_rows
 
 
 def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -33,8 +36,8 @@ class Softmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        _, e, total = shifted_exp(x, axis)
-        out = e / total
+        _, out, total = shifted_exp(x, axis)
+        out /= total  # in place: the exponentials are a fresh array
         ctx.save_for_backward(out)
         return out
 
@@ -84,3 +87,62 @@ def log_softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
     if x._data.ndim == 0:
         return x * 0
     return LogSoftmax.apply(x, axis=_axis(x, dim, "log_softmax"))
+
+
+def normalized(x, axes: tuple, eps: float):
+    """``(x - mean) * rstd`` and ``rstd = 1/sqrt(var + eps)`` over ``axes`` (biased variance),
+    for arrays or Tensors: layer norm's forward on arrays, and its backward in Tensor mode,
+    where the recorded statistics carry second derivatives.
+    ``xhat, rstd = normalized(x, (2,), 1e-5)``"""
+    scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
+    centered = x - sum_rows(x, axes, keepdim=True) * scale
+    rstd = (sum_rows(centered * centered, axes, keepdim=True) * scale + eps) ** -0.5
+    return centered * rstd, rstd
+
+
+class LayerNorm(Primitive):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the trailing ``axes`` in one op
+    (weight and bias optional: ``affine`` says which are given). The normalized input and
+    ``rstd`` are kept for the array-mode backward; Tensor mode recomputes them on the graph."""
+
+    torch_name = "NativeLayerNormBackward0"
+    elementwise = False
+    formula = "layer_norm({inputs})"
+    derivatives = ("rstd·(ĝ - mean ĝ - x̂·mean(ĝ·x̂)), ĝ = g·weight", "Σ g·x̂", "Σ g")
+    axes: tuple[int, ...]  # these five are set by forward
+    eps: float
+    affine: tuple[bool, bool]
+    xhat: np.ndarray
+    rstd: np.ndarray
+
+    @staticmethod
+    def forward(ctx, x, *params, axes, eps, affine):
+        ctx.axes, ctx.eps, ctx.affine = axes, eps, affine
+        ctx.xhat, ctx.rstd = normalized(x, axes, eps)
+        ctx.save_for_backward(x, *params)
+        if affine[0]:
+            out = ctx.xhat * params[0]
+        else:
+            out = ctx.xhat.copy()  # the output must not alias what backward reads
+        if affine[1]:
+            out += params[-1]
+        return out
+
+    @staticmethod
+    def backward(ctx, g, x, *params):
+        needs = ctx.needs_input_grad
+        axes = ctx.axes
+        xhat, rstd = normalized(x, axes, ctx.eps) if V.is_tensor(x) else (ctx.xhat, ctx.rstd)
+        gx = gw = gb = None
+        if needs[0]:
+            gxhat = g * params[0] if ctx.affine[0] else g
+            scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
+            mean_g = sum_rows(gxhat, axes, keepdim=True) * scale
+            mean_gx = sum_rows(gxhat * xhat, axes, keepdim=True) * scale
+            gx = (gxhat - mean_g - xhat * mean_gx) * rstd
+        batch = tuple(range(len(x.shape) - len(axes)))  # weight and bias span the others
+        if ctx.affine[0] and needs[1]:
+            gw = sum_rows(g * xhat, batch)
+        if ctx.affine[1] and needs[-1]:
+            gb = sum_rows(g, batch)
+        return (gx,) + ((gw,) if ctx.affine[0] else ()) + ((gb,) if ctx.affine[1] else ())

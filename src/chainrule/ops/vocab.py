@@ -76,7 +76,7 @@ def mT(a):  # noqa: N802  (PyTorch's name for the transpose of the last two dime
 def matmul(a, b):
     if isinstance(a, Tensor):
         return la.matmul(a, b)
-    return np.matmul(a, b)
+    return la.matmul_arrays(a, b)
 
 
 def sum(a, axes, keepdim: bool = False):  # noqa: A001  (the op's name)

@@ -89,8 +89,11 @@ class Adam(Optimizer):
                     g = g + weight_decay * x
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             lerp_(m, g, 1 - beta1)
+            # ((1 - β₂) g) g, addcmul_'s rounding, into an array even for a 0-d parameter
+            scratch = np.multiply(g, 1 - beta2, out=np.empty_like(v))
+            scratch *= g
             v *= beta2
-            v += (1 - beta2) * g * g
+            v += scratch
 
             bias_correction1 = 1 - beta1 ** step
             bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
@@ -101,10 +104,10 @@ class Adam(Optimizer):
                 v_max = state["max_exp_avg_sq"]._data
                 np.maximum(v_max, v, out=v_max)
                 v = v_max
-            denom = np.sqrt(v)
+            denom = np.sqrt(v, out=scratch)  # one temporary for the whole update
             denom /= bias_correction2_sqrt
             denom += eps
-            update = m / denom
+            update = np.divide(m, denom, out=denom)
             update *= -step_size
             x += update
 
