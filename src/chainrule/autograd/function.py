@@ -507,16 +507,20 @@ class Primitive(Node):
             key = (shape, id(dtype), shape_b, id(dtype_b))
             ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype), (shape_b, dtype_b)))
             ctx.needs_input_grad = _NEEDS_TWO[fn_x is not None][fn_y is not None]
-        else:
-            arrays, meta, fns = [], [], []
+        else:  # three or more inputs (linear with a bias): the same, in a loop
+            arrays, fns, nrs, keys = [], [], [], []
             for t in inputs:
                 a = t._data
                 arrays.append(a)
-                meta.append((a.shape, a.dtype))
-                fns.append(_edge_fn(t))
+                fns.append(t.grad_fn if t.grad_fn is not None else t if t._rg else None)
+                nrs.append(t._output_nr)
+                keys += (a.shape, id(a.dtype))
             ctx._edge_fns = tuple(fns)  # tuples: a graph of 100,000 nodes holds them all
-            ctx._edge_nrs = _output_nrs(inputs)
-            ctx._meta = tuple(meta)
+            edge_nrs = tuple(nrs)
+            ctx._edge_nrs = _ZEROS.get(edge_nrs, edge_nrs)
+            key = tuple(keys)
+            ctx._meta = _METAS.get(key) or _shared_meta(
+                key, tuple([(a.shape, a.dtype) for a in arrays]))
             needs = tuple([fn is not None for fn in fns])
             ctx.needs_input_grad = _NEEDS.get(needs) or _NEEDS.setdefault(needs, needs)
         try:
@@ -541,9 +545,10 @@ class Primitive(Node):
             n = len(to_save)
             if n == 1 and to_save[0] is raw:
                 ctx._saved = (_OUTPUT, out, result._vc, 0, result._vc[0])
-            elif n == 2 and len(arrays) == 2 and to_save[0] is arrays[0] and (
+            elif n == 2 and len(arrays) >= 2 and to_save[0] is arrays[0] and (
                     to_save[1] is arrays[1]):
-                x, y = inputs
+                # the first two inputs (mul, matmul; linear's x and w of x, w, b)
+                x, y = inputs[0], inputs[1]
                 ctx._saved = (_INPUT, x, None, 0, x._vc[0], _INPUT, y, None, 0, y._vc[0])
             else:
                 ctx._saved = _pack_saved(to_save, inputs, raw, result)
