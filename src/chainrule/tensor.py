@@ -131,9 +131,7 @@ class Tensor(TensorCompat):
                  create_graph: bool = False, inputs: Sequence[Tensor] | Tensor | None = None
                  ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``: ``loss.backward()``."""
-        from .autograd.engine import backward
-
-        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
+        _engine.backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
                  create_graph=create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
@@ -877,7 +875,9 @@ def _shape_args(args: tuple) -> tuple:
     return tuple(args)
 
 
-# Ops import Tensor, so they are bound after the class exists.
+# Ops import Tensor, so they are bound after the class exists (the engine too: backward() runs
+# once per step, and an import statement in it cost ~2k instructions a call).
+from .autograd import engine as _engine  # noqa: E402
 from .ops import compat as _cops  # noqa: E402, F401  (TensorCompat's methods use it: issue 12)
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402

@@ -473,6 +473,8 @@ class _Sweep:
     def finish(self) -> None:
         """After the sweep: hooks of leaves that some expected gradients never reached (a
         rule returned None, or ``inputs=`` skipped a branch), then the queued callbacks."""
+        if not self.partial_leaves and not self.callbacks:
+            return  # the common case: no grad-mode switch (two locked counter updates)
         with set_grad_enabled(self.create_graph):
             for leaf in list(self.partial_leaves.values()):
                 self._post_accumulate(leaf)
