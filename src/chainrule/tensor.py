@@ -351,6 +351,12 @@ class Tensor(TensorCompat):
         return _ew.pow(other, self)
 
     def __matmul__(self, other) -> Tensor:
+        if isinstance(other, Tensor):
+            a, b = self._data, other._data
+            if a.ndim == 2 == b.ndim and a.shape[1] == b.shape[0] and a.dtype == b.dtype:
+                # two matrices (every layer written by hand): no 1-D or batch cases to sort out
+                # (np.broadcast_shapes alone costs ~2 us)
+                return _la.Matmul.apply(self, other)
         return _la.matmul(self, other)
 
     def __rmatmul__(self, other) -> Tensor:  # other @ self
