@@ -131,8 +131,8 @@ class Tensor(TensorCompat):
                  create_graph: bool = False, inputs: Sequence[Tensor] | Tensor | None = None
                  ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``: ``loss.backward()``."""
-        _engine.backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
-                 create_graph=create_graph, inputs=inputs)
+        _engine.backward([self], None if gradient is None else [gradient],
+                         retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter)."""

@@ -508,7 +508,8 @@ class Primitive(Node):
             ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype), (shape_b, dtype_b)))
             ctx.needs_input_grad = _NEEDS_TWO[fn_x is not None][fn_y is not None]
         else:  # three or more inputs (linear with a bias): the same, in a loop
-            arrays, fns, nrs, keys = [], [], [], []
+            arrays, fns, nrs = [], [], []
+            keys: list = []
             for t in inputs:
                 a = t._data
                 arrays.append(a)
