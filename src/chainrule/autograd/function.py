@@ -24,9 +24,10 @@ Why the rules and the engine are shaped the way they are (the one place that say
   the gradients ``autograd.grad`` returns, a leaf's ``.grad``.
 - **Recording allocates little**: shared ``needs_input_grad``, output-index and input
   shape/dtype tuples, saved values in one flat tuple, slots; a deep graph leaves ~4 objects per
-  op for the cycle collector (its passes were half of a 100k-op forward). Grad mode and node
-  hooks are per thread, but an op reads a plain global unless some thread has grad mode off
-  or a node hook was ever registered (a thread-local read costs ~600 instructions).
+  op for the cycle collector (its passes were half of a 100k-op forward), and the first
+  backward makes its full passes rarer (``_allocator.py``). Grad mode and node hooks are per
+  thread, but an op reads a plain global unless some thread has grad mode off or a node hook
+  was ever registered (a thread-local read costs ~600 instructions).
 
 No compiled code: a pure-Python engine on NumPy is the reference learners read; its speed comes
 from doing less per op, not from another language (benchmarks/RESULTS.md has the figures).
