@@ -345,6 +345,18 @@ def _root_array(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _is_view(out: np.ndarray, a: np.ndarray) -> bool:
+    """Whether a view op's output shares memory with its input ``a``. NumPy gives a view the
+    owner of its memory as ``base``, so that settles the common cases without
+    ``np.may_share_memory`` (~0.3 us a call: ``w.T`` in every hand-written layer)."""
+    base = out.base
+    if base is None:  # owns its memory: a copy
+        return False
+    if (base is a or base is a.base) and out.size:  # a view into a's memory
+        return True
+    return np.may_share_memory(out, a)
+
+
 def _shares_memory(outs) -> bool:
     """Whether two of a rule's gradients are one array or views of one array."""
     roots = [id(_root_array(g)) for g in outs if g is not None]
@@ -475,7 +487,7 @@ class Primitive(Node):
             except (ValueError, TypeError) as e:
                 raise _forward_error(cls, inputs, e) from None
             result = _make(out if type(out) is np.ndarray else np.asarray(out))
-            if cls.is_view and np.may_share_memory(result._data, inputs[0]._data):
+            if cls.is_view and _is_view(result._data, inputs[0]._data):
                 result._vc = inputs[0]._vc
             return result
         # recording
@@ -534,7 +546,7 @@ class Primitive(Node):
         if out.dtype.kind == "c":  # from a complex operand that needs no grad: refused too
             raise RuntimeError(f"{cls.__name__.lower()}: {complex_grad_message(out.dtype)}")
         result = _make(out, ctx, 0)
-        if cls.is_view and np.may_share_memory(out, arrays[0]):
+        if cls.is_view and _is_view(out, arrays[0]):
             source = inputs[0]
             result._vc = source._vc
             result._view_of = True
@@ -618,7 +630,7 @@ class MultiOutputPrimitive(Primitive):
         for nr, out in enumerate(outs):
             out = out if type(out) is np.ndarray else np.asarray(out)
             result = _make(out, ctx, nr) if record else _make(out)
-            if cls.is_view and np.may_share_memory(out, source._data):
+            if cls.is_view and _is_view(out, source._data):
                 result._vc = source._vc
                 if record:
                     result._view_of = source._has_views = True
