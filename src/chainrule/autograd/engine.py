@@ -379,6 +379,13 @@ class _Sweep:
         sharing there is.
         """
         arrays = outs if self.arrays else [None if g is None else g._data for g in outs]
+        if len(arrays) == 2:  # Add's (g, g) or (g, its sum): no lists or sets
+            a, b = arrays
+            if a is not None and b is not None:
+                root = _root_array(a)
+                if root is _root_array(b):
+                    self.shared_arrays.add(id(root))
+            return
         if _shares_memory(arrays):  # rare: most rules return fresh arrays
             roots = [id(_root_array(a)) for a in arrays if a is not None]
             self.shared_arrays.update(k for k in roots if roots.count(k) > 1)
