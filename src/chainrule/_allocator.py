@@ -16,8 +16,9 @@ The same call makes the cycle collector's full passes rarer (one per 100 collect
 generation 1 instead of Python's 10), unless the program set its own thresholds: a recorded
 graph is ~4 tracked objects per op, and each full pass walks all of them and the whole heap
 besides. The forward of a 100k-op chain spent about a third of its time in 4 full passes (0
-with this setting: 0.43 -> 0.28 s in one process, benchmarks/RESULTS.md); a training step makes no cyclic garbage (the
-memory benchmark counts 0 cyclic objects), and young cycles are still collected as before.
+with this setting: 0.43 -> 0.28 s in one process, benchmarks/RESULTS.md); a training step
+makes no cyclic garbage (the memory benchmark counts 0 cyclic objects), and young cycles are
+still collected as before.
 """
 
 from __future__ import annotations
