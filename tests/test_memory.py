@@ -182,3 +182,18 @@ def test_a_recorded_op_leaves_few_objects_for_the_cycle_collector():
             gc.collect()
         per_op = (len(gc.get_objects()) - before) / 1000
     assert per_op <= 4.1
+
+
+@pytest.mark.parametrize("own", [None, (500, 5, 5)])
+def test_first_backward_makes_full_collections_rarer_unless_the_program_chose(monkeypatch, own):
+    from chainrule import _allocator
+
+    saved = gc.get_threshold()
+    monkeypatch.setattr(_allocator, "_done", False)
+    try:
+        gc.set_threshold(*(own or _allocator.GC_DEFAULTS))
+        x = cr.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        assert gc.get_threshold() == (own or _allocator.GC_THRESHOLDS)
+    finally:
+        gc.set_threshold(*saved)

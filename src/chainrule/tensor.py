@@ -131,10 +131,8 @@ class Tensor(TensorCompat):
                  create_graph: bool = False, inputs: Sequence[Tensor] | Tensor | None = None
                  ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``: ``loss.backward()``."""
-        from .autograd.engine import backward
-
-        backward([self], None if gradient is None else [gradient], retain_graph=retain_graph,
-                 create_graph=create_graph, inputs=inputs)
+        _engine.backward([self], None if gradient is None else [gradient],
+                         retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and the version counter)."""
@@ -353,6 +351,12 @@ class Tensor(TensorCompat):
         return _ew.pow(other, self)
 
     def __matmul__(self, other) -> Tensor:
+        if isinstance(other, Tensor):
+            a, b = self._data, other._data
+            if a.ndim == 2 == b.ndim and a.shape[1] == b.shape[0] and a.dtype == b.dtype:
+                # two matrices (every layer written by hand): no 1-D or batch cases to sort out
+                # (np.broadcast_shapes alone costs ~2 us)
+                return _la.Matmul.apply(self, other)
         return _la.matmul(self, other)
 
     def __rmatmul__(self, other) -> Tensor:  # other @ self
@@ -707,6 +711,8 @@ class Tensor(TensorCompat):
 
     @property
     def T(self) -> Tensor:
+        if self._data.ndim == 2:  # x @ w.T in every hand-written layer: valid dims, no checks
+            return _mv.Permute.apply(self, dims=(1, 0))
         return _mv.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
@@ -877,7 +883,9 @@ def _shape_args(args: tuple) -> tuple:
     return tuple(args)
 
 
-# Ops import Tensor, so they are bound after the class exists.
+# Ops import Tensor, so they are bound after the class exists (the engine too: backward() runs
+# once per step, and an import statement in it cost ~2k instructions a call).
+from .autograd import engine as _engine  # noqa: E402
 from .ops import compat as _cops  # noqa: E402, F401  (TensorCompat's methods use it: issue 12)
 from .ops import elementwise as _ew  # noqa: E402
 from .ops import linalg as _la  # noqa: E402

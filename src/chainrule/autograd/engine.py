@@ -277,9 +277,15 @@ class _Sweep:
         checked = anomaly.enabled  # read once: the sweep runs in one mode
         # leaf gradients go straight into .grad unless hooks, grad() or create_graph sum first
         direct = targets is None and arrays
+        # the one node the last step made ready while none other waited runs next without
+        # the heap (every step of a chain)
+        nxt = None
         with set_grad_enabled(self.create_graph):
-            while ready:
-                node = heappop(ready)[1]
+            while nxt is not None or ready:
+                if nxt is None:
+                    node = heappop(ready)[1]
+                else:
+                    node, nxt = nxt, None
                 grads = buffers.pop(id(node))
                 if node._hooks_by_output or node._retained or targets:
                     self._visit_outputs(node, grads)
@@ -310,7 +316,13 @@ class _Sweep:
                     slot = buffers.get(id(child))
                     if slot is None:
                         slot = buffers[id(child)] = [None] * child._n_outputs
-                        heappush(ready, (-child._seq, child))
+                        if ready or nxt is not None:
+                            if nxt is not None:
+                                heappush(ready, (-nxt._seq, nxt))
+                                nxt = None
+                            heappush(ready, (-child._seq, child))
+                        else:
+                            nxt = child
                     # out of place: g may be the array another node or leaf also received
                     slot[nr] = g if slot[nr] is None else slot[nr] + g
             self._finish_leaves()
@@ -367,6 +379,13 @@ class _Sweep:
         sharing there is.
         """
         arrays = outs if self.arrays else [None if g is None else g._data for g in outs]
+        if len(arrays) == 2:  # Add's (g, g) or (g, its sum): no lists or sets
+            a, b = arrays
+            if a is not None and b is not None:
+                root = _root_array(a)
+                if root is _root_array(b):
+                    self.shared_arrays.add(id(root))
+            return
         if _shares_memory(arrays):  # rare: most rules return fresh arrays
             roots = [id(_root_array(a)) for a in arrays if a is not None]
             self.shared_arrays.update(k for k in roots if roots.count(k) > 1)
@@ -461,6 +480,8 @@ class _Sweep:
     def finish(self) -> None:
         """After the sweep: hooks of leaves that some expected gradients never reached (a
         rule returned None, or ``inputs=`` skipped a branch), then the queued callbacks."""
+        if not self.partial_leaves and not self.callbacks:
+            return  # the common case: no grad-mode switch (two locked counter updates)
         with set_grad_enabled(self.create_graph):
             for leaf in list(self.partial_leaves.values()):
                 self._post_accumulate(leaf)

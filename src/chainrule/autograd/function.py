@@ -24,9 +24,10 @@ Why the rules and the engine are shaped the way they are (the one place that say
   the gradients ``autograd.grad`` returns, a leaf's ``.grad``.
 - **Recording allocates little**: shared ``needs_input_grad``, output-index and input
   shape/dtype tuples, saved values in one flat tuple, slots; a deep graph leaves ~4 objects per
-  op for the cycle collector (its passes were half of a 100k-op forward). Grad mode and node
-  hooks are per thread, but an op reads a plain global unless some thread has grad mode off
-  or a node hook was ever registered (a thread-local read costs ~600 instructions).
+  op for the cycle collector (its passes were half of a 100k-op forward), and the first
+  backward makes its full passes rarer (``_allocator.py``). Grad mode and node hooks are per
+  thread, but an op reads a plain global unless some thread has grad mode off or a node hook
+  was ever registered (a thread-local read costs ~600 instructions).
 
 No compiled code: a pure-Python engine on NumPy is the reference learners read; its speed comes
 from doing less per op, not from another language (benchmarks/RESULTS.md has the figures).
@@ -344,6 +345,18 @@ def _root_array(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _is_view(out: np.ndarray, a: np.ndarray) -> bool:
+    """Whether a view op's output shares memory with its input ``a``. NumPy gives a view the
+    owner of its memory as ``base``, so that settles the common cases without
+    ``np.may_share_memory`` (~0.3 us a call: ``w.T`` in every hand-written layer)."""
+    base = out.base
+    if base is None:  # owns its memory: a copy
+        return False
+    if (base is a or base is a.base) and out.size:  # a view into a's memory
+        return True
+    return np.may_share_memory(out, a)
+
+
 def _shares_memory(outs) -> bool:
     """Whether two of a rule's gradients are one array or views of one array."""
     roots = [id(_root_array(g)) for g in outs if g is not None]
@@ -474,7 +487,7 @@ class Primitive(Node):
             except (ValueError, TypeError) as e:
                 raise _forward_error(cls, inputs, e) from None
             result = _make(out if type(out) is np.ndarray else np.asarray(out))
-            if cls.is_view and np.may_share_memory(result._data, inputs[0]._data):
+            if cls.is_view and _is_view(result._data, inputs[0]._data):
                 result._vc = inputs[0]._vc
             return result
         # recording
@@ -507,16 +520,21 @@ class Primitive(Node):
             key = (shape, id(dtype), shape_b, id(dtype_b))
             ctx._meta = _METAS.get(key) or _shared_meta(key, ((shape, dtype), (shape_b, dtype_b)))
             ctx.needs_input_grad = _NEEDS_TWO[fn_x is not None][fn_y is not None]
-        else:
-            arrays, meta, fns = [], [], []
+        else:  # three or more inputs (linear with a bias): the same, in a loop
+            arrays, fns, nrs = [], [], []
+            keys: list = []
             for t in inputs:
                 a = t._data
                 arrays.append(a)
-                meta.append((a.shape, a.dtype))
-                fns.append(_edge_fn(t))
+                fns.append(t.grad_fn if t.grad_fn is not None else t if t._rg else None)
+                nrs.append(t._output_nr)
+                keys += (a.shape, id(a.dtype))
             ctx._edge_fns = tuple(fns)  # tuples: a graph of 100,000 nodes holds them all
-            ctx._edge_nrs = _output_nrs(inputs)
-            ctx._meta = tuple(meta)
+            edge_nrs = tuple(nrs)
+            ctx._edge_nrs = _ZEROS.get(edge_nrs, edge_nrs)
+            key = tuple(keys)
+            ctx._meta = _METAS.get(key) or _shared_meta(
+                key, tuple([(a.shape, a.dtype) for a in arrays]))
             needs = tuple([fn is not None for fn in fns])
             ctx.needs_input_grad = _NEEDS.get(needs) or _NEEDS.setdefault(needs, needs)
         try:
@@ -528,7 +546,7 @@ class Primitive(Node):
         if out.dtype.kind == "c":  # from a complex operand that needs no grad: refused too
             raise RuntimeError(f"{cls.__name__.lower()}: {complex_grad_message(out.dtype)}")
         result = _make(out, ctx, 0)
-        if cls.is_view and np.may_share_memory(out, arrays[0]):
+        if cls.is_view and _is_view(out, arrays[0]):
             source = inputs[0]
             result._vc = source._vc
             result._view_of = True
@@ -541,9 +559,10 @@ class Primitive(Node):
             n = len(to_save)
             if n == 1 and to_save[0] is raw:
                 ctx._saved = (_OUTPUT, out, result._vc, 0, result._vc[0])
-            elif n == 2 and len(arrays) == 2 and to_save[0] is arrays[0] and (
+            elif n == 2 and len(arrays) >= 2 and to_save[0] is arrays[0] and (
                     to_save[1] is arrays[1]):
-                x, y = inputs
+                # the first two inputs (mul, matmul; linear's x and w of x, w, b)
+                x, y = inputs[0], inputs[1]
                 ctx._saved = (_INPUT, x, None, 0, x._vc[0], _INPUT, y, None, 0, y._vc[0])
             else:
                 ctx._saved = _pack_saved(to_save, inputs, raw, result)
@@ -611,7 +630,7 @@ class MultiOutputPrimitive(Primitive):
         for nr, out in enumerate(outs):
             out = out if type(out) is np.ndarray else np.asarray(out)
             result = _make(out, ctx, nr) if record else _make(out)
-            if cls.is_view and np.may_share_memory(out, source._data):
+            if cls.is_view and _is_view(out, source._data):
                 result._vc = source._vc
                 if record:
                     result._view_of = source._has_views = True
