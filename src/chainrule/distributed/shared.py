@@ -20,6 +20,7 @@ window.average(peers)``
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,30 @@ CHUNK_BYTES = 256 * 1024
 
 def _round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
+
+
+def _pieces(lo: int, hi: int, elsewhere: Sequence[tuple[int, int, np.ndarray]]
+            ) -> list[tuple[int, int, np.ndarray | None]]:
+    """``[lo, hi)`` cut into the pieces of ``elsewhere`` and the gaps between them (None)."""
+    pieces: list[tuple[int, int, np.ndarray | None]] = []
+    position = lo
+    for start, stop, source in sorted(elsewhere, key=lambda piece: piece[0]):
+        if position < start:
+            pieces.append((position, start, None))
+        pieces.append((start, stop, source))
+        position = stop
+    if position < hi:
+        pieces.append((position, hi, None))
+    return pieces
+
+
+def _divide(values: np.ndarray, size: int) -> None:
+    """``values /= size``; by a power of two as a multiplication, which gives the same bits
+    at half the cost."""
+    if size & (size - 1) == 0:
+        np.multiply(values, 1 / size, out=values)
+    else:
+        np.divide(values, size, out=values)
 
 
 def aligned(nbytes: int) -> int:
@@ -81,27 +106,41 @@ class SharedWindow:
         views = [root[offset:stop].view(dtype) for root in self._roots]
         return views[self._rank], views
 
-    def average(self, views: list[np.ndarray]) -> None:
+    def slice(self, n: int, itemsize: int) -> tuple[int, int]:
+        """The elements ``[lo, hi)`` of an ``n``-element array that this rank reduces: a 1/N
+        share, rounded up to whole cache lines (the last ranks' may be shorter or empty)."""
+        share = _round_up(-(-n // self._size), max(1, ALIGN_BYTES // itemsize))
+        return min(n, self._rank * share), min(n, (self._rank + 1) * share)
+
+    def average(self, views: list[np.ndarray],
+                elsewhere: Sequence[tuple[int, int, np.ndarray]] = ()) -> None:
         """Replace every rank's ``views[rank]`` with the mean over ranks, elementwise
-        (collective). Each rank reduces its slice, so all ranks end with the same bits."""
-        n, size, rank = views[0].size, self._size, self._rank
-        if n == 0:
+        (collective). Each rank reduces its ``slice``, so all ranks end with the same bits.
+        ``elsewhere``: ``(start, stop, array)`` pieces of this rank's slice whose values are in
+        ``array`` instead of ``views[rank][start:stop]`` (never copied into the window: only
+        this rank reads them)."""
+        mine, itemsize = views[self._rank], views[0].itemsize
+        if mine.size == 0:  # an empty bucket, on every rank
             return
-        per_line = max(1, ALIGN_BYTES // views[0].itemsize)
-        share = _round_up(-(-n // size), per_line)
-        lo, hi = min(n, rank * share), min(n, (rank + 1) * share)
-        chunk = max(per_line, CHUNK_BYTES // views[0].itemsize)
-        mine = views[rank]
-        others = [v for q, v in enumerate(views) if q != rank]
-        self._barrier()  # every rank's gradients are in its part
-        for start in range(lo, hi, chunk):
-            stop = min(hi, start + chunk)
-            acc = mine[start:stop]
-            for other in others:
-                np.add(acc, other[start:stop], out=acc)
-            np.divide(acc, size, out=acc)
-            for other in others:
-                other[start:stop] = acc
+        lo, hi = self.slice(mine.size, itemsize)
+        others = [v for q, v in enumerate(views) if q != self._rank]
+        chunk = max(1, CHUNK_BYTES // itemsize)
+        self._barrier()  # every rank's values are in its part
+        for start, stop, source in _pieces(lo, hi, elsewhere):
+            for a in range(start, stop, chunk):
+                b = min(stop, a + chunk)
+                acc = mine[a:b]
+                first = acc if source is None else source[a - start:b - start]
+                if not others:  # one rank: the mean is its own values
+                    if source is not None:
+                        acc[...] = first
+                    continue
+                np.add(first, others[0][a:b], out=acc)
+                for other in others[1:]:
+                    np.add(acc, other[a:b], out=acc)
+                _divide(acc, self._size)
+                for other in others:
+                    other[a:b] = acc
         self._barrier()  # every slice is in every part
 
     def _barrier(self) -> None:

@@ -23,6 +23,9 @@ from ..module import Module
 
 # PyTorch's, with the default cap: a small first bucket starts communicating early
 FIRST_BUCKET_BYTES = 1024 * 1024
+# in shared memory, a gradient's part in this rank's slice is left in place from this size
+# (below it, the bookkeeping costs more than the copy it saves)
+UNCOPIED_BYTES = 256 * 1024
 
 
 class _Bucket:
@@ -46,6 +49,8 @@ class _Bucket:
         self.dtype = dtype
         self.flat = Tensor._make(np.zeros(0, dtype))  # set by the DDP: its own or shared
         self.shared: list[np.ndarray] | None = None  # every rank's flat, in a shared window
+        self.slice = (0, 0)  # the part of flat this rank reduces, in shared memory
+        self.elsewhere: list[tuple[int, int, np.ndarray]] = []  # of it, not copied in
         self.own_grads: dict[int, Tensor] = {}  # this backward's, averaged in place
         self.pending = 0
         self.works: list[Any] = []
@@ -175,6 +180,7 @@ class DistributedDataParallel(Module):
         offset = 0
         for bucket in self._buckets:
             mine, bucket.shared = window.arrays(offset, bucket.size, bucket.dtype)
+            bucket.slice = window.slice(bucket.size, bucket.dtype.itemsize)
             bucket.flat = Tensor._make(mine)
             offset += aligned(mine.nbytes)
         return window
@@ -201,6 +207,7 @@ class DistributedDataParallel(Module):
             bucket.pending = len(bucket.indices)
             bucket.works = []
             bucket.own_grads = {}
+            bucket.elsewhere = []
 
     @contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -239,7 +246,7 @@ class DistributedDataParallel(Module):
             elif bucket.shared is None:
                 np.divide(grad._data.reshape(-1), self._world, out=view)
             elif not _same_memory(grad._data, view):  # not accumulated in the bucket already
-                view[...] = grad._data.reshape(-1)  # the ranks divide after summing
+                self._pack_shared(bucket, grad._data.reshape(-1), start, stop)
             return
         param = self._params[index]
         if grad is None:
@@ -249,6 +256,19 @@ class DistributedDataParallel(Module):
         else:  # a view, a recorded Tensor (create_graph) or another dtype: a contiguous copy
             grad = Tensor._make(np.divide(grad._data, self._world, dtype=bucket.dtype))
         bucket.own_grads[index] = grad
+
+    def _pack_shared(self, bucket: _Bucket, grad: np.ndarray, start: int, stop: int) -> None:
+        """Copy a gradient into the window for the other ranks (the ranks divide after
+        summing). The part in this rank's own slice is read only by this rank: when large,
+        it stays where it is and the reduction reads it from there (a pass saved)."""
+        view = bucket.flat._data[start:stop]
+        lo, hi = max(start, bucket.slice[0]), min(stop, bucket.slice[1])
+        if (hi - lo) * grad.itemsize < UNCOPIED_BYTES:
+            view[...] = grad
+            return
+        view[:lo - start] = grad[:lo - start]
+        view[hi - start:] = grad[hi - start:]
+        bucket.elsewhere.append((lo, hi, grad[lo - start:hi - start]))
 
     def _launch_ready_buckets(self) -> None:
         """Start every full bucket whose predecessors have started: all ranks must issue the
@@ -265,7 +285,8 @@ class DistributedDataParallel(Module):
         """Average a full bucket: in shared memory at once (the ranks meet at a barrier, each
         reduces a slice), else by starting MPI's non-blocking all-reduces (sums)."""
         if bucket.shared is not None:
-            self._window.average(bucket.shared)
+            self._window.average(bucket.shared, bucket.elsewhere)
+            bucket.elsewhere = []
             return
         tensors = [bucket.flat] if bucket.offsets else []
         tensors += [bucket.own_grads[i] for i in bucket.own]
