@@ -6,7 +6,6 @@ import pytest
 
 from .launch import check, run
 
-
 # buckets averaged in a shared-memory window (the default on one node), or by MPI's
 # all-reduce (shared_memory=False, what runs across nodes)
 PATHS = pytest.mark.parametrize("path", [[], ["--mpi"]], ids=["shared", "mpi"])
