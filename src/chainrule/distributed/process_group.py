@@ -12,6 +12,7 @@ import time
 import traceback
 from typing import Any
 
+SHM_DIRECTORY = "/dev/shm"
 _NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
                     "init_process_group.")
 
@@ -149,6 +150,19 @@ def shares_memory() -> bool:
     """True when every rank of the default group runs on one node (one shared memory)."""
     comm()
     return _group.one_node
+
+
+def shared_memory_fits(nbytes: int) -> bool:
+    """Whether ``nbytes`` more per rank fit in the node's shared-memory file system, where
+    MPICH maps windows (a container's is often only 64 MB; touching memory beyond it kills the
+    process). Collective: every rank gets the same answer; True when it cannot be told."""
+    c = comm()
+    try:
+        stat = os.statvfs(SHM_DIRECTORY)
+        fits = stat.f_bavail * stat.f_frsize >= nbytes * c.Get_size()
+    except OSError:
+        fits = True
+    return bool(c.allreduce(fits, op=mpi().LAND))
 
 
 def allocate_shared(nbytes: int) -> Any:

@@ -15,6 +15,7 @@ import chainrule as cr
 import chainrule.distributed as dist
 from chainrule import nn
 from chainrule.nn.parallel import DistributedDataParallel
+from chainrule.nn.parallel import distributed as ddp_module
 
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
@@ -102,6 +103,10 @@ assert model.empty.grad.shape == (0,)
 if CAP == 0:
     assert [b.size for b in ddp._buckets] == ([3, 0] if SHARED else [0, 0])
 assert ddp.shared_memory is SHARED
-# on one node the default is shared memory
+# on one node the default is shared memory, unless the window would not fit in it
 assert DistributedDataParallel(nn.Linear(3, 2)).shared_memory is True
+ddp_module.shared_memory_fits = lambda nbytes: False
+assert DistributedDataParallel(nn.Linear(3, 2)).shared_memory is False
+expect_error(lambda: DistributedDataParallel(nn.Linear(3, 2), shared_memory=True),
+             "shared_memory=True needs 0.0 MiB per rank in /dev/shm, which has less free")
 print(f"ok {rank}", flush=True)

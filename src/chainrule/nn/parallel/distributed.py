@@ -16,7 +16,12 @@ import numpy as np
 from ... import distributed as dist
 from ...autograd.engine import queue_callback
 from ...autograd.grad_mode import is_grad_enabled
-from ...distributed.process_group import allocate_shared, shares_memory
+from ...distributed.process_group import (
+    SHM_DIRECTORY,
+    allocate_shared,
+    shared_memory_fits,
+    shares_memory,
+)
 from ...distributed.shared import aligned
 from ...tensor import Tensor
 from ..module import Module
@@ -77,7 +82,8 @@ class DistributedDataParallel(Module):
     for compatibility (CPU only).
 
     How a bucket is averaged depends on where the ranks run. When they all share one node's
-    memory (``shared_memory=None``, the default, detects it), the buckets live in an MPI-3
+    memory and the window fits in it (``shared_memory=None``, the default, checks both; a
+    container's ``/dev/shm`` may be too small), the buckets live in an MPI-3
     shared-memory window and a full bucket is averaged by the ranks themselves, during
     backward: after a barrier each rank sums its 1/N slice over every rank's bucket, divides
     it by N and writes it into every rank's bucket (``chainrule.distributed.shared``); all
@@ -118,11 +124,7 @@ class DistributedDataParallel(Module):
                 dist.broadcast(tensor, src=0)
         self._names = [n for n, p in named if p.requires_grad]
         self._params = [p for _, p in named if p.requires_grad]
-        one_node = shares_memory()
-        if shared_memory and not one_node:
-            raise ValueError("DistributedDataParallel: shared_memory=True needs every rank on "
-                             "one node; these ranks span several nodes")
-        self.shared_memory = one_node if shared_memory is None else shared_memory
+        self.shared_memory = self._choose_averaging(shared_memory)
         self._buckets = self._assign_buckets()
         self._window = self._place_buckets()
         self._bucket_of = {i: b for b in self._buckets for i in b.indices}
@@ -132,6 +134,25 @@ class DistributedDataParallel(Module):
         self._callback_queued = False
         for i, p in enumerate(self._params):
             p.register_post_accumulate_grad_hook(_hook(self, i))
+
+    def _choose_averaging(self, requested: bool | None) -> bool:
+        """Shared memory when every rank is on one node and the window fits (or an error
+        when ``requested`` and it cannot be), else MPI's all-reduce."""
+        if requested is False:
+            return False
+        if not shares_memory():
+            if requested:
+                raise RuntimeError("DistributedDataParallel: shared_memory=True needs every rank "
+                                   "on one node; these ranks span several nodes")
+            return False
+        need = sum(aligned(p._data.nbytes) for p in self._params)
+        if shared_memory_fits(need):
+            return True
+        if requested:
+            raise RuntimeError(f"DistributedDataParallel: shared_memory=True needs "
+                               f"{need / 2**20:.1f} MiB per rank in {SHM_DIRECTORY}, which has "
+                               "less free (a container's: docker run --shm-size)")
+        return False
 
     def _check_shapes_match(self, named: Sequence[tuple[str, Tensor]]) -> None:
         from ...distributed.process_group import comm
