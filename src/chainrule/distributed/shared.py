@@ -4,9 +4,9 @@ When every rank of the group runs on one machine, each rank's gradient buckets l
 window every rank can read and write. Averaging a bucket is then done by the ranks
 themselves: after a barrier each rank sums its 1/N slice of the bucket over all ranks' copies,
 divides that slice by N, and writes the result into every rank's copy; a second barrier ends
-it. Every byte is read once and written N times by one rank, in cache-sized pieces, with no
-message, scratch buffer or progress thread, which costs about half of MPI's all-reduce of the
-same buffers (benchmarks/README.md, issue 14). MPI provides the memory and the ordering
+it. Each element is handled by one rank only (read from the N copies, written back into
+them), in cache-sized pieces, with no message, scratch buffer or progress thread: about 60% of
+the CPU time of MPI's all-reduce of the same buffers (benchmarks/README.md, issue 14). MPI provides the memory and the ordering
 (``Win.Sync`` + ``Barrier``); nothing here is a protocol of its own.
 
 Lifecycle: freeing a window is collective, so no window is freed from a destructor. The
@@ -28,7 +28,7 @@ import numpy as np
 # one rank's slice starts on its own cache line (no two ranks write the same line)
 ALIGN_BYTES = 64
 # the sum, the division and the copies of a piece run while it is in the core's L2 cache
-# (256 KiB pieces: 20.6 ms of CPU per rank for 80 MB on 2 ranks; 1 MiB and unchunked 27 ms)
+# (256 KiB pieces: 20.6 ms of CPU per rank for 80 MB on 2 ranks; 4 MiB and unchunked 27 ms)
 CHUNK_BYTES = 256 * 1024
 
 
