@@ -12,6 +12,9 @@ import time
 import traceback
 from typing import Any
 
+import numpy as np
+
+# where MPICH maps its shared-memory windows
 SHM_DIRECTORY = "/dev/shm"
 _NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
                     "init_process_group.")
@@ -136,8 +139,6 @@ def _free_released_windows(c: Any) -> None:
     """Free (collectively) the windows that no rank uses any more."""
     if not _windows:
         return
-    import numpy as np
-
     released = np.array([w.released() for w in _windows], np.int8)
     c.Allreduce(mpi().IN_PLACE, released, op=mpi().MIN)
     for window, free in list(zip(_windows, released)):

@@ -5,9 +5,10 @@ window every rank can read and write. Averaging a bucket is then done by the ran
 themselves: after a barrier each rank sums its 1/N slice of the bucket over all ranks' copies,
 divides that slice by N, and writes the result into every rank's copy; a second barrier ends
 it. Each element is handled by one rank only (read from the N copies, written back into
-them), in cache-sized pieces, with no message, scratch buffer or progress thread: about 60% of
-the CPU time of MPI's all-reduce of the same buffers (benchmarks/README.md, issue 14). MPI provides the memory and the ordering
-(``Win.Sync`` + ``Barrier``); nothing here is a protocol of its own.
+them), in cache-sized pieces, with no message, scratch buffer or progress thread: about 60%
+of the CPU time of MPI's all-reduce of the same buffers (benchmarks/README.md, issue 14). MPI
+provides the memory and the ordering (``Win.Sync`` + ``Barrier``); nothing here is a protocol
+of its own.
 
 Lifecycle: freeing a window is collective, so no window is freed from a destructor. The
 process group owns its windows (``process_group.allocate_shared``); a window whose arrays
