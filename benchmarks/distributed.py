@@ -1,16 +1,20 @@
 """Data-parallel training on MPI (issue 14): an MLP 784-4096-4096-10, float32, batch 256 per
 rank, one BLAS thread per rank, on 1 and 2 ranks.
 
-``.venv/bin/python benchmarks/distributed.py`` (about 5 minutes on a quiet 2-core machine;
-``--rounds 5 --steps 5``) prints, per world size, medians over interleaved rounds (each round
-one ``mpiexec -n 1`` and one ``mpiexec -n 2`` job) with the spread beside them:
+``.venv/bin/python benchmarks/distributed.py`` (about 6 minutes on a quiet 2-core machine;
+``--rounds 5 --steps 5``) prints, per world size and way of averaging, medians over
+interleaved rounds (each round one ``mpiexec -n 1`` and one ``mpiexec -n 2`` job) with the
+spread beside them. Each job wraps the model twice: DDP as it runs on one node (buckets in a
+shared-memory window, averaged by the ranks) and DDP with ``shared_memory=False`` (MPI's
+non-blocking all-reduce, what runs across nodes), their steps interleaved in the same job:
 
-- step: one DDP training step (forward, backward with bucketed all-reduces, SGD step);
+- step: one DDP training step (forward, backward with bucketed averaging, SGD step);
 - compute: the same step under ``no_sync()`` (no communication), timed in the same job;
-- all-reduce: every gradient (80 MB) averaged by one blocking ``all_reduce``, nothing else;
+- alone: every gradient (80 MB) averaged by itself, nothing else: one blocking ``all_reduce``
+  (MPI), or the ranks' average of an 80 MB shared window (shared memory);
 - exposed: the median of step - compute over adjacent pairs, the communication that backward
   did not hide;
-- hidden: 1 - exposed / all-reduce;
+- hidden: 1 - exposed / alone;
 - throughput: samples per second of the whole job, speed-up and scaling efficiency against
   one plain process (no DDP) running the same step;
 - CPU and faults: rank 0's CPU time (all its threads, MPI's included) and minor page faults
@@ -41,6 +45,7 @@ def worker(steps: int) -> None:
     import chainrule as cr
     import chainrule.distributed as dist
     from chainrule import nn, optim
+    from chainrule.distributed.process_group import allocate_shared
     from chainrule.nn.parallel import DistributedDataParallel
 
     dist.init_process_group("mpi")
@@ -52,14 +57,18 @@ def worker(steps: int) -> None:
         if i < len(SIZES) - 2:
             layers.append(nn.ReLU())
     model = nn.Sequential(*layers)
-    ddp = DistributedDataParallel(model)
+    # both wrap the same model: a DDP's hooks act only after its own forward
+    ddps = {"shared": DistributedDataParallel(model, shared_memory=True),
+            "mpi": DistributedDataParallel(model, shared_memory=False)}
+    ddp = ddps["shared"]
     rng = np.random.default_rng(rank)
     x = cr.tensor(rng.normal(size=(BATCH, SIZES[0])).astype(np.float32))
     y = cr.tensor(rng.integers(0, SIZES[-1], BATCH))
     loss_fn = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=1e-3)
 
-    usage: dict[str, list[tuple[float, int]]] = {"step": [], "plain": []}
+    usage: dict[str, list[tuple[float, int]]] = {"step_shared": [], "step_mpi": [],
+                                                  "plain": []}
 
     def step(net, sync: bool, kind: str = "") -> float:
         dist.barrier()
@@ -79,7 +88,10 @@ def worker(steps: int) -> None:
                                 - before.ru_stime, after.ru_minflt - before.ru_minflt))
         return elapsed
 
-    flat = cr.zeros(sum(p.numel() for p in model.parameters()))
+    count = sum(p.numel() for p in model.parameters())
+    flat = cr.zeros(count)
+    window = allocate_shared(count * 4)
+    _, views = window.arrays(0, count, np.float32)
 
     def all_reduce() -> float:
         dist.barrier()
@@ -87,17 +99,28 @@ def worker(steps: int) -> None:
         dist.all_reduce(flat, op=dist.ReduceOp.AVG)
         return time.perf_counter() - start
 
-    step(ddp, True)  # warm-up: first touches of every buffer
-    times: dict[str, list[float]] = {"step": [], "compute": [], "all_reduce": [], "plain": []}
-    kinds = {"step": lambda: step(ddp, True, "step"), "compute": lambda: step(ddp, False),
-             "all_reduce": all_reduce}
+    def shared_average() -> float:
+        dist.barrier()
+        start = time.perf_counter()
+        window.average(views)
+        return time.perf_counter() - start
+
+    for net in ddps.values():
+        step(net, True)  # warm-up: first touches of every buffer
+    kinds = {"step_shared": lambda: step(ddps["shared"], True, "step_shared"),
+             "step_mpi": lambda: step(ddps["mpi"], True, "step_mpi"),
+             "compute": lambda: step(ddp, False),
+             "alone_mpi": all_reduce, "alone_shared": shared_average}
     if world == 1:
         kinds["plain"] = lambda: step(model, True, "plain")
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
     order = list(kinds)
     for i in range(steps):  # interleaved, the order rotating, so noise hits every kind alike
         for kind in order[i % len(order):] + order[:i % len(order)]:
             times[kind].append(kinds[kind]())
-    times["exposed"] = [a - b for a, b in zip(times["step"], times["compute"])]
+    for path in ddps:
+        times[f"exposed_{path}"] = [a - b for a, b in zip(times[f"step_{path}"],
+                                                          times["compute"])]
     for kind, pairs in usage.items():
         if pairs:
             times[f"{kind}_cpu"] = [cpu for cpu, _ in pairs]
@@ -144,23 +167,26 @@ def main() -> None:
     print(f"one plain process (no DDP): step {_spread(plain)}, {base:.0f} samples/s, CPU "
           f"{_spread(plain_cpu)}, {statistics.median(j['plain_faults'] for j in rounds[1]):.0f} "
           "minor faults per step")
-    print("| ranks | step | compute (no_sync) | all-reduce alone | exposed | hidden | "
-          "samples/s | speed-up | efficiency | CPU per step (rank 0) | CPU speed-up | "
+    print("| ranks | averaging | step | compute (no_sync) | averaging alone | exposed | hidden "
+          "| samples/s | speed-up | efficiency | CPU per step (rank 0) | CPU speed-up | "
           "faults/step |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for world, jobs in rounds.items():
-        step = [j["step"] for j in jobs]
-        exposed = statistics.median([j["exposed"] for j in jobs])
-        reduce = statistics.median([j["all_reduce"] for j in jobs])
-        hidden = 1 - exposed / reduce if reduce > 0 else float("nan")
-        throughput = world * BATCH / statistics.median(step)
-        cpu = [j["step_cpu"] for j in jobs]
-        cpu_speedup = world * statistics.median(plain_cpu) / statistics.median(cpu)
-        print(f"| {world} | {_spread(step)} | {_spread([j['compute'] for j in jobs])} | "
-              f"{_spread([j['all_reduce'] for j in jobs])} | {exposed * 1e3:.1f} | "
-              f"{max(0.0, min(1.0, hidden)):.0%} | {throughput:.0f} | "
-              f"{throughput / base:.2f}x | {throughput / base / world:.0%} | {_spread(cpu)} | "
-              f"{cpu_speedup:.2f}x | {statistics.median(j['step_faults'] for j in jobs):.0f} |")
+        for path, label in (("shared", "shared memory"), ("mpi", "MPI all-reduce")):
+            step = [j[f"step_{path}"] for j in jobs]
+            exposed = statistics.median([j[f"exposed_{path}"] for j in jobs])
+            alone = [j[f"alone_{path}"] for j in jobs]
+            hidden = 1 - exposed / statistics.median(alone) if max(alone) > 0 else float("nan")
+            throughput = world * BATCH / statistics.median(step)
+            cpu = [j[f"step_{path}_cpu"] for j in jobs]
+            cpu_speedup = world * statistics.median(plain_cpu) / statistics.median(cpu)
+            faults = statistics.median(j[f"step_{path}_faults"] for j in jobs)
+            print(f"| {world} | {label} | {_spread(step)} | "
+                  f"{_spread([j['compute'] for j in jobs])} | {_spread(alone)} | "
+                  f"{exposed * 1e3:.1f} | {max(0.0, min(1.0, hidden)):.0%} | "
+                  f"{throughput:.0f} | {throughput / base:.2f}x | "
+                  f"{throughput / base / world:.0%} | {_spread(cpu)} | {cpu_speedup:.2f}x | "
+                  f"{faults:.0f} |")
 
 
 if __name__ == "__main__":

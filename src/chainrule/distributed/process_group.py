@@ -12,20 +12,30 @@ import time
 import traceback
 from typing import Any
 
+import numpy as np
+
+# where MPICH maps its shared-memory windows
+SHM_DIRECTORY = "/dev/shm"
 _NOT_INITIALIZED = ("Default process group has not been initialized, please make sure to call "
                     "init_process_group.")
 
 
 class _Group:
-    """The default group's state: its communicator, the thread that advances its non-blocking
-    collectives, and the excepthook it replaced."""
+    """The default group's state: its communicator, whether all its ranks share one node's
+    memory, the thread that advances its non-blocking collectives, and the excepthook it
+    replaced."""
 
     comm: Any = None
+    one_node = False
     progress: Any = None
     previous_excepthook: Any = None
+    exit_registered = False
 
 
 _group = _Group()
+# shared-memory windows (shared.SharedWindow), in allocation order, identical on every rank;
+# they outlive a destroyed group while arrays of theirs are still referenced somewhere
+_windows: list[Any] = []
 
 
 def mpi() -> Any:
@@ -99,16 +109,77 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
             raise ValueError(f"init_process_group: {name}={given} but the MPI environment has "
                              f"{name} {actual} (launch with mpiexec -n N)")
     _group.comm = comm
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    _group.one_node = node.Get_size() == comm.Get_size()
+    node.Free()
     probe_comm = MPI.COMM_WORLD.Dup()  # collective, like the Dup above: every rank makes one
     if MPI.Query_thread() == MPI.THREAD_MULTIPLE:
         from .progress import Progress
 
         _group.progress = Progress(probe_comm, MPI.ANY_SOURCE, MPI.ANY_TAG)
-        atexit.register(_group.progress.close)  # runs before mpi4py's own MPI_Finalize
     else:
         probe_comm.Free()  # without thread support, collectives advance inside MPI calls only
+    if not _group.exit_registered:
+        atexit.register(_close_at_exit)  # runs before mpi4py's own MPI_Finalize
+        _group.exit_registered = True
     _group.previous_excepthook = sys.excepthook
     sys.excepthook = _abort_on_exception
+
+
+def _close_at_exit() -> None:
+    """Stop the progress thread and free every window (all ranks exit alike; a failing rank
+    aborts the job instead)."""
+    if _group.progress is not None:
+        _group.progress.close()
+    while _windows:
+        _windows.pop(0).free()
+
+
+def _free_released_windows(c: Any) -> None:
+    """Free (collectively) the windows that no rank uses any more."""
+    if not _windows:
+        return
+    released = np.array([w.released() for w in _windows], np.int8)
+    c.Allreduce(mpi().IN_PLACE, released, op=mpi().MIN)
+    for window, free in list(zip(_windows, released)):
+        if free:
+            window.free()
+            _windows.remove(window)
+
+
+def shares_memory() -> bool:
+    """True when every rank of the default group runs on one node (one shared memory)."""
+    comm()
+    return _group.one_node
+
+
+def shared_memory_fits(nbytes: int) -> bool:
+    """Whether ``nbytes`` more per rank fit in the node's shared-memory file system, where
+    MPICH maps windows (a container's is often only 64 MB; touching memory beyond it kills the
+    process). Collective: every rank gets the same answer; True when it cannot be told."""
+    c = comm()
+    try:
+        stat = os.statvfs(SHM_DIRECTORY)
+        fits = stat.f_bavail * stat.f_frsize >= nbytes * c.Get_size()
+    except OSError:
+        fits = True
+    return bool(c.allreduce(fits, op=mpi().LAND))
+
+
+def allocate_shared(nbytes: int) -> Any:
+    """A ``shared.SharedWindow`` of ``nbytes`` per rank, owned by the process group
+    (collective; the group must be on one node). Windows no rank references any more are
+    freed first: ``window = allocate_shared(sum_of_bucket_bytes)``."""
+    from .shared import SharedWindow
+
+    c = comm()
+    if not _group.one_node:
+        raise RuntimeError("shared memory needs every rank on one node; this group spans "
+                           "several (use MPI's all-reduce)")
+    _free_released_windows(c)
+    window = SharedWindow(mpi(), c, nbytes)
+    _windows.append(window)
+    return window
 
 
 def _abort_on_exception(exc_type, exc, tb) -> None:
@@ -171,9 +242,13 @@ def get_backend(group: Any = None) -> str:
 def destroy_process_group(group: Any = None) -> None:
     """Leave the default group and restore the excepthook; ``init_process_group`` may follow.
 
-    MPI itself stays initialised until the interpreter exits (MPI cannot start twice).
+    Shared-memory windows that no rank references any more are freed (collectively); one
+    still viewed (a ``.grad`` left as a view of a DDP bucket) stays until a later group frees
+    it or the interpreter exits. MPI itself stays initialised until the interpreter exits (MPI
+    cannot start twice).
     """
     _check_group(group)
+    _free_released_windows(comm())
     comm().Free()
     _group.comm = None
     if _group.progress is not None:

@@ -2,11 +2,16 @@
 process on the whole batch: SGD and Adam, float64 and float32, plain, with no_sync gradient
 accumulation, and with BatchNorm.
 
+``ddp_equivalence.py [--mpi]``: buckets averaged in shared memory (with 3 ranks the slices
+are uneven, some empty), or by MPI's all-reduce with ``--mpi``.
+
 BatchNorm without SyncBatchNorm (PyTorch's DDP too) normalises each rank's shard with that
 shard's statistics, and broadcasts rank 0's running statistics before every forward. The one-
 process reference therefore runs the shards one after another through the same weights, takes
 the mean of their losses, and keeps the running statistics that shard 0 produced.
 """
+
+import sys
 
 import numpy as np
 
@@ -15,6 +20,7 @@ import chainrule.distributed as dist
 from chainrule import nn, optim
 from chainrule.nn.parallel import DistributedDataParallel
 
+SHARED = "--mpi" not in sys.argv
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
 STEPS, PER_RANK, MICRO = 3, 4, 2
@@ -59,7 +65,8 @@ def make_optimizer(name: str, params):
 
 def distributed_run(kind: str, opt: str, dtype, mode: str) -> nn.Module:
     model = make_model(kind, seed=100 + rank, dtype=dtype)  # rank 0's weights get broadcast
-    ddp = DistributedDataParallel(model, bucket_cap_mb=0.0001)  # several buckets
+    ddp = DistributedDataParallel(model, bucket_cap_mb=0.0001,  # several buckets
+                                  shared_memory=SHARED)
     optimizer = make_optimizer(opt, ddp.parameters())
     loss_fn = nn.MSELoss()
     for step in range(STEPS):

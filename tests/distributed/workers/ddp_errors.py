@@ -1,8 +1,10 @@
 """Unused parameters (reported by name, or handled), different shapes across ranks, and .grad
 accumulating across synchronised backwards (it is a view of the bucket after the first).
 
-``ddp_errors.py [bucket_cap_mb]``: with 0 every gradient is larger than a bucket and is
-reduced in its own array instead of being packed.
+``ddp_errors.py [bucket_cap_mb] [--mpi]``: in shared memory (the default on one node) every
+gradient is packed; with ``--mpi`` buckets are averaged by MPI's all-reduce, and with a cap of
+0 every gradient is larger than a bucket and is reduced in its own array instead of being
+packed.
 """
 
 import sys
@@ -13,10 +15,13 @@ import chainrule as cr
 import chainrule.distributed as dist
 from chainrule import nn
 from chainrule.nn.parallel import DistributedDataParallel
+from chainrule.nn.parallel import distributed as ddp_module
 
 dist.init_process_group("mpi")
 rank, world = dist.get_rank(), dist.get_world_size()
-CAP = float(sys.argv[1]) if len(sys.argv) > 1 else None
+SHARED = "--mpi" not in sys.argv
+CAPS = [float(a) for a in sys.argv[1:] if a != "--mpi"]
+CAP = CAPS[0] if CAPS else None
 
 
 class Branchy(nn.Module):
@@ -42,12 +47,13 @@ def expect_error(make, message):
 
 cr.manual_seed(0)
 x = cr.randn(4, 3)
-ddp = DistributedDataParallel(Branchy(), bucket_cap_mb=CAP)
+ddp = DistributedDataParallel(Branchy(), bucket_cap_mb=CAP, shared_memory=SHARED)
 expect_error(lambda: ddp(x, True).sum().backward(),
              "these parameters received no gradient in this backward: never.weight, never.bias")
 
 model = Branchy()
-ddp = DistributedDataParallel(model, bucket_cap_mb=CAP, find_unused_parameters=True)
+ddp = DistributedDataParallel(model, bucket_cap_mb=CAP, find_unused_parameters=True,
+                              shared_memory=SHARED)
 ddp(x * (rank + 1), rank == 0).sum().backward()  # 'sometimes' is used on rank 0 only
 assert model.never.weight.grad is None and model.never.bias.grad is None
 reference = Branchy()
@@ -65,15 +71,42 @@ expect_error(lambda: DistributedDataParallel(nn.Linear(3 + (rank == 1), 2)),
 
 model, reference = nn.Linear(3, 2), nn.Linear(3, 2)
 # rank 0's weights (the ranks' generators differ now)
-ddp = DistributedDataParallel(model, bucket_cap_mb=CAP)
+ddp = DistributedDataParallel(model, bucket_cap_mb=CAP, shared_memory=SHARED)
 reference.load_state_dict(model.state_dict())
 for k in range(3):  # no zero_grad: every backward adds its mean over the ranks
     ddp(x * (rank + 1) * (k + 1)).square().sum().backward()
     for r in range(world):
         reference(x * (r + 1) * (k + 1)).square().sum().div(world).backward()
     np.testing.assert_allclose(model.weight.grad._data, reference.weight.grad._data, rtol=1e-5)
-if CAP == 0:  # every gradient was reduced in its own array: no bucket packs anything
+if CAP == 0 and not SHARED:  # every gradient was reduced in its own array: nothing packed
     assert not any(bucket.offsets for bucket in ddp._buckets)
 else:  # .grad is a view of its bucket
-    assert model.weight.grad._data.base is ddp._buckets[0].flat._data
+    assert np.shares_memory(model.weight.grad._data, ddp._buckets[-1].flat._data)
+    assert model.weight.grad._data.size == ddp._buckets[-1].flat._data.size - (CAP != 0) * 2
+
+
+class WithEmpty(nn.Module):  # an empty parameter: with a cap of 0, an empty bucket
+    def __init__(self):
+        super().__init__()
+        self.empty = nn.Parameter(cr.zeros(0))
+        self.weight = nn.Parameter(cr.ones(3))
+
+    def forward(self, x):
+        return (x * self.weight).sum() + self.empty.sum()
+
+
+model = WithEmpty()
+ddp = DistributedDataParallel(model, bucket_cap_mb=CAP, shared_memory=SHARED)
+ddp(x[0] * (rank + 1)).backward()
+np.testing.assert_allclose(model.weight.grad._data, x[0]._data * (world + 1) / 2, rtol=1e-6)
+assert model.empty.grad.shape == (0,)
+if CAP == 0:
+    assert [b.size for b in ddp._buckets] == ([3, 0] if SHARED else [0, 0])
+assert ddp.shared_memory is SHARED
+# on one node the default is shared memory, unless the window would not fit in it
+assert DistributedDataParallel(nn.Linear(3, 2)).shared_memory is True
+ddp_module.shared_memory_fits = lambda nbytes: False
+assert DistributedDataParallel(nn.Linear(3, 2)).shared_memory is False
+expect_error(lambda: DistributedDataParallel(nn.Linear(3, 2), shared_memory=True),
+             "shared_memory=True needs 0.0 MiB per rank in /dev/shm, which has less free")
 print(f"ok {rank}", flush=True)

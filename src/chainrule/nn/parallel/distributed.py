@@ -16,30 +16,46 @@ import numpy as np
 from ... import distributed as dist
 from ...autograd.engine import queue_callback
 from ...autograd.grad_mode import is_grad_enabled
+from ...distributed.process_group import (
+    SHM_DIRECTORY,
+    allocate_shared,
+    shared_memory_fits,
+    shares_memory,
+)
+from ...distributed.shared import aligned
 from ...tensor import Tensor
 from ..module import Module
 
 # PyTorch's, with the default cap: a small first bucket starts communicating early
 FIRST_BUCKET_BYTES = 1024 * 1024
+# in shared memory, a gradient's part in this rank's slice is left in place from this size
+# (below it, the bookkeeping costs more than the copy it saves)
+UNCOPIED_BYTES = 256 * 1024
 
 
 class _Bucket:
-    """Gradients reduced together. The smaller ones are packed into one flat buffer (a slice
-    each); a gradient larger than a whole bucket (``own``) is reduced where it lies, in its
-    own array: packing exists to send few messages, and copying a large gradient costs a pass
-    over memory that evicts the cache for nothing."""
+    """Gradients reduced together, packed into one flat buffer (a slice each). Through MPI, a
+    gradient larger than a whole bucket (``own``) is reduced where it lies, in its own array:
+    packing exists to send few messages, and copying a large gradient costs a pass over memory
+    that evicts the cache for nothing. In shared memory everything is packed: the copy and
+    the ranks' reduction of the window cost less than MPI's all-reduce in place."""
 
-    def __init__(self, params: list[tuple[int, Tensor]], dtype: np.dtype, cap: int) -> None:
+    def __init__(self, params: list[tuple[int, Tensor]], dtype: np.dtype, cap: int,
+                 pack_all: bool) -> None:
         self.indices = [i for i, _ in params]
-        self.own = [i for i, p in params if p._data.nbytes > cap]
+        self.own = [] if pack_all else [i for i, p in params if p._data.nbytes > cap]
         self.offsets: dict[int, tuple[int, int]] = {}
         size = 0
         for i, p in params:
             if i not in self.own:
                 self.offsets[i] = (size, size + p._data.size)
                 size += p._data.size
+        self.size = size
         self.dtype = dtype
-        self.flat = Tensor(np.zeros(size, dtype))  # empty when nothing is packed
+        self.flat = Tensor._make(np.zeros(0, dtype))  # set by the DDP: its own or shared
+        self.shared: list[np.ndarray] | None = None  # every rank's flat, in a shared window
+        self.slice = (0, 0)  # the part of flat this rank reduces, in shared memory
+        self.elsewhere: list[tuple[int, int, np.ndarray]] = []  # of it, not copied in
         self.own_grads: dict[int, Tensor] = {}  # this backward's, averaged in place
         self.pending = 0
         self.works: list[Any] = []
@@ -64,6 +80,19 @@ class DistributedDataParallel(Module):
     (PyTorch's ``gradient_as_bucket_view=True``: no copy back); ``device_ids``,
     ``output_device``, ``dim``, ``gradient_as_bucket_view`` and ``static_graph`` are accepted
     for compatibility (CPU only).
+
+    How a bucket is averaged depends on where the ranks run. When they all share one node's
+    memory and the window fits in it (``shared_memory=None``, the default, checks both; a
+    container's ``/dev/shm`` may be too small), the buckets live in an MPI-3
+    shared-memory window and a full bucket is averaged by the ranks themselves, during
+    backward: after a barrier each rank sums its 1/N slice over every rank's bucket, divides
+    it by N and writes it into every rank's bucket (``chainrule.distributed.shared``); all
+    gradients are packed, however large. Across nodes, or with ``shared_memory=False``, each
+    gradient is divided by N on its way into the bucket and a full bucket starts MPI's
+    non-blocking all-reduce (sum), as described above. ``shared_memory=True`` insists on
+    shared memory (an error across nodes). The window is allocated here (a collective call,
+    as construction is) and owned by the process group: it is freed once no rank references
+    its buckets (at the next DDP construction or ``destroy_process_group``), or at exit.
     ``ddp = DistributedDataParallel(model, bucket_cap_mb=25)``
     """
 
@@ -71,7 +100,7 @@ class DistributedDataParallel(Module):
                  dim: int = 0, broadcast_buffers: bool = True, init_sync: bool = True,
                  process_group: Any = None, bucket_cap_mb: float | None = None,
                  find_unused_parameters: bool = False, gradient_as_bucket_view: bool = False,
-                 static_graph: bool = False) -> None:
+                 static_graph: bool = False, shared_memory: bool | None = None) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: module must be an nn.Module, got "
@@ -95,7 +124,9 @@ class DistributedDataParallel(Module):
                 dist.broadcast(tensor, src=0)
         self._names = [n for n, p in named if p.requires_grad]
         self._params = [p for _, p in named if p.requires_grad]
+        self.shared_memory = self._choose_averaging(shared_memory)
         self._buckets = self._assign_buckets()
+        self._window = self._place_buckets()
         self._bucket_of = {i: b for b in self._buckets for i in b.indices}
         self._syncing = False  # this backward averages gradients
         self._ready: list[bool] = []
@@ -103,6 +134,25 @@ class DistributedDataParallel(Module):
         self._callback_queued = False
         for i, p in enumerate(self._params):
             p.register_post_accumulate_grad_hook(_hook(self, i))
+
+    def _choose_averaging(self, requested: bool | None) -> bool:
+        """Shared memory when every rank is on one node and the window fits (or an error
+        when ``requested`` and it cannot be), else MPI's all-reduce."""
+        if requested is False:
+            return False
+        if not shares_memory():
+            if requested:
+                raise RuntimeError("DistributedDataParallel: shared_memory=True needs every rank "
+                                   "on one node; these ranks span several nodes")
+            return False
+        need = sum(aligned(p._data.nbytes) for p in self._params)
+        if shared_memory_fits(need):
+            return True
+        if requested:
+            raise RuntimeError(f"DistributedDataParallel: shared_memory=True needs "
+                               f"{need / 2**20:.1f} MiB per rank in {SHM_DIRECTORY}, which has "
+                               "less free (a container's: docker run --shm-size)")
+        return False
 
     def _check_shapes_match(self, named: Sequence[tuple[str, Tensor]]) -> None:
         from ...distributed.process_group import comm
@@ -135,8 +185,26 @@ class DistributedDataParallel(Module):
             open_by_dtype[p.dtype] = (params, size, closed)
         buckets += [(params, dtype) for dtype, (params, _, _) in open_by_dtype.items() if params]
         buckets.sort(key=lambda b: -b[0][0][0])  # in the order their first gradient arrives
-        return [_Bucket(params, np.dtype(dtype), self.bucket_bytes_cap)
+        return [_Bucket(params, np.dtype(dtype), self.bucket_bytes_cap, self.shared_memory)
                 for params, dtype in buckets]
+
+    def _place_buckets(self) -> Any:
+        """Give every bucket its flat buffer: an array of its own, or its place in a shared
+        window (allocated collectively; the buckets one after another, each starting on a
+        cache line). Returns the window, or None."""
+        if not self.shared_memory:
+            for bucket in self._buckets:
+                bucket.flat = Tensor._make(np.zeros(bucket.size, bucket.dtype))
+            return None
+        window = allocate_shared(
+            sum(aligned(b.size * b.dtype.itemsize) for b in self._buckets))
+        offset = 0
+        for bucket in self._buckets:
+            mine, bucket.shared = window.arrays(offset, bucket.size, bucket.dtype)
+            bucket.slice = window.slice(bucket.size, bucket.dtype.itemsize)
+            bucket.flat = Tensor._make(mine)
+            offset += aligned(mine.nbytes)
+        return window
 
     # ---- forward ---------------------------------------------------------------------------
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
@@ -160,6 +228,7 @@ class DistributedDataParallel(Module):
             bucket.pending = len(bucket.indices)
             bucket.works = []
             bucket.own_grads = {}
+            bucket.elsewhere = []
 
     @contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -195,8 +264,10 @@ class DistributedDataParallel(Module):
             view = bucket.flat._data[start:stop]
             if grad is None:
                 view[...] = 0  # unused here: contributes zero to the mean
-            else:
+            elif bucket.shared is None:
                 np.divide(grad._data.reshape(-1), self._world, out=view)
+            elif not _same_memory(grad._data, view):  # not accumulated in the bucket already
+                self._pack_shared(bucket, grad._data.reshape(-1), start, stop)
             return
         param = self._params[index]
         if grad is None:
@@ -207,19 +278,40 @@ class DistributedDataParallel(Module):
             grad = Tensor._make(np.divide(grad._data, self._world, dtype=bucket.dtype))
         bucket.own_grads[index] = grad
 
+    def _pack_shared(self, bucket: _Bucket, grad: np.ndarray, start: int, stop: int) -> None:
+        """Copy a gradient into the window for the other ranks (the ranks divide after
+        summing). The part in this rank's own slice is read only by this rank: when large,
+        it stays where it is and the reduction reads it from there (a pass saved)."""
+        view = bucket.flat._data[start:stop]
+        lo, hi = max(start, bucket.slice[0]), min(stop, bucket.slice[1])
+        if (hi - lo) * grad.itemsize < UNCOPIED_BYTES:
+            view[...] = grad
+            return
+        view[:lo - start] = grad[:lo - start]
+        view[hi - start:] = grad[hi - start:]
+        bucket.elsewhere.append((lo, hi, grad[lo - start:hi - start]))
+
     def _launch_ready_buckets(self) -> None:
         """Start every full bucket whose predecessors have started: all ranks must issue the
         collectives in the same order."""
         buckets = self._buckets
         while self._next_bucket < len(buckets) and buckets[self._next_bucket].pending == 0:
-            bucket = buckets[self._next_bucket]
-            tensors = [bucket.flat] if bucket.offsets else []
-            tensors += [bucket.own_grads[i] for i in bucket.own]
-            bucket.works = [dist.all_reduce(t, async_op=True) for t in tensors]
+            self._reduce_bucket(buckets[self._next_bucket])
             self._next_bucket += 1
-        if self._next_bucket:
+        if self._next_bucket and buckets[self._next_bucket - 1].works:
             # a poke of MPI's progress engine: all there is when MPI lacks THREAD_MULTIPLE
             buckets[self._next_bucket - 1].works[-1].is_completed()
+
+    def _reduce_bucket(self, bucket: _Bucket) -> None:
+        """Average a full bucket: in shared memory at once (the ranks meet at a barrier, each
+        reduces a slice), else by starting MPI's non-blocking all-reduces (sums)."""
+        if bucket.shared is not None:
+            self._window.average(bucket.shared, bucket.elsewhere)
+            bucket.elsewhere = []
+            return
+        tensors = [bucket.flat] if bucket.offsets else []
+        tensors += [bucket.own_grads[i] for i in bucket.own]
+        bucket.works = [dist.all_reduce(t, async_op=True) for t in tensors]
 
     def _finish_reduction(self) -> None:
         """End of backward: wait for every bucket and write the averages into ``.grad``."""
@@ -257,13 +349,20 @@ class DistributedDataParallel(Module):
                 flat = bucket.flat._data
                 start, stop = bucket.offsets[i]
                 mean = flat[start:stop].reshape(p._data.shape)
-                if p.grad is None or p.grad._data.base is not flat:
+                if p.grad is None or not _same_memory(p.grad._data, mean):
                     # .grad becomes a view of the bucket (PyTorch's gradient_as_bucket_view):
                     # no copy back; a later backward accumulates into it in place
                     p.grad = Tensor._make(mean)
                 else:
                     p.grad._vc[0] += 1
             bucket.own_grads = {}
+
+
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` and ``b`` are the same elements of the same buffer (``.grad`` is already this
+    view of its bucket)."""
+    return a.__array_interface__["data"][0] == b.__array_interface__["data"][0] \
+        and a.size == b.size and a.flags.c_contiguous and b.flags.c_contiguous
 
 
 def _reducible_in_place(grad: Tensor, dtype: np.dtype) -> bool:
