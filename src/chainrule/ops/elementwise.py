@@ -661,12 +661,14 @@ class Piecewise(Primitive):
         return V.zeros_like(g)
 
 
-def _erf_array(x: np.ndarray) -> np.ndarray:
-    try:  # SciPy's vectorised erf when it is installed; the exact math.erf otherwise
-        from scipy.special import erf
+def _special(name: str, x: np.ndarray) -> np.ndarray:
+    """``erf``/``erfc`` of an array: SciPy's vectorised one when it is installed, the exact
+    ``math`` one per element otherwise: ``_special("erfc", z)``."""
+    try:
+        from scipy import special
     except ImportError:
-        return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
-    return erf(x).astype(x.dtype, copy=False)
+        return np.frompyfunc(getattr(math, name), 1, 1)(x).astype(x.dtype)
+    return getattr(special, name)(x).astype(x.dtype, copy=False)
 
 
 class Erf(Primitive):
@@ -678,19 +680,11 @@ class Erf(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _erf_array(x)
+        return _special("erf", x)
 
     @staticmethod
     def backward(ctx, g, x):
         return g * (V.exp(-x * x) * (2 / math.sqrt(math.pi)))
-
-
-def _erfc_array(x: np.ndarray) -> np.ndarray:
-    try:  # as _erf_array: SciPy's when installed, the exact math.erfc otherwise
-        from scipy.special import erfc
-    except ImportError:
-        return np.frompyfunc(math.erfc, 1, 1)(x).astype(x.dtype)
-    return erfc(x).astype(x.dtype, copy=False)
 
 
 # Numerical Recipes' erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), z >= 0, relative error below
@@ -720,7 +714,7 @@ def _normal_tail(z: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
     Recipes' erfc in place, 7x faster than SciPy's erf (which computes in float64 one element
     at a time); other dtypes use the exact erfc."""
     if z.dtype != np.float32:
-        out[...] = _erfc_array(z)
+        out[...] = _special("erfc", z)
         out *= 0.5
         z *= z
         return
