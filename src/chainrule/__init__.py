@@ -146,6 +146,7 @@ from .functions import (
     swapaxes,
     tan,
     tanh,
+    tensor_split,
     tile,
     topk,
     transpose,

@@ -481,6 +481,17 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     return _mv.unbind(input, dim)
 
 
+def tensor_split(input: Tensor, indices_or_sections=None, dim: int = 0, *,
+                 sections: int | None = None, indices=None) -> tuple:
+    """``n`` near-equal pieces or the pieces between indices, as PyTorch's (its ``sections=``
+    and ``indices=`` keyword forms too): ``cr.tensor_split(x, [2, 5], dim=1)``"""
+    given = [v for v in (indices_or_sections, sections, indices) if v is not None]
+    if len(given) != 1:
+        raise TypeError("tensor_split() takes exactly one of indices_or_sections, sections and "
+                        f"indices, got {len(given)}")
+    return _mv.tensor_split(input, given[0], dim)
+
+
 # ---- more of the torch namespace, as compositions of the ops above ---------------------------
 def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return write_out(Tensor.__rpow__(_ew.floating(input), 2.0), out, "exp2")

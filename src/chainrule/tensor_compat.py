@@ -149,6 +149,12 @@ class TensorCompat:
         key = (slice(None),) * axis + (slice(start, start + length),)
         return _t._mv.getitem(cast("_t.Tensor", self), key)
 
+    def tensor_split(self, indices_or_sections=None, dim: int = 0, *, sections=None,
+                     indices=None):
+        """``n`` near-equal pieces, or the pieces between indices: ``x.tensor_split(3, dim=1)``"""
+        return _functions().tensor_split(cast("_t.Tensor", self), indices_or_sections, dim,
+                                         sections=sections, indices=indices)
+
     def masked_select(self, mask):
         return _functions().masked_select(self, mask)
 

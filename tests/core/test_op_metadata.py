@@ -91,3 +91,21 @@ def test_ops_read_their_inputs_through_public_accessors():
     x = cr.tensor(np.ones((2, 3), np.float32), requires_grad=True)
     node = x.double().reshape(3, 2).grad_fn
     assert node.input_shape(0) == (2, 3) and node.input_dtype(0) == np.float64
+
+
+INDEX_KEYS = ["[1:2]", "[:, 1:2]", "[1]", "[:, 1]", "[1, 0:2]", "[0:2, 1]", "[..., 1]",
+              "[..., 1:3]", "[None]", "[:, None]", "[None, 1]", "[...]", "[:]", "[:, :]",
+              "[::2]", "[-1]", "[2:1]", "[True]", "[1, ..., None]", "[[0, 1]]",
+              "[m.tensor([0, 1]), 1]", "[1][0]", "[:, 1:2, 2]", "[np.int64(1)]"]
+
+
+@pytest.mark.parametrize("key", INDEX_KEYS)
+def test_indexing_nodes_carry_the_name_of_pytorchs_last_index_node(key):
+    from tests.oracle import torch
+
+    data = np.arange(60.0).reshape(3, 4, 5)
+    names = []
+    for m in (cr, torch):
+        out = eval("x" + key, {"x": m.tensor(data, requires_grad=True), "m": m, "np": np})
+        names.append(getattr(out.grad_fn, "torch_name", type(out.grad_fn).__name__))
+    assert names[0] == names[1]

@@ -107,6 +107,9 @@ def test_repeat_interleave_of_counts_alone_is_arange_repeated():
     lambda m, x: m.split(tensor=x, split_size_or_sections=[3], dim=0),
     lambda m, x: x.chunk(chunks=2, dim=1), lambda m, x: m.chunk(input=x, chunks=3, dim=-1),
     lambda m, x: x.unbind(dim=1), lambda m, x: m.unbind(input=x, dim=0),
+    lambda m, x: x.tensor_split(3, dim=1), lambda m, x: m.tensor_split(x, sections=2),
+    lambda m, x: m.tensor_split(input=x, indices=[1, 3], dim=-1),
+    lambda m, x: x.tensor_split(m.tensor([2, 0, -1]), 1), lambda m, x: x.tensor_split(m.tensor(5)),
     lambda m, x: [x.scatter(dim=1, index=m.tensor([[0], [1], [3]]), src=x)],
     lambda m, x: [x.scatter(dim=1, index=m.tensor([[0], [1], [3]]), value=2.0)],
     lambda m, x: [m.scatter(input=x, dim=1, index=m.tensor([[0], [1], [3]]), value=2.0)],
@@ -172,7 +175,18 @@ def test_baddbmm_with_beta_zero_ignores_nan_and_inf_in_input_as_torch(beta):
     (lambda: cr.ones(3).split(0), r"split_size can only be 0 if dimension size is 0"),
     (lambda: cr.ones(4).split([1, 2]), r"split_with_sizes.*sum exactly to 4"),
     (lambda: cr.tensor(1.0).unbind(), r"unbind.*no dimensions"),
+    (lambda: cr.tensor(1.0).tensor_split(2), r"tensor_split expected at least a 1-dimensional"),
+    (lambda: cr.ones(3).tensor_split(0), r"number of sections must be larger than 0, got 0"),
+    (lambda: cr.ones(3).tensor_split(cr.tensor([[1]])),
+     r"tensor_split .* one-dimensional tensor of integers, but got a tensor of shape \(1, 1\)"),
+    (lambda: cr.ones(3).tensor_split(2, dim=1), r"tensor_split: dimension out of range"),
 ])
 def test_bad_input_names_the_op_and_what_was_expected(call, message):
     with pytest.raises((RuntimeError, IndexError), match=message):
         call()
+
+
+@pytest.mark.parametrize("spec", [2.0, [1.5], True, None])
+def test_tensor_split_refuses_what_is_not_sections_or_indices(spec):
+    with pytest.raises(TypeError, match="tensor_split"):
+        cr.tensor_split(cr.ones(4), spec)

@@ -325,12 +325,26 @@ def _index_key(key):
 
 
 class Index(Primitive):
-    torch_name = "IndexBackward0"
     elementwise = False
+    key: tuple  # set by forward
+    advanced: bool
     formula = "{0}[…]"
     derivatives = ("g put back at the indexed places (zeros elsewhere)",)
 
     is_view = True
+
+    @property
+    def torch_name(self) -> str:  # type: ignore[override]  # varies per call
+        """PyTorch records basic indexing as one node per index, left to right, skipping
+        ``:`` and ``...``; ``out.grad_fn`` is the last one's."""
+        key = self.key
+        if self.advanced or any(isinstance(k, (bool, np.bool_)) for k in key):
+            return "IndexBackward0"
+        names = {int: "SelectBackward0", slice: "SliceBackward0", type(None): "UnsqueezeBackward0"}
+        recorded = [k for k in key if k is not Ellipsis and k != slice(None)]
+        if recorded:
+            return names.get(type(recorded[-1]), "SelectBackward0")  # NumPy integers select
+        return "SliceBackward0" if key == (slice(None),) else "AliasBackward0"
 
     @staticmethod
     def forward(ctx, x, key, advanced):
@@ -631,6 +645,48 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     if not bounds:
         return ()
     return Split.apply(x, axis=axis, bounds=bounds, squeeze=True, kind="UnbindBackward0")
+
+
+def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """PyTorch's ``tensor_split``: ``n`` sections (the first ``size % n`` one longer than the
+    rest), or the pieces between ``indices``, each pair of neighbours bounding a Python slice
+    (negative counts from the end; an index below its predecessor gives an empty piece and the
+    next piece starts at it, overlapping). ``tensor_split(x, [2, 5], dim=1)``"""
+    if x._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
+    if isinstance(indices_or_sections, Tensor):
+        spec = indices_or_sections._data
+        if spec.ndim > 1 or spec.dtype.kind not in "iu":
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a "
+                               "zero-dimensional or one-dimensional tensor of integers, but got "
+                               f"a tensor of shape {spec.shape} and dtype {spec.dtype}")
+        indices_or_sections = int(spec) if spec.ndim == 0 else [int(i) for i in spec]
+    axis = _wrap_dim(dim, x._data.ndim, "tensor_split")
+    size = x._data.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)) \
+            and not isinstance(indices_or_sections, bool):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        short, longer = divmod(size, sections)
+        edges = [i * short + min(i, longer) for i in range(sections + 1)]
+        bounds = list(zip(edges, edges[1:]))
+    elif isinstance(indices_or_sections, (list, tuple)) and all(
+            isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+            for i in indices_or_sections):
+        edges = [0, *indices_or_sections, size]
+        bounds = []
+        for a, b in zip(edges, edges[1:]):
+            start, stop, _ = slice(a, b).indices(size)
+            bounds.append((start, max(start, stop)))
+    else:
+        raise TypeError(f"tensor_split(): indices_or_sections must be an int, a sequence of ints "
+                        f"or an integer tensor, got {indices_or_sections!r}")
+    if all(a == b for (_, a), (b, _) in zip(bounds, bounds[1:])):  # the pieces tile x: one node
+        return Split.apply(x, axis=axis, bounds=tuple(bounds), kind="SliceBackward0")
+    lead = (slice(None),) * axis
+    return tuple([getitem(x, lead + (slice(a, b),)) for a, b in bounds])
 
 
 # ---- scatter, index_add, roll, repeat_interleave (issue 13) ---------------------------------
