@@ -687,10 +687,14 @@ class Erf(Primitive):
         return g * (V.exp(-x * x) * (2 / math.sqrt(math.pi)))
 
 
-# Numerical Recipes' erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), z >= 0, relative error below
-# 1.2e-7 everywhere: P's coefficients, highest power first
-_ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-           0.09678418, 0.37409196, 1.00002368, -1.26551223)
+# Mills' ratio M(a) = Φ(-a)/φ(a) for float32 as a (4, 5) rational P(a)/Q(a), fitted for
+# relative error (5.2e-8 on [0, 15]; beyond, φ(a) underflows float32), so that Φ(-a) = φ(a)·M(a)
+# keeps its relative precision in the tail. Coefficients from the highest power down; Q monic.
+_MILLS_P = (1.0000068249057457, 9.586956560146907, 42.388249433197366, 99.76602966695255,
+            111.59353529100163)
+_MILLS_Q = (9.58735616383655, 43.378212655951685, 109.49741281937064, 150.6445601562189,
+            89.038754224828)
+_MILLS_RANGE = 15.0
 _BLOCK = 1 << 16  # float32 elements per block: a block's arrays stay in the L2 cache
 
 
@@ -708,28 +712,34 @@ def _blocks(*arrays: np.ndarray):
         yield (*parts, s_buf[:n], t_buf[:n])
 
 
-def _normal_tail(z: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
-    """``out`` = Φ(-|x|) = erfc(z)/2, the normal distribution's mass beyond |x|, from
-    z = |x|/√2, which is left squared (1-D arrays; t is scratch). float32 evaluates Numerical
-    Recipes' erfc in place, 7x faster than SciPy's erf (which computes in float64 one element
-    at a time); other dtypes use the exact erfc."""
-    if z.dtype != np.float32:
-        out[...] = _special("erfc", z)
-        out *= 0.5
-        z *= z
-        return
-    np.multiply(z, 0.5, out=t)
-    t += 1
-    np.reciprocal(t, out=t)
-    np.multiply(t, _ERFC_P[0], out=out)
-    for c in _ERFC_P[1:-1]:
-        out += c
-        out *= t
-    out += _ERFC_P[-1] + math.log(0.5)  # the halving, inside the exponential
-    z *= z
-    out -= z
-    np.exp(out, out=out)
-    out *= t
+def _normal_parts(x: np.ndarray, a: np.ndarray, tail: np.ndarray, density: np.ndarray,
+                  t: np.ndarray) -> None:
+    """``tail`` = Φ(-|x|), the normal distribution's mass beyond |x|, and ``density`` = φ(x),
+    from ``a`` = |x| (1-D arrays; t is scratch). float32 evaluates Mills' ratio in place (one
+    exp and 23 passes, 7x faster than SciPy's erf, which computes in float64 one element at a
+    time); other dtypes use the exact erfc."""
+    if x.dtype == np.float32:
+        np.minimum(a, _MILLS_RANGE, out=t)  # Q(a) would overflow for |x| > 1e7
+        np.multiply(t, _MILLS_P[0], out=tail)
+        for c in _MILLS_P[1:-1]:
+            tail += c
+            tail *= t
+        tail += _MILLS_P[-1]
+        np.add(t, _MILLS_Q[0], out=density)
+        for c in _MILLS_Q[1:]:
+            density *= t
+            density += c
+        tail /= density
+    else:
+        np.multiply(a, math.sqrt(0.5), out=t)
+        tail[...] = _special("erfc", t)
+        tail *= 0.5
+    np.multiply(x, -0.5, out=density)
+    density *= x
+    density -= 0.5 * math.log(2 * math.pi)
+    np.exp(density, out=density)
+    if x.dtype == np.float32:
+        tail *= density
 
 
 class GELU(Primitive):
@@ -748,21 +758,19 @@ class GELU(Primitive):
         out, slope = np.empty_like(x, order="C"), np.empty_like(x, order="C")
         bits = np.dtype(f"u{x.itemsize}")  # np.copysign is scalar code: 3x a multiply
         sign = np.array(-0.0, x.dtype).view(bits)
-        with np.errstate(invalid="ignore"):  # inf·0 at x = ±inf: NaN, as PyTorch's float32
+        # inf·0 at x = ±inf: NaN, as PyTorch's float32; x² overflowing to inf gives φ = 0
+        with np.errstate(invalid="ignore", over="ignore"):
             for xb, ob, db, s, t in _blocks(x, out, slope):
                 np.abs(xb, out=ob)
-                np.multiply(ob, math.sqrt(0.5), out=s)
-                _normal_tail(s, db, t)  # db = Φ(-|x|), s = x²/2
+                _normal_parts(xb, ob, db, s, t)  # db = Φ(-|x|), s = φ(x)
                 np.multiply(ob, db, out=t)
                 np.maximum(xb, 0, out=ob)
                 ob -= t
+                s *= xb
                 np.subtract(0.5, db, out=t)  # |Φ(x) - 1/2|, then x's sign bit on it
                 np.bitwise_and(xb.view(bits), sign, out=db.view(bits))
                 np.bitwise_or(t.view(bits), db.view(bits), out=t.view(bits))
                 t += 0.5
-                np.subtract(-0.5 * math.log(2 * math.pi), s, out=s)  # log φ(x)
-                np.exp(s, out=s)
-                s *= xb
                 np.add(s, t, out=db)
         ctx.slope = slope
         ctx.save_for_backward(x)
