@@ -120,7 +120,10 @@ def normalized(x, axes: tuple, eps: float):
     scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
     centered = x - sum_rows(x, axes, keepdim=True) * scale
     rstd = (sum_rows(centered * centered, axes, keepdim=True) * scale + eps) ** -0.5
-    return centered * rstd, rstd
+    if V.is_tensor(centered):
+        return centered * rstd, rstd
+    centered *= rstd  # arrays: in place, in the fresh difference
+    return centered, rstd
 
 
 class LayerNorm(Primitive):
@@ -156,16 +159,23 @@ class LayerNorm(Primitive):
         needs = ctx.needs_input_grad
         axes = ctx.axes
         xhat, rstd = normalized(x, axes, ctx.eps) if V.is_tensor(x) else (ctx.xhat, ctx.rstd)
-        gx = gw = gb = None
+        gx = gw = gb = product = None
         if needs[0]:
             gxhat = g * params[0] if ctx.affine[0] else g
             scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
             mean_g = sum_rows(gxhat, axes, keepdim=True) * scale
-            mean_gx = sum_rows(gxhat * xhat, axes, keepdim=True) * scale
-            gx = (gxhat - mean_g - xhat * mean_gx) * rstd
+            product = gxhat * xhat
+            mean_gx = sum_rows(product, axes, keepdim=True) * scale
+            if V.is_tensor(product):
+                gx = (gxhat - mean_g - xhat * mean_gx) * rstd
+            else:  # the same sums, in place in the two temporaries
+                gx = np.subtract(gxhat, mean_g, out=gxhat if ctx.affine[0] else None)
+                gx -= np.multiply(xhat, mean_gx, out=product)
+                gx *= rstd
         batch = tuple(range(len(x.shape) - len(axes)))  # weight and bias span the others
         if ctx.affine[0] and needs[1]:
-            gw = sum_rows(g * xhat, batch)
+            gw = sum_rows(g * xhat if V.is_tensor(product) or product is None
+                          else np.multiply(g, xhat, out=product), batch)
         if ctx.affine[1] and needs[-1]:
             gb = sum_rows(g, batch)
         return (gx,) + ((gw,) if ctx.affine[0] else ()) + ((gb,) if ctx.affine[1] else ())
