@@ -28,11 +28,16 @@ def rows(a: np.ndarray) -> np.ndarray | None:
 
 def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul(a, b)``, with ``a``'s batch dimensions folded into one GEMM when ``b`` is
-    2-D: NumPy would loop over them (1.4x slower for (16, 64, 128) @ (128, 384))."""
+    2-D: NumPy would loop over them (1.4x slower for (16, 64, 128) @ (128, 384)). A batch of
+    small transposed matrices ``b`` (attention's ``k.transpose(-2, -1)``) is copied to row
+    order first: OpenBLAS multiplies 64 x 32 by 32 x 64 1.3x faster so, copy included."""
     if b.ndim == 2 and a.ndim > 2:
         a2 = rows(a)
         if a2 is not None:
             return np.matmul(a2, b).reshape(a.shape[:-1] + b.shape[1:])
+    if (b.ndim > 2 and b.strides[-2] == b.itemsize and b.shape[-2] * b.shape[-1] <= 4096
+            and b.shape[-1] > 1):
+        b = np.ascontiguousarray(b)
     return np.matmul(a, b)
 
 
