@@ -18,6 +18,9 @@ def _as_list(tensors: _Tensors) -> list[Tensor]:
 
 
 def _vector_norm(a: np.ndarray, p: float) -> np.ndarray | np.generic:
+    if p == 2 and a.dtype.kind == "f":
+        flat = a.reshape(-1)
+        return np.sqrt(np.dot(flat, flat))  # BLAS's dot: no |a| and a² temporaries
     a = np.abs(a)
     if p == np.inf:
         return np.max(a) if a.size else np.zeros((), a.dtype)
@@ -52,7 +55,8 @@ def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite
 
 
 def _scale_in_place(g: Tensor, factor: np.ndarray) -> None:
-    np.multiply(g._data, factor.astype(g._data.dtype), out=g._data, casting="unsafe")
+    if factor != 1:  # a product with 1 changes no value, not even a NaN's or a -0's
+        np.multiply(g._data, factor.astype(g._data.dtype), out=g._data, casting="unsafe")
     g._bump_version()
 
 

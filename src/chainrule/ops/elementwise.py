@@ -687,10 +687,17 @@ class Erf(Primitive):
         return g * (V.exp(-x * x) * (2 / math.sqrt(math.pi)))
 
 
-# Numerical Recipes' erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), z >= 0, relative error below
-# 1.2e-7 everywhere: P's coefficients, highest power first
-_ERFC_P = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-           0.09678418, 0.37409196, 1.00002368, -1.26551223)
+# Mills' ratio M(a) = Φ(-a)/φ(a) for float32 as rationals P(a)/Q(a), fitted for relative error,
+# so that Φ(-a) = φ(a)·M(a) keeps its relative precision in the tail: a (3, 4) one on [0, 5]
+# (3.7e-8), and a (4, 5) one on [0, 15] (5.2e-8; beyond, φ(a) underflows float32) for the few
+# elements past 5. Coefficients from the highest power down; Q monic.
+_MILLS = (((0.9991349321190686, 7.848301405447099, 25.510512063849795, 38.96982545784618),
+           (7.8269217044348025, 26.751081515309576, 45.16334810496238, 31.093422825559518)),
+          ((1.0000068249057457, 9.586956560146907, 42.388249433197366, 99.76602966695255,
+            111.59353529100163),
+           (9.58735616383655, 43.378212655951685, 109.49741281937064, 150.6445601562189,
+            89.038754224828)))
+_MILLS_NEAR, _MILLS_RANGE = 5.0, 15.0
 _BLOCK = 1 << 16  # float32 elements per block: a block's arrays stay in the L2 cache
 
 
@@ -708,28 +715,44 @@ def _blocks(*arrays: np.ndarray):
         yield (*parts, s_buf[:n], t_buf[:n])
 
 
-def _normal_tail(z: np.ndarray, out: np.ndarray, t: np.ndarray) -> None:
-    """``out`` = Φ(-|x|) = erfc(z)/2, the normal distribution's mass beyond |x|, from
-    z = |x|/√2, which is left squared (1-D arrays; t is scratch). float32 evaluates Numerical
-    Recipes' erfc in place, 7x faster than SciPy's erf (which computes in float64 one element
-    at a time); other dtypes use the exact erfc."""
-    if z.dtype != np.float32:
-        out[...] = _special("erfc", z)
-        out *= 0.5
-        z *= z
-        return
-    np.multiply(z, 0.5, out=t)
-    t += 1
-    np.reciprocal(t, out=t)
-    np.multiply(t, _ERFC_P[0], out=out)
-    for c in _ERFC_P[1:-1]:
+def _mills(a: np.ndarray, coefficients: tuple, out: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``out`` = P(a)/Q(a), Mills' ratio by Horner's rule in place (q is scratch)."""
+    p_coefficients, q_coefficients = coefficients
+    np.multiply(a, p_coefficients[0], out=out)
+    for c in p_coefficients[1:-1]:
         out += c
-        out *= t
-    out += _ERFC_P[-1] + math.log(0.5)  # the halving, inside the exponential
-    z *= z
-    out -= z
-    np.exp(out, out=out)
-    out *= t
+        out *= a
+    out += p_coefficients[-1]
+    np.add(a, q_coefficients[0], out=q)
+    for c in q_coefficients[1:]:
+        q *= a
+        q += c
+    out /= q
+    return out
+
+
+def _normal_parts(x: np.ndarray, a: np.ndarray, tail: np.ndarray, density: np.ndarray,
+                  t: np.ndarray) -> None:
+    """``tail`` = Φ(-|x|), the normal distribution's mass beyond |x|, and ``density`` = φ(x),
+    from ``a`` = |x| (1-D arrays; t is scratch). float32 evaluates Mills' ratio in place (one
+    exp and 19 passes, 7x faster than SciPy's erf, which computes in float64 one element at a
+    time); other dtypes use the exact erfc."""
+    if x.dtype == np.float32:
+        _mills(a, _MILLS[0], tail, density)
+        far = np.flatnonzero(a > _MILLS_NEAR)  # rare: |x| > 5
+        if far.size:
+            clamped = np.minimum(a[far], _MILLS_RANGE)  # Q(a) would overflow for |x| > 1e7
+            tail[far] = _mills(clamped, _MILLS[1], np.empty_like(clamped), np.empty_like(clamped))
+    else:
+        np.multiply(a, math.sqrt(0.5), out=t)
+        tail[...] = _special("erfc", t)
+        tail *= 0.5
+    np.multiply(x, -0.5, out=density)
+    density *= x
+    density -= 0.5 * math.log(2 * math.pi)
+    np.exp(density, out=density)
+    if x.dtype == np.float32:
+        tail *= density
 
 
 class GELU(Primitive):
@@ -748,21 +771,19 @@ class GELU(Primitive):
         out, slope = np.empty_like(x, order="C"), np.empty_like(x, order="C")
         bits = np.dtype(f"u{x.itemsize}")  # np.copysign is scalar code: 3x a multiply
         sign = np.array(-0.0, x.dtype).view(bits)
-        with np.errstate(invalid="ignore"):  # inf·0 at x = ±inf: NaN, as PyTorch's float32
+        # inf·0 at x = ±inf: NaN, as PyTorch's float32; x² overflowing to inf gives φ = 0
+        with np.errstate(invalid="ignore", over="ignore"):
             for xb, ob, db, s, t in _blocks(x, out, slope):
                 np.abs(xb, out=ob)
-                np.multiply(ob, math.sqrt(0.5), out=s)
-                _normal_tail(s, db, t)  # db = Φ(-|x|), s = x²/2
+                _normal_parts(xb, ob, db, s, t)  # db = Φ(-|x|), s = φ(x)
                 np.multiply(ob, db, out=t)
                 np.maximum(xb, 0, out=ob)
                 ob -= t
+                s *= xb
                 np.subtract(0.5, db, out=t)  # |Φ(x) - 1/2|, then x's sign bit on it
                 np.bitwise_and(xb.view(bits), sign, out=db.view(bits))
                 np.bitwise_or(t.view(bits), db.view(bits), out=t.view(bits))
                 t += 0.5
-                np.subtract(-0.5 * math.log(2 * math.pi), s, out=s)  # log φ(x)
-                np.exp(s, out=s)
-                s *= xb
                 np.add(s, t, out=db)
         ctx.slope = slope
         ctx.save_for_backward(x)
@@ -961,6 +982,21 @@ def _split_by_winner(ctx, g, x_wins, tie):
     return gx, gy
 
 
+def select(condition: np.ndarray, x, y) -> np.ndarray:
+    """``np.where(condition, x, y)`` for arrays and scalars; when ``x`` or ``y`` already has the
+    result's shape and dtype, a copy of it with the other written in where the condition says
+    (masked_fill, and the gradients of where): 1.6x faster than np.where's loop.
+    ``select(mask, -np.inf, scores)``"""
+    shape = np.broadcast_shapes(np.shape(condition), np.shape(x), np.shape(y))
+    dtype = np.result_type(x, y)
+    for base, other, keep in ((y, x, False), (x, y, True)):
+        if isinstance(base, np.ndarray) and base.shape == shape and base.dtype == dtype:
+            out = base.copy()
+            np.copyto(out, other, where=np.logical_not(condition) if keep else condition)
+            return out
+    return np.where(condition, x, y)
+
+
 class Where(Primitive):
     torch_name = "WhereBackward0"
     elementwise = True
@@ -972,7 +1008,7 @@ class Where(Primitive):
     @staticmethod
     def forward(ctx, condition, x, y):
         ctx.save_for_backward(condition)
-        return np.where(condition, x, y)
+        return select(condition, x, y)
 
     @staticmethod
     def backward(ctx, g, condition):

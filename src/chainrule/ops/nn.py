@@ -13,6 +13,27 @@ from . import vocab as V
 from .linalg import sum_rows
 
 
+def row_max(x: np.ndarray, axis: int) -> np.ndarray:
+    """``x.max(axis, keepdims=True)``; for many short rows (the last axis of a C-contiguous
+    array), halved pairwise down to 8 columns and then folded column by column, each step one
+    long NumPy loop: 2x faster than NumPy's reduction, which pays per row (4096 rows of 64).
+    Exact: the maximum does not depend on the order. ``row_max(scores, 3)``"""
+    n = x.shape[axis] if x.ndim else 1
+    if axis != x.ndim - 1 or not x.flags.c_contiguous or x.size <= n * n or n <= 8:
+        return x.max(axis=axis, keepdims=True)
+    m = x.reshape(-1, n)
+    while m.shape[1] > 8:
+        half = m.shape[1] // 2
+        top = np.maximum(m[:, :half], m[:, half:2 * half])
+        if m.shape[1] % 2:
+            np.maximum(top[:, 0], m[:, -1], out=top[:, 0])
+        m = top
+    out = m[:, 0].copy()
+    for j in range(1, m.shape[1]):
+        np.maximum(out, m[:, j], out=out)
+    return out.reshape(x.shape[:-1] + (1,))
+
+
 def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pieces of softmax and log_softmax along ``axis``, shifted by the max so that no exp
     overflows: ``(x - max, e, total)`` with ``e = exp(x - max)``, ``total = e.sum(axis)``.
@@ -20,9 +41,9 @@ def shifted_exp(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.nd
     ``shifted, e, total = shifted_exp(x, 1); log_softmax = shifted - np.log(total)``
     """
     with np.errstate(invalid="ignore"):  # a row of -inf gives NaN silently, as in PyTorch
-        shifted = x - x.max(axis=axis, keepdims=True)  # ndarray methods: less call overhead
+        shifted = x - row_max(x, axis)
     e = np.exp(shifted)
-    return shifted, e, e.sum(axis=axis, keepdims=True)
+    return shifted, e, sum_rows(e, (axis,), keepdim=True)
 
 
 class Softmax(Primitive):
@@ -36,15 +57,17 @@ class Softmax(Primitive):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        _, out, total = shifted_exp(x, axis)
-        out /= total  # in place: the exponentials are a fresh array
+        with np.errstate(invalid="ignore"):  # a row of -inf gives NaN, as in PyTorch
+            out = x - row_max(x, axis)
+        np.exp(out, out=out)  # in place: a fresh array
+        out /= sum_rows(out, (axis,), keepdim=True)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g, out):
         # J^T g = out * (g - sum(g * out))
-        return out * (g - V.sum(g * out, (ctx.axis,), keepdim=True))
+        return out * (g - sum_rows(g * out, (ctx.axis,), keepdim=True))
 
 
 class LogSoftmax(Primitive):
@@ -97,7 +120,10 @@ def normalized(x, axes: tuple, eps: float):
     scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
     centered = x - sum_rows(x, axes, keepdim=True) * scale
     rstd = (sum_rows(centered * centered, axes, keepdim=True) * scale + eps) ** -0.5
-    return centered * rstd, rstd
+    if V.is_tensor(centered):
+        return centered * rstd, rstd
+    centered *= rstd  # arrays: in place, in the fresh difference
+    return centered, rstd
 
 
 class LayerNorm(Primitive):
@@ -133,16 +159,23 @@ class LayerNorm(Primitive):
         needs = ctx.needs_input_grad
         axes = ctx.axes
         xhat, rstd = normalized(x, axes, ctx.eps) if V.is_tensor(x) else (ctx.xhat, ctx.rstd)
-        gx = gw = gb = None
+        gx = gw = gb = product = None
         if needs[0]:
             gxhat = g * params[0] if ctx.affine[0] else g
             scale = 1 / max(math.prod(x.shape[a] for a in axes), 1)
             mean_g = sum_rows(gxhat, axes, keepdim=True) * scale
-            mean_gx = sum_rows(gxhat * xhat, axes, keepdim=True) * scale
-            gx = (gxhat - mean_g - xhat * mean_gx) * rstd
+            product = gxhat * xhat
+            mean_gx = sum_rows(product, axes, keepdim=True) * scale
+            if V.is_tensor(product):
+                gx = (gxhat - mean_g - xhat * mean_gx) * rstd
+            else:  # the same sums, in place in the two temporaries
+                gx = np.subtract(gxhat, mean_g, out=gxhat if ctx.affine[0] else None)
+                gx -= np.multiply(xhat, mean_gx, out=product)
+                gx *= rstd
         batch = tuple(range(len(x.shape) - len(axes)))  # weight and bias span the others
         if ctx.affine[0] and needs[1]:
-            gw = sum_rows(g * xhat, batch)
+            gw = sum_rows(g * xhat if V.is_tensor(product) or product is None
+                          else np.multiply(g, xhat, out=product), batch)
         if ctx.affine[1] and needs[-1]:
             gb = sum_rows(g, batch)
         return (gx,) + ((gw,) if ctx.affine[0] else ()) + ((gb,) if ctx.affine[1] else ())

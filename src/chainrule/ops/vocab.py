@@ -94,7 +94,7 @@ def cast(a, dtype: np.dtype):
 def where(condition, a, b):
     if isinstance(a, Tensor) or isinstance(b, Tensor):
         return ew.where(condition, a, b)
-    return np.where(data(condition), a, b)
+    return ew.select(data(condition), a, b)
 
 
 def zeros_like(a):

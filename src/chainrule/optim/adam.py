@@ -88,9 +88,10 @@ class Adam(Optimizer):
                 else:
                     g = g + weight_decay * x
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            lerp_(m, g, 1 - beta1)
+            scratch = np.empty_like(v)  # one temporary for the whole update
+            lerp_(m, g, 1 - beta1, scratch)
             # ((1 - β₂) g) g, addcmul_'s rounding, into an array even for a 0-d parameter
-            scratch = np.multiply(g, 1 - beta2, out=np.empty_like(v))
+            np.multiply(g, 1 - beta2, out=scratch)
             scratch *= g
             v *= beta2
             v += scratch
@@ -104,7 +105,7 @@ class Adam(Optimizer):
                 v_max = state["max_exp_avg_sq"]._data
                 np.maximum(v_max, v, out=v_max)
                 v = v_max
-            denom = np.sqrt(v, out=scratch)  # one temporary for the whole update
+            denom = np.sqrt(v, out=scratch)
             denom /= bias_correction2_sqrt
             denom += eps
             update = np.divide(m, denom, out=denom)

@@ -360,15 +360,16 @@ def zeros_state(p: Tensor) -> Tensor:
     return Tensor._make(np.zeros_like(p._data))
 
 
-def lerp_(x: np.ndarray, end: np.ndarray, weight: float) -> None:
+def lerp_(x: np.ndarray, end: np.ndarray, weight: float,
+          scratch: np.ndarray | None = None) -> None:
     """``x += weight * (end - x)`` in place, in the form PyTorch's ``lerp_`` uses for ``weight``
-    (so the moving averages round as PyTorch's do)."""
+    (so the moving averages round as PyTorch's do); ``scratch``, an array of x's shape and
+    dtype, saves a temporary."""
+    d = np.subtract(end, x, out=scratch)
     if abs(weight) < 0.5:
-        d = end - x
         d *= weight
         x += d
     else:
-        d = end - x
         d *= 1 - weight
         np.subtract(end, d, out=x)
 
