@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -35,6 +36,15 @@ def matmul_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.matmul(a, b)
 
 
+@functools.lru_cache(maxsize=32)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of ``n`` ones, kept: a training loop sums rows of the same length
+    every step, and ``np.ones`` costs more than the product for small ``n``."""
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
+
+
 def sum_rows(a, axes: tuple, keepdim: bool = False):
     """``V.sum(a, axes, keepdim)``; for a C-contiguous float array summed over its leading or
     its trailing axes, one product with a vector of ones (BLAS's gemv is 3-4x faster than
@@ -44,11 +54,11 @@ def sum_rows(a, axes: tuple, keepdim: bool = False):
     k, nd = len(axes), a.ndim
     if tuple(axes) == tuple(range(nd - k, nd)):
         n = math.prod(a.shape[nd - k:])
-        total = a.reshape(-1, n) @ np.ones(n, a.dtype)
+        total = a.reshape(-1, n) @ _ones(n, a.dtype)
         return total.reshape(a.shape[:nd - k] + ((1,) * k if keepdim else ()))
     if tuple(axes) == tuple(range(k)):
         n = math.prod(a.shape[:k])
-        total = np.ones(n, a.dtype) @ a.reshape(n, -1)
+        total = _ones(n, a.dtype) @ a.reshape(n, -1)
         return total.reshape(((1,) * k if keepdim else ()) + a.shape[k:])
     return V.sum(a, axes, keepdim)
 
