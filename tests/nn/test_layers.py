@@ -79,6 +79,16 @@ def test_linear_errors():
         layer(cr.randn(4, 3, dtype=cr.float64))
 
 
+def test_linear_reads_a_weight_replaced_by_a_plain_attribute():
+    # as the old-style weight_norm does: the parameter leaves _parameters, a computed tensor
+    # takes its name
+    layer = nn.Linear(2, 3)
+    del layer.weight
+    layer.weight = cr.ones(3, 2)
+    out = layer(cr.ones(1, 2))
+    np.testing.assert_array_equal(out.detach().numpy(), 2 + layer.bias.detach().numpy()[None])
+
+
 def test_linear_output_does_not_alias_bias(rng):
     layer = nn.Linear(2, 2)
     before = layer.bias.detach().numpy().copy()

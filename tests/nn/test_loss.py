@@ -242,6 +242,14 @@ def test_class_target_errors(fn):
         f(x, cr.tensor([0, 4, 1]))
     with pytest.raises(IndexError, match="Target -3 is out of bounds"):
         f(x, cr.tensor([0, -3, 1]))
+    # the range check reads signed indices as unsigned; other widths and byte orders too
+    for dtype in (np.int8, np.int32, np.uint8, ">i8"):
+        bad = np.array([0, 4, 1], dtype)
+        with pytest.raises(IndexError, match="Target 4 is out of bounds"):
+            f(x, bad)
+        if np.dtype(dtype).kind == "i":
+            with pytest.raises(IndexError, match="Target -3 is out of bounds"):
+                f(x, -bad + 1)
     with pytest.raises(ValueError, match=r"batch_size \(3\) to match target batch_size \(2\)"):
         f(x, cr.tensor([0, 1]))
     with pytest.raises(RuntimeError, match=r"weight tensor should be defined.*\[3\]"):

@@ -174,6 +174,27 @@ def test_closure_is_evaluated_with_grad_enabled_and_returns_loss():
     assert opt.step() is None
 
 
+def test_update_group_runs_under_no_grad_unless_it_updates_arrays_only():
+    modes = []
+
+    class Custom(optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+
+        def _update_group(self, group, params, grads):
+            modes.append(cr.is_grad_enabled())
+
+    w = cr.tensor([1.0], requires_grad=True)
+    w.grad = cr.tensor([1.0])
+    Custom([w]).step()
+
+    class ArraysOnly(Custom):
+        _updates_arrays_only = True
+
+    ArraysOnly([w]).step()
+    assert modes == [False, True]
+
+
 def test_step_bumps_version_so_saved_tensors_notice():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     opt = optim.SGD([w], lr=0.1)

@@ -35,7 +35,7 @@ def _maybe_inplace(input: Tensor, inplace: bool, name: str, fn) -> Tensor:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0): ``F.relu(x)``."""
-    return _maybe_inplace(input, inplace, "relu_", ew.relu)
+    return ew.inplace(input, "relu_", ew.relu) if inplace else ew.relu(input)
 
 
 def relu_(input: Tensor) -> Tensor:
@@ -122,21 +122,25 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` for input (*, in), weight (out, in): ``F.linear(x, w, b)``."""
-    if weight.ndim != 2 or input.ndim == 0:
+    # the arrays' attributes, not the Tensor properties (Python calls): a hot path
+    x, w = input._data, weight._data
+    in_shape, w_shape = x.shape, w.shape
+    if len(w_shape) != 2 or not in_shape:
         out = input @ weight.T
         return out if bias is None else out + bias
-    if input.shape[-1] != weight.shape[1]:
-        rows = math.prod(input.shape[:-1])
+    if in_shape[-1] != w_shape[1]:
+        rows = math.prod(in_shape[:-1])
         raise RuntimeError(f"linear: mat1 and mat2 shapes cannot be multiplied ({rows}x"
-                           f"{input.shape[-1]} and {weight.shape[1]}x{weight.shape[0]}): input "
-                           f"{tuple(input.shape)}, weight {tuple(weight.shape)}")
-    if input.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-        raise RuntimeError(f"linear: input ({input.dtype}), weight ({weight.dtype})"
+                           f"{in_shape[-1]} and {w_shape[1]}x{w_shape[0]}): input "
+                           f"{tuple(in_shape)}, weight {tuple(w_shape)}")
+    dtype = w.dtype
+    if x.dtype != dtype or (bias is not None and bias._data.dtype != dtype):
+        raise RuntimeError(f"linear: input ({input.dtype}), weight ({dtype})"
                            + ("" if bias is None else f" and bias ({bias.dtype})")
                            + " must have the same dtype; cast the input with .to(dtype)")
     if bias is None:
         return _prim.Linear.apply(input, weight)
-    if bias.shape not in ((weight.shape[0],), ()):
+    if bias._data.shape not in ((w_shape[0],), ()):
         raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match "
                            f"out_features={weight.shape[0]}")
     return _prim.Linear.apply(input, weight, bias)

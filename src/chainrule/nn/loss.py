@@ -22,6 +22,11 @@ class _WeightedLoss(_Loss):
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
 
+    def _class_weight(self) -> Tensor | None:
+        # ``self.weight`` without the failed normal attribute lookup (see nn.Linear.forward)
+        buffers = self._buffers
+        return buffers["weight"] if "weight" in buffers else self.weight
+
 
 class MSELoss(_Loss):
     """Mean squared error: ``nn.MSELoss()(pred, target)``."""
@@ -77,8 +82,9 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return L.cross_entropy(input, target, weight=self._class_weight(),
+                               ignore_index=self.ignore_index, reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_WeightedLoss):
@@ -90,8 +96,8 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return L.nll_loss(input, target, weight=self._class_weight(),
+                          ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
@@ -102,7 +108,7 @@ class BCELoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return L.binary_cross_entropy(input, target, weight=self.weight,
+        return L.binary_cross_entropy(input, target, weight=self._class_weight(),
                                       reduction=self.reduction)
 
 

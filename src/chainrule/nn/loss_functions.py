@@ -130,6 +130,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
 # ---- classification ----------------------------------------------------------------------------
 
 
+def _outside(t: np.ndarray, n_classes: int) -> bool:
+    """Whether any index is outside ``[0, n_classes)``."""
+    if t.dtype.kind == "i" and t.dtype.isnative:
+        # read as unsigned, a negative index is huge: one reduction instead of min and max
+        return bool(np.maximum.reduce(t.view(f"u{t.itemsize}"), axis=None) >= n_classes)
+    return bool(t.min() < 0 or t.max() >= n_classes)
+
+
 def _class_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
                    op: str) -> tuple[int, np.ndarray, Tensor | None]:
     """Check class-index targets; return the class axis, the indices and the class weights
@@ -151,7 +159,7 @@ def _class_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_
                              f"target batch_size ({t.shape[0]}).")
         raise RuntimeError(f"{op}: expected target of shape {list(expected)} for input of shape "
                            f"{list(input.shape)} (class dim {axis}), got {list(t.shape)}")
-    if t.size and (t.min() < 0 or t.max() >= n_classes):
+    if t.size and _outside(t, n_classes):
         out_of_range = (t != ignore_index) & ((t < 0) | (t >= n_classes))
     else:
         out_of_range = None

@@ -36,11 +36,17 @@ class Linear(Primitive):
     @staticmethod
     def backward(ctx, g, x, w):
         needs = ctx.needs_input_grad
-        n_out, n_in = w.shape
-        lead = math.prod(x.shape[:-1])
-        g2 = V.reshape(g, (lead, n_out))  # one copy if g is not contiguous
-        gx = V.reshape(V.matmul(g2, w), tuple(x.shape)) if needs[0] else None
-        gw = V.matmul(V.mT(g2), V.reshape(x, (lead, n_in))) if needs[1] else None
+        if x.ndim == 2:  # the common case: already rows, no reshapes
+            g2, x2 = g, x
+        else:
+            n_out, n_in = w.shape
+            lead = math.prod(x.shape[:-1])
+            g2 = V.reshape(g, (lead, n_out))  # one copy if g is not contiguous
+            x2 = V.reshape(x, (lead, n_in))
+        gx = V.matmul(g2, w) if needs[0] else None
+        if gx is not None and x.ndim != 2:
+            gx = V.reshape(gx, tuple(x.shape))
+        gw = V.matmul(V.mT(g2), x2) if needs[1] else None
         gb = sum_rows(g2, (0,)) if len(needs) > 2 and needs[2] else None
         return (gx, gw) if len(needs) == 2 else (gx, gw, gb)
 

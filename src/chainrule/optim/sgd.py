@@ -40,6 +40,8 @@ class SGD(Optimizer):
     State per parameter: ``momentum_buffer`` (only when ``momentum != 0``).
     """
 
+    _updates_arrays_only = True
+
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False, foreach: bool | None = None,
