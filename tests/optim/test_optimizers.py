@@ -259,3 +259,21 @@ def test_numpy_float64_hyperparameters_keep_float32(name):
         opt.step()
     assert w.dtype == np.float32
     assert all(v.dtype == np.float32 for k, v in opt.state[w].items() if k != "step")
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True),
+    lambda ps: optim.SGD(ps, lr=0.1, maximize=True),
+    lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1, amsgrad=True),
+    lambda ps: optim.AdamW(ps, lr=0.1, maximize=True),
+])
+def test_optimizers_that_skip_no_grad_record_nothing(make):
+    w = cr.tensor([1.0, -2.0], requires_grad=True)
+    opt = make([w])
+    assert type(opt)._updates_arrays_only
+    for _ in range(2):
+        w.grad = cr.tensor([0.5, 0.25])
+        opt.step()
+    assert w.is_leaf and w.grad_fn is None
+    assert all(getattr(s, "grad_fn", None) is None and not getattr(s, "requires_grad", False)
+               for state in opt.state.values() for s in state.values())

@@ -47,6 +47,8 @@ class Adam(Optimizer):
     ``amsgrad``, ``max_exp_avg_sq``.
     """
 
+    _updates_arrays_only = True
+
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
