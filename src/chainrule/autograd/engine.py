@@ -301,7 +301,7 @@ class _Sweep:
                     anomaly.check_backward(node, outs, grads)
                 if not retain_graph and node._saved:
                     node._saved = None  # frees what it saved; a second backward raises
-                if node.shares_grads and len(outs) > 1:
+                if len(outs) > 1 and node.shares_grads:  # (a class attribute: read last)
                     self._mark_repeated(outs)
                 for child, nr, g in zip(node._edge_fns, node._edge_nrs, outs):
                     if g is None or child is None:  # no gradient, or the input needs none
