@@ -72,8 +72,7 @@ class Node:
     # attributes other code once put on nodes, as a Python 3.11 instance dict's does). Ops keep
     # their own values (ctx.scale, ...) in the instance dict.
     __slots__ = ("_edge_fns", "_edge_nrs", "_meta", "_saved", "_to_save", "needs_input_grad",
-                 "_hooks_by_output", "_retained", "_n_outputs", "_seq", "_trace", "__dict__",
-                 "__weakref__")
+                 "_seq", "__dict__", "__weakref__")
     # Where each input's gradient goes, as two flat tuples rather than a tuple of pairs (a deep
     # graph holds them for every node, and each tracked tuple slows the garbage collector):
     # the input's node, or the input itself if it is a leaf, or None (no gradient) ...
@@ -84,11 +83,14 @@ class Node:
     _saved: tuple | None  # the saved values, flat (see _FIELDS); None once freed
     _to_save: tuple | None  # what forward gave save_for_backward, until recording packs it
     needs_input_grad: tuple  # per input: whether it needs a gradient (PyTorch's name)
-    _hooks_by_output: dict | None  # tensor hooks of the outputs, by output index
-    _retained: dict | None  # weak references to outputs that retain_grad(), by output index
-    _n_outputs: int
     _seq: int  # creation number
-    _trace: str | None  # where the op was created, kept in anomaly mode only
+    # Set on few nodes, so class defaults until then (in the instance dict once set): storing
+    # an attribute at a site that sees every op's class, as recording does, costs ~150
+    # instructions (Python 3.11 specializes a site for one class only).
+    _hooks_by_output: dict | None = None  # tensor hooks of the outputs, by output index
+    _retained: dict | None = None  # weak references to outputs that retain_grad(), by output index
+    _n_outputs: int = 1
+    _trace: str | None = None  # where the op was created, kept in anomaly mode only
 
     # What an op tells the tools that read a graph (``cr.inspect.explain``, ``draw``); every
     # chainrule op sets all four (tests/core/test_op_metadata.py checks), a user's Function may.
@@ -386,7 +388,6 @@ _NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))  #
 # output indices are almost always 0: one shared tuple per arity
 _ZEROS = {(0,) * n: (0,) * n for n in range(8)}
 _ZERO_ONE, _ZERO_TWO = _ZEROS[(0,)], _ZEROS[(0, 0)]
-_NO_PARAMS: dict = {}  # shared by the nodes of ops called without parameters (never written)
 
 
 # One shared _meta tuple per pattern of input shapes and dtypes (of one and two inputs): a
@@ -447,8 +448,8 @@ class Primitive(Node):
     higher derivatives are right), any other array as a constant.
     """
 
-    __slots__ = ("_params",)
-    _params: dict  # the forward's keyword parameters (a shared empty dict when there are none)
+    # the forward's keyword parameters (a shared empty dict, never written, when there are none)
+    _params: dict = {}
 
     # set by ops whose output may share memory with their first input (reshape, slicing, ...)
     is_view = False
@@ -477,11 +478,14 @@ class Primitive(Node):
         ctx = cls()
         if not recording:
             try:
-                # spelled out for one and two inputs: this line runs for every op
+                # spelled out for one and two inputs, and without **params when there are
+                # none (~1k instructions less): these lines run for every op
                 if len(inputs) == 1:
-                    out = cls.forward(ctx, inputs[0]._data, **params)
+                    a = inputs[0]._data
+                    out = cls.forward(ctx, a, **params) if params else cls.forward(ctx, a)
                 elif len(inputs) == 2:
-                    out = cls.forward(ctx, inputs[0]._data, inputs[1]._data, **params)
+                    a, b = inputs[0]._data, inputs[1]._data
+                    out = cls.forward(ctx, a, b, **params) if params else cls.forward(ctx, a, b)
                 else:
                     out = cls.forward(ctx, *[t._data for t in inputs], **params)
             except (ValueError, TypeError) as e:
@@ -492,9 +496,9 @@ class Primitive(Node):
             return result
         # recording
         ctx._seq = next(_sequence)
-        ctx._to_save = ctx._hooks_by_output = ctx._retained = ctx._trace = None
-        ctx._n_outputs = 1
-        ctx._params = params or _NO_PARAMS
+        ctx._to_save = None
+        if params:
+            ctx._params = params
         # (comprehensions are calls before Python 3.12: plain loops here, the hottest path)
         arrays: tuple | list  # (an annotation only: nothing runs)
         if len(inputs) == 1:  # the commonest arity; apply saw that x requires grad
@@ -538,7 +542,15 @@ class Primitive(Node):
             needs = tuple([fn is not None for fn in fns])
             ctx.needs_input_grad = _NEEDS.get(needs) or _NEEDS.setdefault(needs, needs)
         try:
-            raw = cls.forward(ctx, *arrays, **params)
+            # a call spelled out costs ~1k instructions less than one with *arrays, **params
+            if params:
+                raw = cls.forward(ctx, *arrays, **params)
+            elif len(arrays) == 1:
+                raw = cls.forward(ctx, arrays[0])
+            elif len(arrays) == 2:
+                raw = cls.forward(ctx, arrays[0], arrays[1])
+            else:
+                raw = cls.forward(ctx, *arrays)
         except (ValueError, TypeError) as e:
             raise _forward_error(cls, inputs, e) from None
         # NumPy returns scalars for 0-d results; the array made here is the output from now on
@@ -637,8 +649,9 @@ class MultiOutputPrimitive(Primitive):
             results.append(result)
         if record:
             ctx._seq = next(_sequence)
-            ctx._hooks_by_output = ctx._retained = ctx._trace = None
             ctx._n_outputs = len(results)
+            if params:
+                ctx._params = params
             fns = tuple([_edge_fn(t) for t in inputs])
             ctx._edge_fns, ctx._edge_nrs = fns, _output_nrs(inputs)
             ctx._meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
@@ -718,7 +731,6 @@ class Function(Node):
         if not record:
             return outputs
         ctx._seq = next(_sequence)
-        ctx._hooks_by_output = ctx._retained = ctx._trace = None
         ctx._edge_fns = tuple(_edge_fn(a) if isinstance(a, Tensor) else None for a in args)
         ctx._edge_nrs = tuple(a._output_nr if isinstance(a, Tensor) else 0 for a in args)
         ctx._meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None

@@ -311,6 +311,9 @@ def add(x, y) -> Tensor:
 
 
 def sub(x, y) -> Tensor:
+    if type(x) is Tensor and type(y) is Tensor and x._data.dtype == y._data.dtype and (
+            x._data.dtype.kind != "b"):
+        return Sub.apply(x, y)  # the commonest case (out - target in every hand-written loss)
     if _takes_number(x, y):
         return Affine.apply(x, scale=1, shift=-y)
     if _takes_number(y, x):  # x - y = -y + x
