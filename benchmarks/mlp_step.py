@@ -17,6 +17,7 @@ MLP_PEERS = [
     ("numpy", None, "hand-written NumPy"),
     ("chainrule", "raw", "chainrule (raw Tensors)"),
     ("chainrule", "nn", "chainrule (nn + optim)"),
+    ("tape-floor", None, "bare Python tape (floor)"),
     ("torch", None, "PyTorch"),
 ]
 

@@ -21,7 +21,7 @@ import _harness as H
 FRAMEWORKS = {
     "chainrule": "chainrule_impl", "numpy": "numpy_impl", "torch": "torch_impl",
     "mygrad": "mygrad_impl", "autograd": "autograd_impl", "tinygrad": "tinygrad_impl",
-    "jax": "jax_impl", "micrograd": "micrograd_impl",
+    "jax": "jax_impl", "micrograd": "micrograd_impl", "tape-floor": "tape_floor_impl",
 }
 BENCHES = ("mlp", "tiny", "op_chain", "deep_chain", "memory", "checkpoint")
 
