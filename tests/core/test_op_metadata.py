@@ -79,7 +79,8 @@ def test_pytorch_names_match_the_oracle():
              lambda x: x ** 2, lambda x: x * x, lambda x: x.exp(), lambda x: x.tanh(),
              lambda x: x.sum(), lambda x: x.sum(0), lambda x: x.sign(), lambda x: x.abs(),
              lambda x: x.clamp(0, 1), lambda x: x.log1p(), lambda x: x.permute(1, 0),
-             lambda x: x.flip(0), lambda x: x.cumsum(1), lambda x: x.softmax(1)]
+             lambda x: x.flip(0), lambda x: x.cumsum(1), lambda x: x.softmax(1),
+             lambda x: x.mean(), lambda x: x.mean(0), lambda x: x.mean(-1, keepdim=True)]
     data = np.array([[1.0, 2.0], [3.0, 4.0]])
     for program in cases:
         ours = program(cr.tensor(data, requires_grad=True)).grad_fn.torch_name

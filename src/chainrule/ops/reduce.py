@@ -78,6 +78,31 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     return Sum.apply(x, axes=reduced_axes(dim, x._data.ndim, "sum"), keepdim=keepdim)
 
 
+class Mean(Sum):
+    """The sum divided by the count (the numbers of ``x.sum(dim) / n``), as one node, as
+    PyTorch records it: a loss's ``.mean()`` costs one op, not two."""
+
+    derivatives = ("g / {count} copied to every averaged element",)
+    count: int  # set by forward
+
+    @property
+    def torch_name(self) -> str:
+        return "MeanBackward0" if self._sums_all() else "MeanBackward1"
+
+    @property
+    def formula(self) -> str:  # type: ignore[override]  # varies per call
+        return "mean" + super().formula[3:]
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, count):
+        ctx.axes, ctx.keepdim, ctx.count = axes, keepdim, count
+        return x.sum(axis=axes, keepdims=keepdim) / count
+
+    @staticmethod
+    def backward(ctx, g):
+        return V.expand_reduced(g / ctx.count, ctx.input_shape(0), ctx.axes, ctx.keepdim)
+
+
 def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = ew.cast(x, np.dtype(dtype))
@@ -86,8 +111,9 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
                            f"floating point or complex dtype. Got: {x._data.dtype}")
     axes = reduced_axes(dim, x._data.ndim, "mean")
     count = math.prod(x._data.shape[a] for a in axes)
-    total = Sum.apply(x, axes=axes, keepdim=keepdim)
-    return total / count if count else total * np.nan
+    if count == 0:  # NaN, as PyTorch's mean of nothing (the sum's gradient, times NaN)
+        return Sum.apply(x, axes=axes, keepdim=keepdim) * np.nan
+    return Mean.apply(x, axes=axes, keepdim=keepdim, count=count)
 
 
 class Prod(Primitive):
